@@ -1,0 +1,195 @@
+"""Distributions written in scenario files as tables, and sampling from them.
+
+``income_monthly = {dist = "lognormal", median = 4000, sigma = 0.4}``; a bare number is
+shorthand for ``{dist = "fixed", value = ...}``. Each field that takes a distribution
+states the range its values must lie in (``dist_in(0, 1)`` for a probability), and a
+distribution whose support leaves that range is rejected when the file is loaded, not
+clipped silently when it is sampled.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @abstractmethod
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value the distribution can produce."""
+
+    @abstractmethod
+    def mean(self) -> float:
+        """The distribution's expected value."""
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """`n` independent draws as float64."""
+
+
+class Fixed(_Dist):
+    """Always `value`."""
+
+    dist: Literal["fixed"]
+    value: float
+
+    def support(self) -> tuple[float, float]:
+        return (self.value, self.value)
+
+    def mean(self) -> float:
+        return self.value
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+
+class Uniform(_Dist):
+    """Uniform on [`low`, `high`]."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
+
+
+class Normal(_Dist):
+    """Normal with `mean` and standard deviation `sd`, optionally clipped to [`low`, `high`]."""
+
+    dist: Literal["normal"]
+    mean_: float = Field(alias="mean")
+    sd: float = Field(ge=0)
+    low: float | None = None
+    high: float | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Normal:
+        if self.low is not None and self.high is not None and self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    @property
+    def _bounds(self) -> tuple[float, float]:
+        low = -math.inf if self.low is None else self.low
+        high = math.inf if self.high is None else self.high
+        return low, high
+
+    def support(self) -> tuple[float, float]:
+        low, high = self._bounds
+        if self.sd == 0:
+            value = min(max(self.mean_, low), high)
+            return (value, value)
+        return (low, high)
+
+    def mean(self) -> float:
+        # Mean of the clipped normal (values outside are moved to the bounds).
+        from scipy.stats import norm
+
+        mu, sd = self.mean_, self.sd
+        lo, hi = self._bounds
+        if sd == 0:
+            return min(max(mu, lo), hi)
+        a, b = (lo - mu) / sd, (hi - mu) / sd
+        inside = mu * (norm.cdf(b) - norm.cdf(a)) + sd * (norm.pdf(a) - norm.pdf(b))
+        below = lo * norm.cdf(a) if math.isfinite(lo) else 0.0
+        above = hi * norm.sf(b) if math.isfinite(hi) else 0.0
+        return float(inside + below + above)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.clip(rng.normal(self.mean_, self.sd, n), *self._bounds)
+
+
+class LogNormal(_Dist):
+    """Log-normal with the given `median` and `sigma` (standard deviation of the log)."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sigma: float = Field(ge=0)
+
+    def support(self) -> tuple[float, float]:
+        # The support is the open interval (0, inf): its smallest value is above zero.
+        return (self.median, self.median) if self.sigma == 0 else (math.ulp(0.0), math.inf)
+
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.lognormal(math.log(self.median), self.sigma, n)
+
+
+class Beta(_Dist):
+    """Beta(`a`, `b`), scaled from [0, 1] to [`low`, `high`]."""
+
+    dist: Literal["beta"]
+    a: float = Field(gt=0)
+    b: float = Field(gt=0)
+    low: float = 0.0
+    high: float = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Beta:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def mean(self) -> float:
+        return self.low + (self.high - self.low) * self.a / (self.a + self.b)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.low + (self.high - self.low) * rng.beta(self.a, self.b, n)
+
+
+DIST_NAMES = ("fixed", "uniform", "normal", "lognormal", "beta")
+
+
+def _number_is_fixed(value: object) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"dist": "fixed", "value": value}
+    return value
+
+
+Dist = Annotated[
+    Union[Fixed, Uniform, Normal, LogNormal, Beta],
+    Field(discriminator="dist"),
+    BeforeValidator(_number_is_fixed),
+]
+
+
+def dist_in(low: float = -math.inf, high: float = math.inf, *, above_low: bool = False) -> object:
+    """A distribution type whose every value lies in [`low`, `high`] (in (`low`, `high`] if `above_low`)."""
+    interval = f"{'(' if above_low else '['}{low:g}, {high:g}]"
+
+    def check(d: _Dist) -> _Dist:
+        lo, hi = d.support()
+        if lo < low or (above_low and lo == low) or hi > high:
+            raise ValueError(
+                f"values must lie in {interval}, but this {d.dist} distribution "
+                f"gives values in [{lo:.6g}, {hi:.6g}]"
+            )
+        return d
+
+    return Annotated[Dist, AfterValidator(check)]

@@ -1,0 +1,258 @@
+"""The simulation: a SimPy environment in days driving vectorised rules over cohorts.
+
+Time is a SimPy ``Environment`` whose unit is one day; months have 30 days (30/360).
+Loans are stored in due-day order, so the loans due on day ``d`` of the month are one
+contiguous slice (a *cohort*) and every rule below works on array views without copying.
+
+One clock process runs each day's steps, always in this order:
+
+1. **month start** (day 0 of a month, whole population): employment transition →
+   income → spending → savings; then hook ``month_start(sim, month)``.
+2. hook ``day_start(sim, day)`` — policies acting ahead of a due date (reminders).
+3. hook ``before_due(sim, day, cohort)`` — for the loans due today (penalty interest).
+4. **billing** of today's cohort: one month's interest and the scheduled principal.
+5. **payment**: each borrower pays in full from savings, or pays what savings allow
+   (if partial payments are on), or misses (no cash, or forgot the date).
+6. **delinquency**: unpaid instalments set the oldest-unpaid due day (hence DPD);
+   loans with nothing left to pay are repaid; hook ``missed(sim, day, ids)`` for loans
+   that did not pay today's amount in full (late fees).
+7. **default**: loans whose DPD reaches ``lender.default_dpd`` today are flagged.
+8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
+   off, and a recovery process is started that books recoveries after the delay.
+9. hook ``day_end(sim, day)``.
+10. **month end** (day 29): the month is recorded; then hook ``month_end(sim, month)``.
+
+Actor processes (recoveries now; collections later) are SimPy processes of their own.
+An actor that wakes on day ``t`` runs before the clock's steps of day ``t``, because its
+timeout was scheduled before the clock's (SimPy runs same-time events first in, first out).
+
+Because a loan's DPD grows by one a day from a due day of its own cohort, the loans that
+reach a threshold of ``X`` days on day ``t`` all belong to cohort ``(t - X) mod 30``: the
+default and charge-off steps look at that cohort only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import simpy
+
+from loansim import borrowers as bh
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Ledger, Loans, ledger_errors, originate, round_cents
+from loansim.metrics import Recorder, run_metrics
+from loansim.policies import REGISTRY, Policy
+from loansim.rng import Streams
+from loansim.scenario import Scenario
+
+HOOKS = ("month_start", "day_start", "before_due", "missed", "day_end", "month_end")
+
+
+class Hooks:
+    """Callbacks that policies register, run by the clock at fixed points of the day."""
+
+    def __init__(self) -> None:
+        self._callbacks: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+    def add(self, hook: str, callback: Callable[..., None]) -> None:
+        """Call `callback(sim, ...)` at `hook` (one of ``HOOKS``) from now on."""
+        if hook not in HOOKS:
+            raise ValueError(f"unknown hook {hook!r}; hooks are {', '.join(HOOKS)}")
+        self._callbacks[hook].append(callback)
+
+    def run(self, hook: str, *args: Any) -> None:
+        for callback in self._callbacks.get(hook, ()):
+            callback(*args)
+
+
+@dataclass
+class RunResult:
+    """What one replication produced: monthly series, headline metrics, ledger totals."""
+
+    replication: int
+    seed: int
+    monthly: dict[str, np.ndarray]
+    metrics: dict[str, float]
+    ledger: dict[str, int]
+    ledger_problems: list[str]
+    policies: dict[str, dict[str, float]]
+    wall_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Simulation:
+    """One replication of a scenario. ``Simulation(scenario).run()`` returns a ``RunResult``."""
+
+    def __init__(self, scenario: Scenario, replication: int = 0) -> None:
+        self.scenario = scenario
+        self.replication = replication
+        self.months = scenario.run.months
+        self.streams = Streams(scenario.run.seed, replication)
+        self.env = simpy.Environment()
+        self.hooks = Hooks()
+        self.borrowers = bh.generate_borrowers(scenario, self.streams)
+        self.loans = self._originate_book()
+        self.cohorts = _cohort_slices(self.loans.due_day)
+        self.ledger = Ledger(self.loans, self.months, lambda: self.env.now)
+        self.ledger.book_disbursement(slice(None))
+        self.recorder = Recorder(self.months)
+        self.policies: list[Policy] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
+        for policy in self.policies:
+            policy.setup(self)
+        self._forget_draws: np.ndarray = np.empty(0)
+        self._missed_today = np.empty(0, dtype=np.int64)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _originate_book(self) -> Loans:
+        """One loan per borrower (loan i belongs to borrower i), due days spread evenly.
+
+        Borrowers are drawn independently, so giving due days in blocks of ids is the
+        same in distribution as drawing them at random, and keeps each cohort contiguous.
+        """
+        s, n = self.scenario, self.scenario.portfolio.borrowers
+        loans = Loans(n)
+        loans.borrower = np.arange(n)
+        loans.due_day = (np.arange(n, dtype=np.int64) * DAYS_PER_MONTH) // n
+        principal = s.portfolio.principal.sample(self.streams.generator("portfolio.principal"), n)
+        originate(loans, principal, s.portfolio.apr, s.portfolio.term_months)
+        loans.recovery_share = s.lender.recovery_rate.sample(self.streams.generator("lender.recovery_share"), n)
+        return loans
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, progress: Callable[[int], None] | None = None) -> RunResult:
+        """Simulate every month; `progress(month)` is called after each month."""
+        start = time.perf_counter()
+        self._progress = progress
+        self.env.process(self._clock())
+        self.env.run(until=self.months * DAYS_PER_MONTH)
+        wall = time.perf_counter() - start
+        return RunResult(
+            replication=self.replication,
+            seed=self.scenario.run.seed,
+            monthly=self.recorder.frame(self.ledger),
+            metrics=run_metrics(self),
+            ledger=self.ledger.totals(),
+            ledger_problems=_ledger_problems(self.loans),
+            policies={p.name: p.report(self) for p in self.policies},
+            wall_seconds=wall,
+        )
+
+    def _clock(self):
+        for day in range(self.months * DAYS_PER_MONTH):
+            month, day_of_month = divmod(day, DAYS_PER_MONTH)
+            if day_of_month == 0:
+                self._month_start(month)
+            self.hooks.run("day_start", self, day)
+            self._due(day, self.cohorts[day_of_month])
+            self._default(day)
+            self._charge_off(day)
+            self.hooks.run("day_end", self, day)
+            if day_of_month == DAYS_PER_MONTH - 1:
+                self.recorder.record_month(self, month, day)
+                self.hooks.run("month_end", self, month)
+                if self._progress is not None:
+                    self._progress(month)
+            yield self.env.timeout(1)
+
+    def _month_start(self, month: int) -> None:
+        s, people, n = self.scenario, self.borrowers, self.borrowers.n
+        bh.step_employment(people, self.streams.uniform("employment.transition", month, n),
+                           s.economy.monthly_job_loss_prob, s.economy.monthly_job_finding_prob)
+        bh.receive_income(people, s.borrowers.unemployment_income_share)
+        noise = self.streams.normal("spending.noise", month, n) * np.float32(s.borrowers.spending_noise_sd)
+        bh.spend_and_save(people, noise)
+        self._forget_draws = self.streams.uniform("payment.forget", month, n)
+        self.hooks.run("month_start", self, month)
+
+    def _due(self, day: int, cohort: slice) -> None:
+        """Bill today's cohort, collect what borrowers pay, update delinquency."""
+        if cohort.stop == cohort.start:
+            return
+        self.hooks.run("before_due", self, day, cohort)
+        self.ledger.bill_instalment(cohort)
+        due = self.loans.amount_due(cohort)
+        paid = self._payments(cohort, due)
+        self.ledger.pay(cohort, paid)
+        self.borrowers.savings[cohort] -= paid / 100  # loan i belongs to borrower i
+        self._update_delinquency(day, cohort, due, paid)
+
+    def _payments(self, cohort: slice, due: np.ndarray) -> np.ndarray:
+        """What each borrower in the cohort pays today, in cents."""
+        cash = np.floor(self.borrowers.savings[cohort] * 100).astype(np.int64)
+        forgot = self._forget_draws[cohort] < self.borrowers.forget_prob[cohort]
+        paid = np.minimum(due, cash) if self.scenario.borrowers.partial_payments else np.where(cash >= due, due, 0)
+        paid[forgot] = 0
+        return paid
+
+    def _update_delinquency(self, day: int, cohort: slice, due: np.ndarray, paid: np.ndarray) -> None:
+        """Set each loan's oldest unpaid due day from what is still past due after paying.
+
+        The number of unpaid instalments is the past-due amount (interest + principal) in
+        instalments, rounded up, and at most one more than before today's due date.
+        """
+        L = self.loans
+        billed = due > 0
+        past_due = L.principal_due[cohort] + L.interest_due[cohort]
+        oldest = L.oldest_unpaid_day[cohort]
+        was_behind = np.where(oldest >= 0, (day - oldest) // DAYS_PER_MONTH, 0)
+        cycles = np.minimum(-(-past_due // np.maximum(L.installment[cohort], 1)), was_behind + 1)
+        L.oldest_unpaid_day[cohort] = np.where(cycles > 0, day - DAYS_PER_MONTH * (cycles - 1), -1)
+        missed = billed & (paid < due)
+        L.n_due[cohort] += billed
+        L.n_missed[cohort] += missed
+        repaid = billed & (L.principal[cohort] == 0) & (due == paid) & (L.status[cohort] == ACTIVE)
+        L.status[cohort] = np.where(repaid, REPAID, L.status[cohort])
+        self.recorder.add(day, "due_dates", int(billed.sum()))
+        self.recorder.add(day, "missed_payments", int(missed.sum()))
+        missed_ids = cohort.start + np.flatnonzero(missed)
+        self.hooks.run("missed", self, day, missed_ids)
+
+    def _reaching(self, day: int, dpd: int) -> tuple[slice, np.ndarray]:
+        """The cohort whose DPD can reach `dpd` today, and a mask of its loans at or past it."""
+        cohort = self.cohorts[(day - dpd) % DAYS_PER_MONTH]
+        oldest = self.loans.oldest_unpaid_day[cohort]
+        active = self.loans.status[cohort] == ACTIVE
+        return cohort, active & (oldest >= 0) & (day - oldest >= dpd)
+
+    def _default(self, day: int) -> None:
+        cohort, reached = self._reaching(day, self.scenario.lender.default_dpd)
+        new = reached & (self.loans.defaulted_day[cohort] < 0)
+        self.loans.defaulted_day[cohort] = np.where(new, day, self.loans.defaulted_day[cohort])
+        self.recorder.add(day, "new_defaults", int(new.sum()))
+
+    def _charge_off(self, day: int) -> None:
+        cohort, reached = self._reaching(day, self.scenario.lender.charge_off_dpd)
+        if not reached.any():
+            return
+        ids = cohort.start + np.flatnonzero(reached)
+        principal = self.ledger.charge_off(ids)
+        self.loans.charged_off_day[ids] = day
+        self.recorder.add(day, "new_charge_offs", len(ids))
+        expected = round_cents(principal * self.loans.recovery_share[ids])
+        if expected.any():
+            self.env.process(self._recover(ids[expected > 0], expected[expected > 0]))
+
+    def _recover(self, ids: np.ndarray, cents: np.ndarray):
+        """Recoveries on loans charged off today arrive after the recovery delay."""
+        yield self.env.timeout(self.scenario.lender.recovery_delay_months * DAYS_PER_MONTH)
+        self.ledger.recover(ids, cents)
+
+
+def _cohort_slices(due_day: np.ndarray) -> list[slice]:
+    """Contiguous slice of loans due on each day of the month (loans sorted by due day)."""
+    if np.any(np.diff(due_day) < 0):
+        raise ValueError("loans must be stored in due-day order")
+    bounds = np.searchsorted(due_day, np.arange(DAYS_PER_MONTH + 1), side="left")
+    return [slice(int(bounds[d]), int(bounds[d + 1])) for d in range(DAYS_PER_MONTH)]
+
+
+def _ledger_problems(loans: Loans) -> list[str]:
+    problems = ledger_errors(loans)
+    if np.any((loans.status == CHARGED_OFF) & (loans.principal != 0)):
+        problems.append("charged-off loans with principal outstanding")
+    return problems

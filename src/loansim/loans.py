@@ -1,0 +1,252 @@
+"""The loan book: per-loan arrays in integer cents, amortisation, and the ledger.
+
+Money on the book is held as int64 cents, so every identity is exact by construction:
+per loan and in total,
+
+    disbursed      = principal repaid + principal charged off + principal outstanding
+    interest billed = interest paid + interest written off + interest outstanding
+    fees billed     = fees paid + fees written off + fees outstanding
+    recoveries     <= principal charged off
+
+``Ledger`` is the one place that moves money: billing, payments (allocated fees →
+interest → principal), fees, charge-offs, recoveries and operating costs. It also sums
+each movement into per-month flows for the results.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable
+
+import numpy as np
+
+from loansim.state import Field, StateArrays
+
+DAYS_PER_MONTH = 30  # the 30/360 convention
+
+ACTIVE, REPAID, CHARGED_OFF = 0, 1, 2
+
+
+def annuity_payment(principal: float | np.ndarray, apr: float | np.ndarray, term_months: int | np.ndarray) -> np.ndarray:
+    """Level monthly payment that repays `principal` over `term_months` at `apr` (30/360).
+
+    ``A = P r / (1 - (1 + r)^-n)`` with ``r = apr / 12``; ``A = P / n`` when ``r = 0``.
+    """
+    p, n = np.asarray(principal, dtype=float), np.asarray(term_months, dtype=float)
+    r = np.asarray(apr, dtype=float) / 12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = p * r / (1 - (1 + r) ** -n)
+    return np.where(r > 0, level, p / n)
+
+
+def round_cents(cents: float | np.ndarray) -> np.ndarray:
+    """An amount in (fractional) cents to whole cents, rounding half away from zero."""
+    a = np.asarray(cents, dtype=float)
+    return (np.sign(a) * np.floor(np.abs(a) + 0.5)).astype(np.int64)
+
+
+def to_cents(amount: float | np.ndarray) -> np.ndarray:
+    """Currency units to whole cents, rounding half away from zero."""
+    return round_cents(np.asarray(amount, dtype=float) * 100)
+
+
+class Loans(StateArrays):
+    """One row per loan. Money fields are int64 cents."""
+
+    FIELDS = {
+        "borrower": Field(np.int32, -1, "id", "borrower who holds the loan"),
+        "due_day": Field(np.int16, 0, "day of month", "day of the 30-day month the instalment is due"),
+        "monthly_rate": Field(np.float64, 0.0, "share", "contract interest per month (apr / 12)"),
+        "term_months": Field(np.int16, 0, "months", "number of scheduled instalments"),
+        "installment": Field(np.int64, 0, "cents", "level scheduled payment"),
+        "status": Field(np.int8, ACTIVE, "code", "0 active, 1 repaid, 2 charged off"),
+        "n_billed": Field(np.int16, 0, "count", "scheduled instalments billed so far"),
+        "oldest_unpaid_day": Field(np.int32, -1, "day", "due day of the oldest unpaid instalment; -1 if current"),
+        "defaulted_day": Field(np.int32, -1, "day", "day the loan first reached the default DPD; -1 if never"),
+        "charged_off_day": Field(np.int32, -1, "day", "day of charge-off; -1 if not charged off"),
+        "recovery_share": Field(np.float64, 0.0, "share", "share of charged-off principal this loan will recover"),
+        # balances outstanding
+        "principal": Field(np.int64, 0, "cents", "principal outstanding, billed or not"),
+        "principal_due": Field(np.int64, 0, "cents", "principal billed and not yet paid"),
+        "interest_due": Field(np.int64, 0, "cents", "interest billed and not yet paid"),
+        "fees_due": Field(np.int64, 0, "cents", "fees and penalty charges billed and not yet paid"),
+        # cumulative ledger per loan
+        "disbursed": Field(np.int64, 0, "cents", "principal lent"),
+        "principal_repaid": Field(np.int64, 0, "cents", "principal paid by the borrower"),
+        "principal_charged_off": Field(np.int64, 0, "cents", "principal written off at charge-off"),
+        "interest_billed": Field(np.int64, 0, "cents", "contract interest charged"),
+        "interest_paid": Field(np.int64, 0, "cents", "contract interest paid"),
+        "interest_written_off": Field(np.int64, 0, "cents", "interest reversed at charge-off"),
+        "fees_billed": Field(np.int64, 0, "cents", "fees and penalty charges billed"),
+        "fees_paid": Field(np.int64, 0, "cents", "fees and penalty charges paid"),
+        "fees_written_off": Field(np.int64, 0, "cents", "fees reversed at charge-off"),
+        "recoveries": Field(np.int64, 0, "cents", "cash recovered after charge-off"),
+        # payment history
+        "n_due": Field(np.int32, 0, "count", "due dates with something to pay"),
+        "n_missed": Field(np.int32, 0, "count", "due dates not paid in full"),
+    }
+
+    def amount_due(self, ids: slice | np.ndarray) -> np.ndarray:
+        """Everything billed and unpaid (fees + interest + principal), in cents."""
+        return self.fees_due[ids] + self.interest_due[ids] + self.principal_due[ids]
+
+
+def originate(loans: Loans, principal: np.ndarray, apr: float | np.ndarray, term_months: int | np.ndarray) -> None:
+    """Book every loan as disbursed, with its level instalment rounded to the cent."""
+    loans.principal[:] = to_cents(principal)
+    loans.disbursed[:] = loans.principal
+    loans.monthly_rate[:] = np.asarray(apr, dtype=float) / 12
+    loans.term_months[:] = term_months
+    loans.installment[:] = to_cents(annuity_payment(loans.principal / 100, apr, term_months))
+
+
+FLOWS = (
+    "disbursed", "interest_billed", "fees_billed", "payments", "principal_repaid", "interest_paid",
+    "fees_paid", "principal_charged_off", "interest_written_off", "fees_written_off", "recoveries",
+    "operating_cost",
+)
+
+
+class Ledger:
+    """Every money movement on the book, per loan and summed per month (cents)."""
+
+    def __init__(self, loans: Loans, months: int, now: Callable[[], float]) -> None:
+        self.loans = loans
+        self.now = now
+        self.flows = {name: np.zeros(months + 1, dtype=np.int64) for name in FLOWS}
+        self._costs: dict[str, int] = defaultdict(int)
+        self._months = months
+
+    @property
+    def month(self) -> int:
+        """Month of the current simulated day; the last slot collects anything after the horizon."""
+        return min(int(self.now()) // DAYS_PER_MONTH, self._months)
+
+    def _flow(self, name: str, cents: np.ndarray | int) -> None:
+        self.flows[name][self.month] += int(np.sum(cents))
+
+    def book_disbursement(self, ids: slice | np.ndarray) -> None:
+        """Record the loans' principal as lent this month."""
+        self._flow("disbursed", self.loans.disbursed[ids])
+
+    def bill_instalment(self, ids: slice) -> None:
+        """Bill one month's interest and, while the schedule runs, its principal part.
+
+        Interest accrues on all outstanding principal (30/360: rate / 12 per month).
+        The scheduled principal is the level instalment less that interest; the last
+        scheduled instalment bills whatever principal is left, so the loan amortises to
+        zero exactly. Loans already charged off or repaid have no principal and are billed 0.
+        """
+        L = self.loans
+        interest = round_cents(L.principal[ids] * L.monthly_rate[ids])
+        unbilled = L.principal[ids] - L.principal_due[ids]
+        n_billed = L.n_billed[ids]
+        scheduled = n_billed < L.term_months[ids]
+        last = n_billed == L.term_months[ids] - 1
+        regular = np.clip(L.installment[ids] - interest, 0, unbilled)
+        principal_part = np.where(last, unbilled, regular) * scheduled
+        L.interest_due[ids] += interest
+        L.interest_billed[ids] += interest
+        L.principal_due[ids] += principal_part
+        L.n_billed[ids] += scheduled & (L.status[ids] == ACTIVE)
+        self._flow("interest_billed", interest)
+
+    def charge_fee(self, ids: np.ndarray, cents: np.ndarray | int) -> None:
+        """Bill a fee or penalty charge to loans `ids`."""
+        cents = np.broadcast_to(np.asarray(cents, dtype=np.int64), np.shape(ids))
+        np.add.at(self.loans.fees_due, ids, cents)
+        np.add.at(self.loans.fees_billed, ids, cents)
+        self._flow("fees_billed", cents)
+
+    def pay(self, ids: slice, cents: np.ndarray) -> None:
+        """Apply payments to loans `ids`, fees first, then interest, then principal.
+
+        `cents` must not exceed the amount due (there are no prepayments in this version).
+        """
+        L = self.loans
+        to_fees = np.minimum(cents, L.fees_due[ids])
+        rest = cents - to_fees
+        to_interest = np.minimum(rest, L.interest_due[ids])
+        to_principal = rest - to_interest
+        L.fees_due[ids] -= to_fees
+        L.fees_paid[ids] += to_fees
+        L.interest_due[ids] -= to_interest
+        L.interest_paid[ids] += to_interest
+        L.principal_due[ids] -= to_principal
+        L.principal[ids] -= to_principal
+        L.principal_repaid[ids] += to_principal
+        self._flow("payments", cents)
+        self._flow("fees_paid", to_fees)
+        self._flow("interest_paid", to_interest)
+        self._flow("principal_repaid", to_principal)
+
+    def charge_off(self, ids: np.ndarray) -> np.ndarray:
+        """Write off the loans' outstanding balances; returns the principal charged off (cents)."""
+        L = self.loans
+        principal = L.principal[ids]
+        L.principal_charged_off[ids] += principal
+        L.interest_written_off[ids] += L.interest_due[ids]
+        L.fees_written_off[ids] += L.fees_due[ids]
+        self._flow("principal_charged_off", principal)
+        self._flow("interest_written_off", L.interest_due[ids])
+        self._flow("fees_written_off", L.fees_due[ids])
+        L.principal[ids] = 0
+        L.principal_due[ids] = 0
+        L.interest_due[ids] = 0
+        L.fees_due[ids] = 0
+        L.status[ids] = CHARGED_OFF
+        return principal
+
+    def recover(self, ids: np.ndarray, cents: np.ndarray) -> None:
+        """Book cash recovered on charged-off loans (never more than was charged off)."""
+        L = self.loans
+        cents = np.minimum(cents, L.principal_charged_off[ids] - L.recoveries[ids])
+        L.recoveries[ids] += cents
+        self._flow("recoveries", cents)
+
+    def book_cost(self, owner: str, cents: int) -> None:
+        """Book an operating cost (a policy's messages, staff, ...) to `owner`."""
+        self._costs[owner] += int(cents)
+        self._flow("operating_cost", cents)
+
+    def cost_cents(self, owner: str) -> int:
+        """Operating cost booked to `owner` so far."""
+        return self._costs[owner]
+
+    def total_cost_cents(self) -> int:
+        """Operating cost booked by every owner so far."""
+        return sum(self._costs.values())
+
+    def totals(self) -> dict[str, int]:
+        """Portfolio totals in cents (cumulative ledger plus balances outstanding)."""
+        L = self.loans
+        names = (
+            "disbursed", "principal_repaid", "principal_charged_off", "principal",
+            "interest_billed", "interest_paid", "interest_written_off", "interest_due",
+            "fees_billed", "fees_paid", "fees_written_off", "fees_due", "recoveries",
+        )
+        totals = {name: int(getattr(L, name).sum()) for name in names}
+        totals["principal_outstanding"] = totals.pop("principal")
+        totals["interest_outstanding"] = totals.pop("interest_due")
+        totals["fees_outstanding"] = totals.pop("fees_due")
+        totals["operating_cost"] = self.total_cost_cents()
+        return totals
+
+
+def ledger_errors(loans: Loans) -> list[str]:
+    """Every broken ledger identity, per loan; an empty list when the book balances."""
+    L = loans
+    checks = {
+        "principal": L.disbursed - (L.principal_repaid + L.principal_charged_off + L.principal),
+        "interest": L.interest_billed - (L.interest_paid + L.interest_written_off + L.interest_due),
+        "fees": L.fees_billed - (L.fees_paid + L.fees_written_off + L.fees_due),
+    }
+    problems = [f"{name}: {np.count_nonzero(gap)} loans off by up to {np.abs(gap).max()} cents" for name, gap in checks.items() if gap.any()]
+    if np.any(L.recoveries > L.principal_charged_off):
+        problems.append("recoveries exceed principal charged off")
+    for name in ("principal", "principal_due", "interest_due", "fees_due"):
+        if np.any(getattr(L, name) < 0):
+            problems.append(f"negative {name}")
+    if np.any(L.principal_due > L.principal):
+        problems.append("principal_due exceeds principal outstanding")
+    return problems

@@ -1,0 +1,112 @@
+"""Collectors and statistics: the monthly series of one run and the headline metrics.
+
+Per-month results are preallocated arrays, filled at each month end from the book (stocks:
+counts and balances by delinquency bucket) and from the ledger (flows). Nothing is logged
+per borrower per day.
+
+Definitions (also in the README): a loan *defaults* when it first reaches
+``lender.default_dpd`` days past due (90 by default, Basel-style) or is charged off; a due
+date is *missed* when the amount due (instalment plus arrears and fees) is not paid in full.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import stats
+
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Ledger
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+
+BUCKETS = ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_plus")
+BUCKET_EDGES = np.array([1, 30, 60, 90])  # lower DPD bound of each bucket after "current"
+
+COUNTS = ("new_defaults", "new_charge_offs", "due_dates", "missed_payments", "n_active", "n_repaid",
+          "n_charged_off", "n_unemployed")
+
+
+class Recorder:
+    """Preallocated per-month series of one run."""
+
+    def __init__(self, months: int) -> None:
+        self.months = months
+        self.counts = {name: np.zeros(months, dtype=np.int64) for name in COUNTS}
+        self.bucket_counts = np.zeros((months, len(BUCKETS)), dtype=np.int64)
+        self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
+
+    def add(self, day: int, name: str, value: int) -> None:
+        """Add `value` to the count `name` of the month containing `day`."""
+        self.counts[name][day // DAYS_PER_MONTH] += value
+
+    def record_month(self, sim: Simulation, month: int, day: int) -> None:
+        """Snapshot the book at the end of `day`, the last day of `month`."""
+        L = sim.loans
+        active = L.status == ACTIVE
+        dpd = np.where(active & (L.oldest_unpaid_day >= 0), day - L.oldest_unpaid_day, 0)
+        bucket = np.searchsorted(BUCKET_EDGES, dpd, side="right")
+        bucket[~active] = len(BUCKETS)  # closed loans are in no bucket
+        n_slots = len(BUCKETS) + 1
+        self.bucket_counts[month] = np.bincount(bucket, minlength=n_slots)[: len(BUCKETS)]
+        self.bucket_balances[month] = np.bincount(bucket, weights=L.principal, minlength=n_slots)[: len(BUCKETS)]
+        self.counts["n_active"][month] = int(active.sum())
+        self.counts["n_repaid"][month] = int(np.count_nonzero(L.status == REPAID))
+        self.counts["n_charged_off"][month] = int(np.count_nonzero(L.status == CHARGED_OFF))
+        self.counts["n_unemployed"][month] = int(sim.borrowers.n - np.count_nonzero(sim.borrowers.employed))
+
+    def frame(self, ledger: Ledger) -> dict[str, np.ndarray]:
+        """The monthly series as named columns (money in currency units)."""
+        cols: dict[str, np.ndarray] = {"month": np.arange(1, self.months + 1)}
+        for i, name in enumerate(BUCKETS):
+            cols[f"n_{name}"] = self.bucket_counts[:, i]
+        for i, name in enumerate(BUCKETS):
+            cols[f"balance_{name}"] = self.bucket_balances[:, i] / 100
+        cols.update(self.counts)
+        n_loans = ledger.loans.n
+        cols["unemployment_share"] = self.counts["n_unemployed"] / n_loans
+        del cols["n_unemployed"]
+        for name, cents in ledger.flows.items():
+            cols[name] = cents[: self.months] / 100
+        cols["cum_defaults"] = np.cumsum(self.counts["new_defaults"])
+        cols["cum_default_rate"] = cols["cum_defaults"] / n_loans
+        net_loss = np.cumsum(ledger.flows["principal_charged_off"][: self.months] - ledger.flows["recoveries"][: self.months])
+        cols["cum_net_loss"] = net_loss / 100
+        cols["cum_loss_rate"] = net_loss / max(int(ledger.loans.disbursed.sum()), 1)
+        return cols
+
+
+def run_metrics(sim: Simulation) -> dict[str, float]:
+    """Headline metrics of one run (money in currency units, rates as shares)."""
+    L, n = sim.loans, sim.loans.n
+    disbursed = int(L.disbursed.sum())
+    net_loss = int(L.principal_charged_off.sum()) - int(L.recoveries.sum())
+    due_dates = int(L.n_due.sum())
+    return {
+        "default_rate": float(np.count_nonzero(L.defaulted_day >= 0) / n),
+        "charge_off_rate": float(np.count_nonzero(L.status == CHARGED_OFF) / n),
+        "loss_rate": net_loss / disbursed if disbursed else 0.0,
+        "net_loss": net_loss / 100,
+        "missed_payment_rate": int(L.n_missed.sum()) / due_dates if due_dates else 0.0,
+        "prepaid_or_repaid_rate": float(np.count_nonzero(L.status == REPAID) / n),
+        "interest_income": int(L.interest_paid.sum()) / 100,
+        "fee_income": int(L.fees_paid.sum()) / 100,
+        "recoveries": int(L.recoveries.sum()) / 100,
+        "operating_cost": sim.ledger.total_cost_cents() / 100,
+        "missed_payments_per_loan": float(L.n_missed.mean()),
+        "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,
+    }
+
+
+def mean_ci95(values: np.ndarray | list[float]) -> dict[str, float | list[float] | None]:
+    """Mean across replications with a Student-t 95% confidence interval.
+
+    With one replication there is no estimate of the spread, so ``ci95`` is ``None``.
+    """
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
+    if x.size < 2:
+        return {"mean": mean, "ci95": None}
+    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return {"mean": mean, "ci95": [mean - half, mean + half]}

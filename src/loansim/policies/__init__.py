@@ -1,0 +1,60 @@
+"""Lender policies as plug-ins.
+
+A policy is a small class with a ``name``, a validated ``Params`` model (the keys of its
+``[policies.<name>]`` table, units in their names) and a ``setup(sim)`` method that
+registers the policy's hooks with the engine (see ``loansim.engine`` for the hooks and
+the order in which they run) or starts SimPy processes of its own. It keeps *who* (an
+eligibility rule returning loan ids) apart from *what* (an action on those loans), changes
+the book only through ``sim.ledger`` and books its own operating cost there.
+
+Adding a policy is adding one module to this package and decorating its class with
+``@register``; the engine knows no policy by name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+
+
+class PolicyParams(BaseModel):
+    """Base for policy parameter tables: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Policy:
+    """Base class of lender policies."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[PolicyParams]] = PolicyParams
+
+    def __init__(self, params: PolicyParams) -> None:
+        self.params = params
+        self.actions = 0  # number of times the policy acted (fees charged, messages sent, ...)
+
+    def setup(self, sim: Simulation) -> None:
+        """Register hooks or start processes; called once before the run starts."""
+
+    def report(self, sim: Simulation) -> dict[str, float]:
+        """The policy's own figures for ``summary.json``, in currency units and counts."""
+        return {"actions": float(self.actions), "cost": sim.ledger.cost_cents(self.name) / 100}
+
+
+REGISTRY: dict[str, type[Policy]] = {}
+
+
+def register(cls: type[Policy]) -> type[Policy]:
+    """Class decorator that makes a policy available to scenario files by its name."""
+    if cls.name in REGISTRY:
+        raise ValueError(f"policy {cls.name!r} is registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+# Built-in policies register themselves on import.
+from loansim.policies import late_fee  # noqa: E402,F401

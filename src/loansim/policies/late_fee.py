@@ -1,0 +1,63 @@
+"""Late fees and penalty interest: what a missed payment costs the borrower.
+
+*Who*: loans that did not pay a due date in full (the flat fee), and loans that carry
+arrears into a due date (penalty interest). *What*: bill the charge as a fee, up to a
+lifetime cap per loan. Fees are income to the lender when paid and a cost to the borrower.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field
+
+from loansim.loans import round_cents, to_cents
+from loansim.policies import Policy, PolicyParams, register
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+
+
+class LateFeeParams(PolicyParams):
+    flat_fee: float = Field(default=25.0, ge=0, description="fee per due date not paid in full, currency units")
+    penalty_monthly_rate: float = Field(default=0.0, ge=0, le=1, description="penalty charge per month on the past-due amount, as a share")
+    max_fees_per_loan: float | None = Field(default=None, ge=0, description="cap on fees and penalties billed over a loan's life, currency units; none = no cap")
+
+
+@register
+class LateFee(Policy):
+    """Flat late fee per missed due date and penalty interest on arrears."""
+
+    name = "late_fee"
+    Params = LateFeeParams
+    params: LateFeeParams
+
+    def setup(self, sim: Simulation) -> None:
+        if self.params.penalty_monthly_rate > 0:
+            sim.hooks.add("before_due", self.penalise_arrears)
+        if self.params.flat_fee > 0:
+            sim.hooks.add("missed", self.charge_late_fee)
+
+    def penalise_arrears(self, sim: Simulation, day: int, cohort: slice) -> None:
+        """Loans carrying arrears into today's due date pay penalty interest on them."""
+        ids = in_arrears(sim, cohort)
+        self._charge(sim, ids, round_cents(sim.loans.amount_due(ids) * self.params.penalty_monthly_rate))
+
+    def charge_late_fee(self, sim: Simulation, day: int, missed: np.ndarray) -> None:
+        """Loans that missed today's due date pay the flat fee."""
+        self._charge(sim, missed, to_cents(self.params.flat_fee))
+
+    def _charge(self, sim: Simulation, ids: np.ndarray, cents: np.ndarray | int) -> None:
+        cents = np.broadcast_to(np.asarray(cents, dtype=np.int64), ids.shape)
+        if self.params.max_fees_per_loan is not None:
+            room = to_cents(self.params.max_fees_per_loan) - sim.loans.fees_billed[ids]
+            cents = np.clip(cents, 0, np.maximum(room, 0))
+        charged = cents > 0
+        sim.ledger.charge_fee(ids[charged], cents[charged])
+        self.actions += int(np.count_nonzero(charged))
+
+
+def in_arrears(sim: Simulation, cohort: slice) -> np.ndarray:
+    """Ids of loans in `cohort` with an unpaid instalment from an earlier due date."""
+    return cohort.start + np.flatnonzero(sim.loans.oldest_unpaid_day[cohort] >= 0)
