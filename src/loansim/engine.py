@@ -140,6 +140,7 @@ class Simulation:
             ledger_problems=_ledger_problems(self.loans),
             policies={p.name: p.report(self) for p in self.policies},
             wall_seconds=wall,
+            extra={"n_loans": self.loans.n, "n_borrowers": self.borrowers.n},
         )
 
     def _clock(self):

@@ -1,0 +1,69 @@
+"""A self-contained ``report.html``: headline metrics, ledger, policies and the plots inline."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from loansim.experiment import Experiment
+
+RATES = {"default_rate", "charge_off_rate", "loss_rate", "missed_payment_rate", "prepaid_or_repaid_rate"}
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+img { max-width: 100%; }
+.note { color: #555; font-size: 0.9em; }
+"""
+
+
+def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path) -> str:
+    """The report as one HTML string; plots are read from `folder` and embedded."""
+    s = experiment.scenario
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>loansim: {html.escape(s.name)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(s.name)}</h1>",
+        f"<p>{html.escape(s.description)}</p>" if s.description else "",
+        f"<p class='note'>{s.portfolio.borrowers:,} borrowers, {s.run.months} months, "
+        f"{s.run.replications} replication(s), seed {s.run.seed}; run {html.escape(experiment.started_at)} "
+        f"in {experiment.wall_seconds:.1f} s.</p>",
+        "<h2>Headline metrics</h2>",
+        _metrics_table(summary["metrics"]),
+        "<p class='note'>Default = reached the default DPD (90 days past due by default) or charged off. "
+        "Intervals are 95% Student-t confidence intervals of the mean across replications.</p>",
+    ]
+    for name in ("delinquency.png", "default_and_loss.png"):
+        data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
+        parts.append(f"<p><img alt='{name}' src='data:image/png;base64,{data}'></p>")
+    parts += ["<h2>Ledger (mean of replications, currency units)</h2>", _ledger_table(summary["ledger"])]
+    for name, block in summary["policies"].items():
+        parts += [f"<h2>Policy: {html.escape(name)}</h2>", _metrics_table(block)]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
+    rows = ["<table><tr><th>metric</th><th>mean</th><th>95% CI</th></tr>"]
+    for name, m in metrics.items():
+        ci = "–" if m["ci95"] is None else f"{_num(name, m['ci95'][0])} … {_num(name, m['ci95'][1])}"
+        rows.append(f"<tr><td>{html.escape(name)}</td><td>{_num(name, m['mean'])}</td><td>{ci}</td></tr>")
+    return "\n".join(rows) + "</table>"
+
+
+def _ledger_table(ledger: dict[str, Any]) -> str:
+    rows = ["<table><tr><th>account</th><th>amount</th></tr>"]
+    for name, value in ledger.items():
+        if isinstance(value, float):
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{value:,.2f}</td></tr>")
+    status = "balances to the cent" if ledger["balanced"] else "DOES NOT BALANCE: " + "; ".join(ledger["problems"])
+    rows.append(f"<tr><td>identity</td><td>{html.escape(status)}</td></tr>")
+    return "\n".join(rows) + "</table>"
+
+
+def _num(name: str, value: float) -> str:
+    return f"{100 * value:.2f}%" if name in RATES else f"{value:,.2f}"

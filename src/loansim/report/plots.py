@@ -1,0 +1,72 @@
+"""Plots of a run. Each takes results and an optional ``ax``, returns the ``Figure``.
+
+They build figures with ``matplotlib.figure.Figure`` directly (no pyplot, no global
+state, no display needed) and never call ``show()``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from loansim.engine import RunResult
+from loansim.metrics import BUCKETS
+
+BUCKET_LABELS = {"dpd_1_29": "1–29 DPD", "dpd_30_59": "30–59 DPD", "dpd_60_89": "60–89 DPD", "dpd_90_plus": "90+ DPD"}
+BUCKET_COLOURS = ("#fdd49e", "#fc8d59", "#d7301f", "#7f0000")
+
+
+def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def mean_series(runs: list[RunResult], column: str) -> np.ndarray:
+    """Mean of a monthly column across replications."""
+    return np.mean([run.monthly[column] for run in runs], axis=0)
+
+
+def band(runs: list[RunResult], column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 2.5%–97.5% range of a monthly column across replications."""
+    values = np.array([run.monthly[column] for run in runs], dtype=float)
+    return values.mean(axis=0), np.percentile(values, 2.5, axis=0), np.percentile(values, 97.5, axis=0)
+
+
+def plot_delinquency(runs: list[RunResult], ax: Axes | None = None) -> Figure:
+    """Delinquent loans by DPD bucket at each month end, as a share of loans originated.
+
+    Loans originated, not loans still active, is the denominator: as a static book runs
+    off, the loans left are mostly the delinquent ones, and a share of active loans
+    would climb towards 100% for that reason alone.
+    """
+    fig, ax = _axes(ax)
+    months = runs[0].monthly["month"]
+    originated = runs[0].extra["n_loans"]
+    shares = [100 * mean_series(runs, f"n_{b}") / originated for b in BUCKETS[1:]]
+    ax.stackplot(months, shares, labels=[BUCKET_LABELS[b] for b in BUCKETS[1:]], colors=BUCKET_COLOURS)
+    ax.set(xlabel="month", ylabel="% of loans originated", title="Delinquent loans by days past due (mean of replications)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.set_xlim(months[0], months[-1])
+    return fig
+
+
+def plot_default_and_loss(runs: list[RunResult]) -> Figure:
+    """Cumulative default rate and cumulative loss rate, mean with a 95% band across replications."""
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    months = runs[0].monthly["month"]
+    for ax, column, title in zip(
+        fig.subplots(1, 2),
+        ("cum_default_rate", "cum_loss_rate"),
+        ("Cumulative default rate (90+ DPD or charged off)", "Cumulative net loss / principal disbursed"),
+    ):
+        mean, lo, hi = band(runs, column)
+        ax.plot(months, 100 * mean, color="#d7301f", label="mean")
+        if len(runs) > 1:
+            ax.fill_between(months, 100 * lo, 100 * hi, color="#d7301f", alpha=0.2, label="2.5–97.5% of replications")
+        ax.set(xlabel="month", ylabel="%", title=title)
+        ax.set_xlim(months[0], months[-1])
+        ax.legend(loc="upper left", frameon=False)
+    return fig

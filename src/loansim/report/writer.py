@@ -1,0 +1,115 @@
+"""The results folder, written atomically.
+
+Everything is written into a temporary folder beside the target and renamed into place at
+the end, so an interrupted or failed run never leaves a half-written results folder, and
+an existing folder of the same name is replaced only by a complete one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from loansim import __version__
+from loansim.experiment import Experiment
+from loansim.report.html import render_report
+from loansim.report.plots import plot_default_and_loss, plot_delinquency
+
+PLOTS = {"delinquency.png": plot_delinquency, "default_and_loss.png": plot_default_and_loss}
+
+
+def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> Path:
+    """Write manifest, summary, monthly CSVs, plots and report into `out`; returns `out`."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are ordinary files
+        summary = experiment.summary()
+        _write_json(tmp / "manifest.json", manifest(experiment, source))
+        _write_json(tmp / "summary.json", summary)
+        write_monthly_csv(tmp / "monthly.csv", experiment)
+        write_monthly_mean_csv(tmp / "monthly_mean.csv", experiment)
+        for name, plot in PLOTS.items():
+            plot(experiment.runs).savefig(tmp / name, dpi=110)
+        (tmp / "report.html").write_text(render_report(experiment, summary, tmp), encoding="utf-8")
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def manifest(experiment: Experiment, source: dict[str, Any]) -> dict[str, Any]:
+    """What was run, from which inputs, with what, when and for how long."""
+    s = experiment.scenario
+    return {
+        "loansim_version": __version__,
+        "scenario_file": source.get("scenario_file"),
+        "overrides": source.get("overrides", []),
+        "scenario": s.to_dict(),
+        "seed": s.run.seed,
+        "replications": s.run.replications,
+        "replication_streams": "SeedSequence(run.seed, spawn_key=(replication, crc32(process name), period)) for replication in 0..replications-1",
+        "started_at": experiment.started_at,
+        "wall_seconds": round(experiment.wall_seconds, 3),
+        "workers": experiment.workers,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+
+
+def write_monthly_csv(path: Path, experiment: Experiment) -> None:
+    """One row per replication and month, every monthly column."""
+    columns = list(experiment.runs[0].monthly)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["replication", *columns])
+        for run in experiment.runs:
+            table = np.column_stack([run.monthly[c] for c in columns]).astype(object)
+            for row in table:
+                writer.writerow([run.replication, *(_fmt(v) for v in row)])
+
+
+def write_monthly_mean_csv(path: Path, experiment: Experiment) -> None:
+    """One row per month: each column's mean across replications."""
+    columns = list(experiment.runs[0].monthly)
+    means = {c: np.mean([run.monthly[c] for run in experiment.runs], axis=0) for c in columns}
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for i in range(len(means["month"])):
+            writer.writerow([_fmt(means[c][i]) for c in columns])
+
+
+def _fmt(value: Any) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.6g}" if abs(value) < 1 else f"{value:.2f}"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
