@@ -34,9 +34,11 @@ def annuity_payment(principal: float | np.ndarray, apr: float | np.ndarray, term
     """
     p, n = np.asarray(principal, dtype=float), np.asarray(term_months, dtype=float)
     r = np.asarray(apr, dtype=float) / 12
+    # 1 - (1 + r)^-n computed without cancellation, so tiny rates stay exact.
+    discount = -np.expm1(-n * np.log1p(r))
     with np.errstate(divide="ignore", invalid="ignore"):
-        level = p * r / (1 - (1 + r) ** -n)
-    return np.where(r > 0, level, p / n)
+        level = p * r / discount
+    return np.where(discount > 0, level, p / n)
 
 
 def round_cents(cents: float | np.ndarray) -> np.ndarray:

@@ -1,0 +1,68 @@
+"""Shared fixtures: small scenarios built from plain data, and a repository path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loansim.engine import RunResult, Simulation
+from loansim.scenario import Scenario, validate_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "run": {"seed": 11, "months": 24, "replications": 1},
+    "portfolio": {
+        "borrowers": 600,
+        "principal": {"dist": "lognormal", "median": 8000, "sigma": 0.5},
+        "apr": 0.18,
+        "term_months": 24,
+    },
+    "borrowers": {
+        "income_monthly": {"dist": "lognormal", "median": 3500, "sigma": 0.4},
+        "spending_share": {"dist": "beta", "a": 16, "b": 4},
+        "spending_noise_sd": 0.08,
+        "initial_savings_months": 0.5,
+        "monthly_forget_prob": 0.03,
+        "unemployment_income_share": 0.3,
+    },
+    "economy": {"monthly_job_loss_prob": 0.03, "monthly_job_finding_prob": 0.25},
+    "lender": {"recovery_rate": 0.2, "recovery_delay_months": 2},
+}
+
+
+def deep_update(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `base` with `changes` merged in, table by table."""
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
+            out[key] = deep_update(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def make_scenario(**changes: Any) -> Scenario:
+    """The tiny scenario with `changes` (nested dicts) merged in, validated."""
+    return validate_scenario(deep_update(TINY, changes))
+
+
+def run(scenario: Scenario, replication: int = 0) -> tuple[Simulation, RunResult]:
+    """Run one replication; return the simulation (for its arrays) and its result."""
+    sim = Simulation(scenario, replication)
+    return sim, sim.run()
+
+
+@pytest.fixture
+def tiny_scenario() -> Scenario:
+    return make_scenario()
+
+
+@pytest.fixture
+def small_book() -> tuple[Simulation, RunResult]:
+    return run(make_scenario(policies={"late_fee": {"flat_fee": 20, "penalty_monthly_rate": 0.02}}))

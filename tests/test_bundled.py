@@ -1,0 +1,47 @@
+"""Every bundled scenario runs, and the README documents every scenario key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pydantic import BaseModel
+
+from loansim.policies import REGISTRY
+from loansim.scenario import Scenario, load_scenario
+
+from conftest import ROOT, SCENARIOS, run
+
+BUNDLED = sorted(SCENARIOS.glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
+def test_bundled_scenario_runs_at_a_small_size(path) -> None:
+    scenario = load_scenario(path, ["portfolio.borrowers=300", "run.months=14"])
+    sim, result = run(scenario)
+    assert result.ledger_problems == []
+    assert 0 <= result.metrics["default_rate"] <= 1
+    assert result.monthly["month"][-1] == 14
+
+
+def schema_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        if name == "policies":
+            continue
+        path = f"{prefix}{field.alias or name}"
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            keys += schema_keys(field.annotation, path + ".")
+        else:
+            keys.append(path)
+    return keys
+
+
+def test_readme_documents_every_scenario_and_policy_key() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", readme, flags=re.MULTILINE))
+    expected = set(schema_keys(Scenario))
+    for name, policy in REGISTRY.items():
+        expected |= {f"policies.{name}.{key}" for key in policy.Params.model_fields}
+    assert expected - documented == set(), "keys missing from the README"
+    assert documented - expected == set(), "README documents keys that do not exist"

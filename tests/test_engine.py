@@ -1,0 +1,147 @@
+"""Engine behaviour: closed-form limits, timing of default and charge-off, step order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loansim.engine import HOOKS, Simulation
+from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH, REPAID, round_cents
+from loansim.policies import REGISTRY, Policy
+
+from conftest import make_scenario, run
+
+
+def test_no_income_risk_and_ample_savings_means_nobody_misses() -> None:
+    scenario = make_scenario(
+        borrowers={"income_monthly": 3500, "initial_savings_months": 50, "monthly_forget_prob": 0,
+                   "spending_noise_sd": 0, "spending_share": 0.5},
+        economy={"monthly_job_loss_prob": 0},
+        policies={"late_fee": {}},
+    )
+    sim, result = run(scenario)
+    assert result.metrics["missed_payment_rate"] == 0
+    assert result.metrics["default_rate"] == 0
+    assert result.metrics["prepaid_or_repaid_rate"] == 1.0  # run.months == term_months
+    assert np.all(sim.loans.status == REPAID)
+    assert result.metrics["fee_income"] == 0
+
+
+def test_zero_income_defaults_and_charges_off_on_schedule() -> None:
+    scenario = make_scenario(
+        borrowers={"income_monthly": 0, "initial_savings_months": 0},
+        lender={"default_dpd": 90, "charge_off_dpd": 120, "recovery_rate": 0.15, "recovery_delay_months": 3},
+    )
+    sim, result = run(scenario)
+    L = sim.loans
+    # First instalment is due on the loan's due day in month 0 and is never paid:
+    # 90 days later the loan defaults, 120 days later it is charged off.
+    assert np.array_equal(L.defaulted_day, L.due_day + 90)
+    assert np.array_equal(L.charged_off_day, L.due_day + 120)
+    assert np.all(L.status == CHARGED_OFF)
+    assert np.all(L.principal_charged_off == L.disbursed)
+    assert result.metrics["missed_payment_rate"] == 1.0
+    assert result.metrics["default_rate"] == 1.0
+    # Recoveries: 15% of each charged-off principal, three months after charge-off.
+    assert np.array_equal(L.recoveries, round_cents(L.disbursed * 0.15))
+    monthly = result.monthly
+    charge_off_month = (L.due_day[0] + 120) // DAYS_PER_MONTH
+    assert monthly["new_charge_offs"].sum() == L.n
+    assert monthly["recoveries"][: charge_off_month + 3].sum() == 0
+    assert abs(result.metrics["net_loss"] - (L.disbursed.sum() - L.recoveries.sum()) / 100) < 1e-6
+
+
+def test_default_threshold_need_not_be_a_whole_number_of_months() -> None:
+    scenario = make_scenario(
+        borrowers={"income_monthly": 0, "initial_savings_months": 0},
+        lender={"default_dpd": 45, "charge_off_dpd": 100},
+    )
+    sim, _ = run(scenario)
+    assert np.array_equal(sim.loans.defaulted_day, sim.loans.due_day + 45)
+    assert np.array_equal(sim.loans.charged_off_day, sim.loans.due_day + 100)
+
+
+def test_forgetful_borrowers_with_cash_cure_at_the_next_due_date() -> None:
+    scenario = make_scenario(
+        run={"months": 30},
+        borrowers={"income_monthly": 3500, "initial_savings_months": 50, "monthly_forget_prob": 0.1,
+                   "spending_share": 0.5, "spending_noise_sd": 0},
+        economy={"monthly_job_loss_prob": 0},
+    )
+    sim, result = run(scenario)
+    assert 0.08 < result.metrics["missed_payment_rate"] < 0.12
+    # Paying comes before the default check, so defaulting takes four forgotten due dates
+    # in a row (0.1^4 per window): very rare. Everybody else pays everything back.
+    assert result.metrics["default_rate"] < 0.005
+    repaid = sim.loans.status == REPAID
+    assert repaid.mean() > 0.99
+    missed_when_repaid = sim.loans.n_missed[repaid]
+    assert (missed_when_repaid == 0).any() and (missed_when_repaid > 0).any()
+
+
+def test_late_fee_is_billed_once_per_missed_due_date_up_to_its_cap() -> None:
+    sim, _ = run(make_scenario(policies={"late_fee": {"flat_fee": 15}}))
+    assert np.array_equal(sim.loans.fees_billed, sim.loans.n_missed * 1500)
+    sim, result = run(make_scenario(policies={"late_fee": {"flat_fee": 15, "max_fees_per_loan": 40}}))
+    assert sim.loans.fees_billed.max() == 4000
+    assert result.policies["late_fee"]["actions"] == np.count_nonzero(sim.loans.n_missed) + np.count_nonzero(sim.loans.n_missed >= 2) + np.count_nonzero(sim.loans.n_missed >= 3)
+
+
+def test_penalty_interest_grows_arrears() -> None:
+    base = make_scenario()
+    penal = make_scenario(policies={"late_fee": {"flat_fee": 0, "penalty_monthly_rate": 0.02}})
+    _, without = run(base)
+    sim, with_penalty = run(penal)
+    assert without.ledger["fees_billed"] == 0
+    assert with_penalty.ledger["fees_billed"] > 0
+    assert with_penalty.metrics["default_rate"] >= without.metrics["default_rate"]
+
+
+def test_hooks_run_in_the_documented_order() -> None:
+    calls: list[tuple[int, str]] = []
+
+    class Tracer(Policy):
+        name = "tracer"
+
+        def setup(self, sim: Simulation) -> None:
+            for hook in HOOKS:
+                sim.hooks.add(hook, lambda sim, *args, hook=hook: calls.append((int(sim.env.now), hook)))
+
+    REGISTRY["tracer"] = Tracer
+    try:
+        scenario = make_scenario(run={"months": 2}, borrowers={"income_monthly": 0, "initial_savings_months": 0},
+                                 policies={"tracer": {}})
+        run(scenario)
+    finally:
+        del REGISTRY["tracer"]
+    day0 = [hook for day, hook in calls if day == 0]
+    assert day0 == ["month_start", "day_start", "before_due", "missed", "day_end"]
+    day29 = [hook for day, hook in calls if day == 29]
+    assert day29 == ["day_start", "before_due", "missed", "day_end", "month_end"]
+    assert [hook for day, hook in calls if day == 30][0] == "month_start"
+
+
+def test_billing_happens_between_before_due_and_missed() -> None:
+    seen: dict[str, int] = {}
+
+    class Probe(Policy):
+        name = "probe"
+
+        def setup(self, sim: Simulation) -> None:
+            sim.hooks.add("before_due", lambda sim, day, cohort: seen.setdefault("before", int(sim.loans.n_billed[cohort].sum())))
+            sim.hooks.add("missed", lambda sim, day, ids: seen.setdefault("after", int(sim.loans.n_billed[:len(ids)].sum())))
+
+    REGISTRY["probe"] = Probe
+    try:
+        run(make_scenario(run={"months": 1}, borrowers={"income_monthly": 0, "initial_savings_months": 0},
+                          policies={"probe": {}}))
+    finally:
+        del REGISTRY["probe"]
+    assert seen["before"] == 0 and seen["after"] > 0
+
+
+def test_unemployment_settles_at_the_chain_steady_state() -> None:
+    scenario = make_scenario(run={"months": 60}, portfolio={"borrowers": 20_000},
+                             economy={"monthly_job_loss_prob": 0.02, "monthly_job_finding_prob": 0.18})
+    _, result = run(scenario)
+    steady = 0.02 / (0.02 + 0.18)
+    assert abs(result.monthly["unemployment_share"][-24:].mean() - steady) < 0.005
