@@ -165,7 +165,8 @@ class Simulation:
         bh.step_employment(people, self.streams.uniform("employment.transition", month, n),
                            s.economy.monthly_job_loss_prob, s.economy.monthly_job_finding_prob)
         bh.receive_income(people, s.borrowers.unemployment_income_share)
-        noise = self.streams.normal("spending.noise", month, n) * np.float32(s.borrowers.spending_noise_sd)
+        sd = s.borrowers.spending_noise_sd
+        noise = self.streams.normal("spending.noise", month, n) * np.float32(sd) if sd > 0 else np.float32(0)
         bh.spend_and_save(people, noise)
         self._forget_draws = self.streams.uniform("payment.forget", month, n)
         self.hooks.run("month_start", self, month)
@@ -195,23 +196,27 @@ class Simulation:
 
         The number of unpaid instalments is the past-due amount (interest + principal) in
         instalments, rounded up, and at most one more than before today's due date.
+        Most loans pay in full, so the arithmetic runs on the loans still behind.
         """
         L = self.loans
-        billed = due > 0
+        oldest = L.oldest_unpaid_day[cohort]  # a view: writes go to the book
         past_due = L.principal_due[cohort] + L.interest_due[cohort]
-        oldest = L.oldest_unpaid_day[cohort]
-        was_behind = np.where(oldest >= 0, (day - oldest) // DAYS_PER_MONTH, 0)
-        cycles = np.minimum(-(-past_due // np.maximum(L.installment[cohort], 1)), was_behind + 1)
-        L.oldest_unpaid_day[cohort] = np.where(cycles > 0, day - DAYS_PER_MONTH * (cycles - 1), -1)
-        missed = billed & (paid < due)
+        behind = np.flatnonzero(past_due)
+        before = oldest[behind]
+        was_behind = np.where(before >= 0, (day - before) // DAYS_PER_MONTH, 0)
+        cycles = np.minimum(-(-past_due[behind] // np.maximum(L.installment[cohort][behind], 1)), was_behind + 1)
+        oldest[:] = -1
+        oldest[behind] = day - DAYS_PER_MONTH * (cycles - 1)
+        billed = due > 0
+        missed = np.flatnonzero(paid < due)
         L.n_due[cohort] += billed
-        L.n_missed[cohort] += missed
-        repaid = billed & (L.principal[cohort] == 0) & (due == paid) & (L.status[cohort] == ACTIVE)
-        L.status[cohort] = np.where(repaid, REPAID, L.status[cohort])
-        self.recorder.add(day, "due_dates", int(billed.sum()))
-        self.recorder.add(day, "missed_payments", int(missed.sum()))
-        missed_ids = cohort.start + np.flatnonzero(missed)
-        self.hooks.run("missed", self, day, missed_ids)
+        L.n_missed[cohort.start + missed] += 1
+        done = np.flatnonzero((L.principal[cohort] == 0) & billed)
+        done = done[(L.status[cohort][done] == ACTIVE) & (due[done] == paid[done])]
+        L.status[cohort.start + done] = REPAID
+        self.recorder.add(day, "due_dates", int(np.count_nonzero(billed)))
+        self.recorder.add(day, "missed_payments", len(missed))
+        self.hooks.run("missed", self, day, cohort.start + missed)
 
     def _reaching(self, day: int, dpd: int) -> tuple[slice, np.ndarray]:
         """The cohort whose DPD can reach `dpd` today, and a mask of its loans at or past it."""
@@ -233,6 +238,7 @@ class Simulation:
         ids = cohort.start + np.flatnonzero(reached)
         principal = self.ledger.charge_off(ids)
         self.loans.charged_off_day[ids] = day
+        self.loans.oldest_unpaid_day[ids] = -1  # closed loans are in no delinquency bucket
         self.recorder.add(day, "new_charge_offs", len(ids))
         expected = round_cents(principal * self.loans.recovery_share[ids])
         if expected.any():

@@ -140,7 +140,7 @@ class Ledger:
         zero exactly. Loans already charged off or repaid have no principal and are billed 0.
         """
         L = self.loans
-        interest = round_cents(L.principal[ids] * L.monthly_rate[ids])
+        interest = (L.principal[ids] * L.monthly_rate[ids] + 0.5).astype(np.int64)  # >= 0: round half up
         unbilled = L.principal[ids] - L.principal_due[ids]
         n_billed = L.n_billed[ids]
         scheduled = n_billed < L.term_months[ids]

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from loansim.engine import Simulation
 
 BUCKETS = ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_plus")
-BUCKET_EDGES = np.array([1, 30, 60, 90])  # lower DPD bound of each bucket after "current"
 
 COUNTS = ("new_defaults", "new_charge_offs", "due_dates", "missed_payments", "n_active", "n_repaid",
           "n_charged_off", "n_unemployed")
@@ -42,19 +41,26 @@ class Recorder:
         self.counts[name][day // DAYS_PER_MONTH] += value
 
     def record_month(self, sim: Simulation, month: int, day: int) -> None:
-        """Snapshot the book at the end of `day`, the last day of `month`."""
+        """Snapshot the book at the end of `day`, the last day of `month`.
+
+        Only active loans carry an oldest unpaid due day, and closed loans carry no
+        principal, so only the (few) delinquent loans need a closer look.
+        """
         L = sim.loans
-        active = L.status == ACTIVE
-        dpd = np.where(active & (L.oldest_unpaid_day >= 0), day - L.oldest_unpaid_day, 0)
-        bucket = np.searchsorted(BUCKET_EDGES, dpd, side="right")
-        bucket[~active] = len(BUCKETS)  # closed loans are in no bucket
-        n_slots = len(BUCKETS) + 1
-        self.bucket_counts[month] = np.bincount(bucket, minlength=n_slots)[: len(BUCKETS)]
-        self.bucket_balances[month] = np.bincount(bucket, weights=L.principal, minlength=n_slots)[: len(BUCKETS)]
-        self.counts["n_active"][month] = int(active.sum())
-        self.counts["n_repaid"][month] = int(np.count_nonzero(L.status == REPAID))
-        self.counts["n_charged_off"][month] = int(np.count_nonzero(L.status == CHARGED_OFF))
-        self.counts["n_unemployed"][month] = int(sim.borrowers.n - np.count_nonzero(sim.borrowers.employed))
+        late = np.flatnonzero(L.oldest_unpaid_day >= 0)
+        dpd = day - L.oldest_unpaid_day[late]
+        bucket = np.minimum(dpd // DAYS_PER_MONTH + (dpd > 0), len(BUCKETS) - 1)  # 1-29 -> 1, ..., 90+ -> 4
+        counts = np.bincount(bucket, minlength=len(BUCKETS))
+        balances = np.bincount(bucket, weights=L.principal[late], minlength=len(BUCKETS)).astype(np.int64)
+        by_status = np.bincount(L.status, minlength=3)
+        counts[0] = by_status[ACTIVE] - counts[1:].sum()  # current: active and not late
+        balances[0] = int(L.principal.sum()) - balances[1:].sum()
+        self.bucket_counts[month] = counts
+        self.bucket_balances[month] = balances
+        self.counts["n_active"][month] = by_status[ACTIVE]
+        self.counts["n_repaid"][month] = by_status[REPAID]
+        self.counts["n_charged_off"][month] = by_status[CHARGED_OFF]
+        self.counts["n_unemployed"][month] = sim.borrowers.n - np.count_nonzero(sim.borrowers.employed)
 
     def frame(self, ledger: Ledger) -> dict[str, np.ndarray]:
         """The monthly series as named columns (money in currency units)."""
