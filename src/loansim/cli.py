@@ -69,7 +69,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path("results") / scenario.name
     _check_out(out)
     experiment = run_experiment(scenario, workers=args.workers, progress=not args.quiet)
-    write_results(out, experiment, {"scenario_file": str(args.scenario), "overrides": overrides})
+    try:
+        write_results(out, experiment, {"scenario_file": str(args.scenario), "overrides": overrides})
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write the results folder: {exc.strerror or exc}") from None
     if not args.quiet:
         _print_summary(scenario, experiment.summary(), out, experiment.wall_seconds)
     return 0

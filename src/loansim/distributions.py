@@ -20,6 +20,13 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> _Dist:
+        low, high = getattr(self, "low", None), getattr(self, "high", None)
+        if low is not None and high is not None and high < low:
+            raise ValueError(f"high ({high}) must be >= low ({low})")
+        return self
+
     @abstractmethod
     def support(self) -> tuple[float, float]:
         """Smallest and largest value the distribution can produce."""
@@ -56,12 +63,6 @@ class Uniform(_Dist):
     low: float
     high: float
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
-        return self
-
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
@@ -82,12 +83,6 @@ class Normal(_Dist):
     high: float | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Normal:
-        if self.low is not None and self.high is not None and self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
-        return self
 
     @property
     def _bounds(self) -> tuple[float, float]:
@@ -146,12 +141,6 @@ class Beta(_Dist):
     b: float = Field(gt=0)
     low: float = 0.0
     high: float = 1.0
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Beta:
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
-        return self
 
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)

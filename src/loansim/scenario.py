@@ -93,7 +93,8 @@ class Lender(_Table):
 class Scenario(_Table):
     """A fully resolved, validated scenario."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$",
+                      description="names the results folder: letters, digits, spaces, '_', '-', '.'")
     description: str = ""
     run: RunSettings = RunSettings()
     portfolio: Portfolio
@@ -258,6 +259,7 @@ _MESSAGES = {
     "bool_parsing": "must be true or false",
     "string_type": "must be a string",
     "string_too_short": "must not be empty",
+    "string_pattern_mismatch": "must be letters, digits, spaces, '_', '-' or '.', and not start with '.', '-' or a space",
     "dict_type": "must be a table",
     "model_type": "must be a table",
     "model_attributes_type": "must be a table",
