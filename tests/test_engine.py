@@ -145,3 +145,15 @@ def test_unemployment_settles_at_the_chain_steady_state() -> None:
     _, result = run(scenario)
     steady = 0.02 / (0.02 + 0.18)
     assert abs(result.monthly["unemployment_share"][-24:].mean() - steady) < 0.005
+
+
+def test_penalty_interest_is_charged_on_the_overdue_instalment_to_the_cent() -> None:
+    scenario = make_scenario(
+        run={"months": 2},
+        borrowers={"income_monthly": 0, "initial_savings_months": 0},
+        policies={"late_fee": {"flat_fee": 0, "penalty_monthly_rate": 0.02}},
+    )
+    sim, _ = run(scenario)
+    # The first instalment (interest + principal part = the level instalment) is unpaid at
+    # the second due date, which bills 2% of it as a penalty; the fee itself is not penalised.
+    assert np.array_equal(sim.loans.fees_billed, round_cents(sim.loans.installment * 0.02))

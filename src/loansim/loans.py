@@ -115,14 +115,13 @@ class Ledger:
     def __init__(self, loans: Loans, months: int, now: Callable[[], float]) -> None:
         self.loans = loans
         self.now = now
-        self.flows = {name: np.zeros(months + 1, dtype=np.int64) for name in FLOWS}
+        self.flows = {name: np.zeros(months, dtype=np.int64) for name in FLOWS}
         self._costs: dict[str, int] = defaultdict(int)
-        self._months = months
 
     @property
     def month(self) -> int:
-        """Month of the current simulated day; the last slot collects anything after the horizon."""
-        return min(int(self.now()) // DAYS_PER_MONTH, self._months)
+        """Month of the current simulated day."""
+        return int(self.now()) // DAYS_PER_MONTH
 
     def _flow(self, name: str, cents: np.ndarray | int) -> None:
         self.flows[name][self.month] += int(np.sum(cents))

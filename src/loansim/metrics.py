@@ -74,10 +74,10 @@ class Recorder:
         cols["unemployment_share"] = self.counts["n_unemployed"] / n_loans
         del cols["n_unemployed"]
         for name, cents in ledger.flows.items():
-            cols[name] = cents[: self.months] / 100
+            cols[name] = cents / 100
         cols["cum_defaults"] = np.cumsum(self.counts["new_defaults"])
         cols["cum_default_rate"] = cols["cum_defaults"] / n_loans
-        net_loss = np.cumsum(ledger.flows["principal_charged_off"][: self.months] - ledger.flows["recoveries"][: self.months])
+        net_loss = np.cumsum(ledger.flows["principal_charged_off"] - ledger.flows["recoveries"])
         cols["cum_net_loss"] = net_loss / 100
         cols["cum_loss_rate"] = net_loss / max(int(ledger.loans.disbursed.sum()), 1)
         return cols

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 class LateFeeParams(PolicyParams):
     flat_fee: float = Field(default=25.0, ge=0, description="fee per due date not paid in full, currency units")
-    penalty_monthly_rate: float = Field(default=0.0, ge=0, le=1, description="penalty charge per month on the past-due amount, as a share")
+    penalty_monthly_rate: float = Field(default=0.0, ge=0, le=1, description="penalty charge per month on overdue principal and interest, as a share")
     max_fees_per_loan: float | None = Field(default=None, ge=0, description="cap on fees and penalties billed over a loan's life, currency units; none = no cap")
 
 
@@ -42,7 +42,8 @@ class LateFee(Policy):
     def penalise_arrears(self, sim: Simulation, day: int, cohort: slice) -> None:
         """Loans carrying arrears into today's due date pay penalty interest on them."""
         ids = in_arrears(sim, cohort)
-        self._charge(sim, ids, round_cents(sim.loans.amount_due(ids) * self.params.penalty_monthly_rate))
+        overdue = sim.loans.principal_due[ids] + sim.loans.interest_due[ids]  # not fees: no charge on charges
+        self._charge(sim, ids, round_cents(overdue * self.params.penalty_monthly_rate))
 
     def charge_late_fee(self, sim: Simulation, day: int, missed: np.ndarray) -> None:
         """Loans that missed today's due date pay the flat fee."""
