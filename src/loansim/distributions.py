@@ -17,8 +17,13 @@ import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False, validate_default=True)
+"""Model settings for everything read from a scenario file: unknown keys, values of the
+wrong type (no "100" for 100, no true for 1) and non-finite numbers are all errors."""
+
+
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> _Dist:
@@ -82,7 +87,7 @@ class Normal(_Dist):
     low: float | None = None
     high: float | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**STRICT, populate_by_name=True)
 
     @property
     def _bounds(self) -> tuple[float, float]:
@@ -120,7 +125,7 @@ class LogNormal(_Dist):
 
     dist: Literal["lognormal"]
     median: float = Field(gt=0)
-    sigma: float = Field(ge=0)
+    sigma: float = Field(ge=0, le=5)
 
     def support(self) -> tuple[float, float]:
         # The support is the open interval (0, inf): its smallest value is above zero.
@@ -158,6 +163,8 @@ DIST_NAMES = ("fixed", "uniform", "normal", "lognormal", "beta")
 def _number_is_fixed(value: object) -> object:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"dist": "fixed", "value": value}
+    if not isinstance(value, dict):
+        raise ValueError('must be a number or a distribution table such as {dist = "lognormal", median = 4000, sigma = 0.4}')
     return value
 
 
@@ -168,17 +175,22 @@ Dist = Annotated[
 ]
 
 
-def dist_in(low: float = -math.inf, high: float = math.inf, *, above_low: bool = False) -> object:
-    """A distribution type whose every value lies in [`low`, `high`] (in (`low`, `high`] if `above_low`)."""
+def dist_in(low: float = -math.inf, high: float = math.inf, *, above_low: bool = False,
+            max_mean: float = math.inf) -> object:
+    """A distribution type whose every value lies in [`low`, `high`] (in (`low`, `high`] if
+    `above_low`) and whose mean is at most `max_mean` (a sanity bound for money)."""
     interval = f"{'(' if above_low else '['}{low:g}, {high:g}]"
 
     def check(d: _Dist) -> _Dist:
         lo, hi = d.support()
         if lo < low or (above_low and lo == low) or hi > high:
+            hint = "; clip it with low and high" if d.dist == "normal" else ""
             raise ValueError(
                 f"values must lie in {interval}, but this {d.dist} distribution "
-                f"gives values in [{lo:.6g}, {hi:.6g}]"
+                f"gives values in [{lo:.6g}, {hi:.6g}]{hint}"
             )
+        if d.mean() > max_mean:
+            raise ValueError(f"mean must be at most {max_mean:g}, but this {d.dist} distribution has mean {d.mean():.6g}")
         return d
 
     return Annotated[Dist, AfterValidator(check)]

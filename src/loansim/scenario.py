@@ -25,17 +25,20 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
-from loansim.distributions import DIST_NAMES, Dist, dist_in
+from loansim.distributions import DIST_NAMES, STRICT, Dist, dist_in
 from loansim.errors import ScenarioError
 from loansim.policies import REGISTRY, PolicyParams
 
 Probability = Field(ge=0, le=1)
 
 
+MAX_MONEY = 1e9  # a sanity bound on mean amounts per loan or per month, currency units
+
+
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = STRICT
 
 
 class RunSettings(_Table):
@@ -50,7 +53,7 @@ class Portfolio(_Table):
     """The loan book at the start: one amortising loan per borrower."""
 
     borrowers: int = Field(ge=1, le=50_000_000, description="number of borrowers (= loans)")
-    principal: dist_in(0.0, above_low=True) = Field(description="amount lent per loan, currency units")  # type: ignore[valid-type]
+    principal: dist_in(0.0, above_low=True, max_mean=MAX_MONEY) = Field(description="amount lent per loan, currency units")  # type: ignore[valid-type]
     apr: float = Field(ge=0, le=10, description="annual percentage rate as a share (0.18 = 18%)")
     term_months: int = Field(ge=1, le=600, description="number of monthly instalments")
 
@@ -58,12 +61,12 @@ class Portfolio(_Table):
 class BorrowerBehaviour(_Table):
     """How borrowers earn, spend, save and forget."""
 
-    income_monthly: dist_in(0.0) = Field(description="base monthly income when employed, currency units")  # type: ignore[valid-type]
+    income_monthly: dist_in(0.0, max_mean=MAX_MONEY) = Field(description="base monthly income when employed, currency units")  # type: ignore[valid-type]
     unemployment_income_share: float = Field(default=0.3, ge=0, le=1, description="income while unemployed, as a share of base income")
     initial_unemployment_share: float | None = Field(default=None, ge=0, le=1, description="share unemployed at month 0; default: the employment chain's steady state")
-    spending_share: dist_in(0.0) = Field(default=0.8, description="habitual share of monthly income consumed")  # type: ignore[valid-type]
-    spending_noise_sd: float = Field(default=0.0, ge=0, description="month-to-month noise on the spending share (standard deviation)")
-    initial_savings_months: dist_in(0.0) = Field(default=1.0, description="savings at month 0, in months of base income")  # type: ignore[valid-type]
+    spending_share: dist_in(0.0, max_mean=100) = Field(default=0.8, description="habitual share of monthly income consumed")  # type: ignore[valid-type]
+    spending_noise_sd: float = Field(default=0.0, ge=0, le=10, description="month-to-month noise on the spending share (standard deviation)")
+    initial_savings_months: dist_in(0.0, max_mean=1200) = Field(default=1.0, description="savings at month 0, in months of base income")  # type: ignore[valid-type]
     monthly_forget_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance of forgetting a due date, per borrower per month")  # type: ignore[valid-type]
     partial_payments: bool = Field(default=True, description="a borrower who cannot pay in full pays what savings allow")
 
@@ -83,11 +86,13 @@ class Lender(_Table):
     recovery_rate: dist_in(0.0, 1.0) = Field(default=0.0, description="share of charged-off principal recovered later, per loan")  # type: ignore[valid-type]
     recovery_delay_months: int = Field(default=6, ge=0, le=600, description="months from charge-off to recovery")
 
-    @model_validator(mode="after")
-    def _charge_off_after_default(self) -> Lender:
-        if self.charge_off_dpd < self.default_dpd:
-            raise ValueError(f"charge_off_dpd ({self.charge_off_dpd}) must be >= default_dpd ({self.default_dpd})")
-        return self
+    @field_validator("charge_off_dpd")
+    @classmethod
+    def _charge_off_after_default(cls, value: int, info: ValidationInfo) -> int:
+        default_dpd = info.data.get("default_dpd")
+        if default_dpd is not None and value < default_dpd:
+            raise ValueError(f"must be >= default_dpd ({default_dpd})")
+        return value
 
 
 class Scenario(_Table):
@@ -119,8 +124,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     raw, origins = _load_merged(path, stack=())
     for item in overrides:
         key, value = _parse_override(item)
-        _set_path(raw, key, value, str(path))
-        origins[key] = "--set"
+        for created in _set_path(raw, key, value, str(path)):
+            origins[created] = "--set"
     raw.setdefault("name", path.stem)
     return validate_scenario(raw, origins, str(path))
 
@@ -167,8 +172,8 @@ def _validate_policy(name: str, table: Any, origins: dict[str, str], file: str, 
         return None
 
 
-def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
-    where = f"{referrer}: extends = {str(path)!r}: " if referrer else f"{path}: "
+def _read_toml(path: Path, referrer: str | None, written: str | None = None) -> dict[str, Any]:
+    where = f"{referrer}: extends = {_show(written)}: " if referrer else f"{path}: "
     if not path.is_file():
         raise ScenarioError(f"{where}no such scenario file")
     try:
@@ -180,20 +185,21 @@ def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
         raise ScenarioError(f"{where}cannot be read: {exc}") from None
 
 
-def _load_merged(path: Path, stack: tuple[Path, ...], referrer: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+def _load_merged(path: Path, stack: tuple[Path, ...], referrer: str | None = None,
+                 written: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The file's data merged over everything it extends, and which file set each key."""
     resolved = path.resolve()
     if resolved in stack:
         chain = " -> ".join(str(p.name) for p in (*stack, resolved))
-        raise ScenarioError(f"{referrer}: extends = {str(path)!r}: cycle of extends ({chain})")
-    data = _read_toml(path, referrer)
+        raise ScenarioError(f"{referrer}: extends = {_show(written)}: cycle of extends ({chain})")
+    data = _read_toml(path, referrer, written)
     origins = {key: str(path) for key in _leaf_paths(data)}
     parent = data.pop("extends", None)
     if parent is None:
         return data, origins
     if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends = {parent!r}: must be a file name (a string)")
-    base, base_origins = _load_merged(path.parent / parent, (*stack, resolved), str(path))
+        raise ScenarioError(f"{path}: extends = {_show(parent)}: must be a file name (a string)")
+    base, base_origins = _load_merged(path.parent / parent, (*stack, resolved), str(path), parent)
     base.pop("name", None)  # the name is the extending file's own
     base_origins.update(origins)
     return _merge(base, data), base_origins
@@ -231,16 +237,21 @@ def _parse_override(item: str) -> tuple[str, Any]:
         return key, text.strip()  # a bare word is a string, e.g. --set name=test
 
 
-def _set_path(raw: dict[str, Any], key: str, value: Any, file: str) -> None:
+def _set_path(raw: dict[str, Any], key: str, value: Any, file: str) -> list[str]:
+    """Set dotted `key` to `value`, creating tables; returns the paths --set wrote or created."""
     *parents, leaf = key.split(".")
-    node = raw
+    node, written = raw, []
     for i, part in enumerate(parents):
-        child = node.setdefault(part, {})
+        where = ".".join(parents[: i + 1])
+        if part not in node:
+            node[part] = {}
+            written.append(where)
+        child = node[part]
         if not isinstance(child, dict):
-            where = ".".join(parents[: i + 1])
             raise ScenarioError(f"--set {key}: {where} = {_show(child)} in {file} is a value, not a table")
         node = child
     node[leaf] = value
+    return [*written, key] + _leaf_paths(value, key + ".") if isinstance(value, dict) else [*written, key]
 
 
 # --------------------------------------------------------------------------- errors
@@ -254,6 +265,7 @@ _MESSAGES = {
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
     "float_type": "must be a number",
+    "finite_number": "must be a finite number (not inf or nan)",
     "float_parsing": "must be a number",
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
@@ -278,7 +290,7 @@ def _format_error(error: dict[str, Any], data: Any, prefix: tuple[str, ...], mod
         hint = _did_you_mean(keys[-1], allowed)
         message = f"unknown key{hint}; expected one of: {', '.join(allowed)}" if allowed else "unknown key"
     elif kind in _MESSAGES:
-        message = _MESSAGES[kind].format(**error.get("ctx", {}))
+        message = _MESSAGES[kind].format(**{k: _show(v) for k, v in error.get("ctx", {}).items()})
     else:
         message = error["msg"].removeprefix("Value error, ")
     if kind == "missing":
@@ -350,6 +362,8 @@ def _did_you_mean(word: str, choices: Any) -> str:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e16 else f"{value:g}"
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, bool):

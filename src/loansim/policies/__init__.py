@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from loansim.distributions import STRICT
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
 
 
 class PolicyParams(BaseModel):
-    """Base for policy parameter tables: unknown keys are errors."""
+    """Base for policy parameter tables: unknown keys, wrong types and inf/nan are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = STRICT
 
 
 class Policy:
