@@ -66,3 +66,26 @@ def tiny_scenario() -> Scenario:
 @pytest.fixture
 def small_book() -> tuple[Simulation, RunResult]:
     return run(make_scenario(policies={"late_fee": {"flat_fee": 20, "penalty_monthly_rate": 0.02}}))
+
+
+def one_loan(months: int, principal: float = 1000.0, apr: float = 0.12, term: int = 3, **changes: Any) -> Scenario:
+    """A book of one loan, due on day 0, whose borrower has no income of their own."""
+    base = {
+        "name": "one-loan",
+        "run": {"seed": 1, "months": months, "replications": 1},
+        "portfolio": {"borrowers": 1, "principal": principal, "apr": apr, "term_months": term},
+        "borrowers": {"income_monthly": 0, "initial_savings_months": 0, "spending_share": 0.0},
+        "economy": {"monthly_job_loss_prob": 0.0},
+    }
+    return validate_scenario(deep_update(base, changes))
+
+
+def run_with_cash(scenario: Scenario, cash_by_month) -> tuple[Simulation, RunResult]:
+    """Run with every borrower's savings set to `cash_by_month(month)` at each month start."""
+    sim = Simulation(scenario)
+
+    def set_cash(sim: Simulation, month: int) -> None:
+        sim.borrowers.savings[:] = cash_by_month(month)
+
+    sim.hooks.add("month_start", set_cash)
+    return sim, sim.run()

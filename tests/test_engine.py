@@ -8,7 +8,7 @@ from loansim.engine import HOOKS, Simulation
 from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH, REPAID, round_cents
 from loansim.policies import REGISTRY, Policy
 
-from conftest import make_scenario, run
+from conftest import make_scenario, one_loan, run, run_with_cash
 
 
 def test_no_income_risk_and_ample_savings_means_nobody_misses() -> None:
@@ -157,3 +157,52 @@ def test_penalty_interest_is_charged_on_the_overdue_instalment_to_the_cent() -> 
     # The first instalment (interest + principal part = the level instalment) is unpaid at
     # the second due date, which bills 2% of it as a penalty; the fee itself is not penalised.
     assert np.array_equal(sim.loans.fees_billed, round_cents(sim.loans.installment * 0.02))
+
+
+def test_arrears_left_at_the_end_of_the_term_keep_ageing() -> None:
+    # Three instalments; the borrower pays the first two and nothing after.
+    sim, result = run_with_cash(one_loan(months=12, term=3), lambda month: 10_000.0 if month < 2 else 0.0)
+    L = sim.loans
+    assert (L.defaulted_day[0], L.charged_off_day[0]) == (60 + 90, 60 + 120)
+    assert result.metrics["default_rate"] == 1.0
+    # Only the three scheduled instalments are due dates; the third was missed.
+    assert (L.n_due[0], L.n_missed[0]) == (3, 1)
+
+
+def test_no_late_fee_on_a_late_fee() -> None:
+    scenario = one_loan(months=30, principal=2400.0, term=24, policies={"late_fee": {"flat_fee": 25.0}})
+    installment = Simulation(scenario).loans.installment[0] / 100
+    # One cent short in month 1, then the instalment plus that cent every month: the only
+    # thing ever left unpaid is the one late fee, which must not breed more fees or default.
+    # (The final instalment is larger: it carries the interest on what the fee displaced.)
+    cash = {0: installment, 1: installment - 0.01, 23: installment + 50}
+    sim, _ = run_with_cash(scenario, lambda month: cash.get(month, installment + 0.01))
+    L = sim.loans
+    assert L.fees_billed[0] == 2500
+    assert L.n_missed[0] == 1
+    assert L.defaulted_day[0] == -1
+    assert L.status[0] == REPAID
+
+
+def test_first_month_starts_from_the_initial_unemployment_share() -> None:
+    scenario = make_scenario(portfolio={"borrowers": 5000}, economy={"monthly_job_loss_prob": 0.1},
+                             borrowers={"initial_unemployment_share": 0.0})
+    _, result = run(scenario)
+    assert result.monthly["unemployment_share"][0] == 0.0
+    assert result.monthly["unemployment_share"][1] > 0.05
+
+
+def test_recoveries_due_after_the_horizon_stay_pending() -> None:
+    scenario = make_scenario(
+        run={"months": 8},
+        borrowers={"income_monthly": 0, "initial_savings_months": 0},
+        lender={"recovery_rate": 0.5, "recovery_delay_months": 6},
+    )
+    sim, result = run(scenario)
+    L = sim.loans
+    assert L.recoveries.sum() == 0 and result.metrics["recoveries"] == 0
+    assert np.array_equal(L.recoveries_pending, round_cents(L.principal_charged_off * 0.5))
+    assert result.metrics["loss_rate"] == 1.0
+    expected = result.metrics["net_loss"] - L.recoveries_pending.sum() / 100
+    assert abs(result.metrics["expected_net_loss"] - expected) < 1e-6
+    assert result.ledger_problems == []

@@ -13,9 +13,9 @@ One clock process runs each day's steps, always in this order:
 4. **billing** of today's cohort: one month's interest and the scheduled principal.
 5. **payment**: each borrower pays in full from savings, or pays what savings allow
    (if partial payments are on), or misses (no cash, or forgot the date).
-6. **delinquency**: unpaid instalments set the oldest-unpaid due day (hence DPD);
-   loans with nothing left to pay are repaid; hook ``missed(sim, day, ids)`` for loans
-   that did not pay today's amount in full (late fees).
+6. **delinquency**: instalments covered by payments set the oldest unpaid due day
+   (hence DPD); loans with nothing left to pay are repaid; hook ``missed(sim, day, ids)``
+   for loans whose scheduled instalment date saw interest or principal go unpaid.
 7. **default**: loans whose DPD reaches ``lender.default_dpd`` today are flagged.
 8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
    off, and a recovery process is started that books recoveries after the delay.
@@ -112,11 +112,15 @@ class Simulation:
 
         Borrowers are drawn independently, so giving due days in blocks of ids is the
         same in distribution as drawing them at random, and keeps each cohort contiguous.
+        The book is lent over the 30 days before the run: each loan is disbursed 30 days
+        before its first due date (day 0-29 of month 0), so its first instalment carries
+        exactly one month's interest.
         """
         s, n = self.scenario, self.scenario.portfolio.borrowers
         loans = Loans(n)
         loans.borrower = np.arange(n)
         loans.due_day = (np.arange(n, dtype=np.int64) * DAYS_PER_MONTH) // n
+        loans.first_due_day = loans.due_day  # disbursed 30 days earlier, before the run starts
         principal = s.portfolio.principal.sample(self.streams.generator("portfolio.principal"), n)
         originate(loans, principal, s.portfolio.apr, s.portfolio.term_months)
         loans.recovery_share = s.lender.recovery_rate.sample(self.streams.generator("lender.recovery_share"), n)
@@ -140,7 +144,8 @@ class Simulation:
             ledger_problems=_ledger_problems(self.loans),
             policies={p.name: p.report(self) for p in self.policies},
             wall_seconds=wall,
-            extra={"n_loans": self.loans.n, "n_borrowers": self.borrowers.n},
+            extra={"n_loans": self.loans.n, "n_borrowers": self.borrowers.n,
+                   "default_dpd": self.scenario.lender.default_dpd},
         )
 
     def _clock(self):
@@ -162,8 +167,9 @@ class Simulation:
 
     def _month_start(self, month: int) -> None:
         s, people, n = self.scenario, self.borrowers, self.borrowers.n
-        bh.step_employment(people, self.streams.uniform("employment.transition", month, n),
-                           s.economy.monthly_job_loss_prob, s.economy.monthly_job_finding_prob)
+        if month > 0:  # month 0 starts from the initial employment state
+            bh.step_employment(people, self.streams.uniform("employment.transition", month, n),
+                               s.economy.monthly_job_loss_prob, s.economy.monthly_job_finding_prob)
         bh.receive_income(people, s.borrowers.unemployment_income_share)
         sd = s.borrowers.spending_noise_sd
         noise = self.streams.normal("spending.noise", month, n) * np.float32(sd) if sd > 0 else np.float32(0)
@@ -175,48 +181,59 @@ class Simulation:
         """Bill today's cohort, collect what borrowers pay, update delinquency."""
         if cohort.stop == cohort.start:
             return
+        L = self.loans
         self.hooks.run("before_due", self, day, cohort)
-        self.ledger.bill_instalment(cohort)
-        due = self.loans.amount_due(cohort)
+        scheduled = self.ledger.bill_instalment(cohort)
+        due = L.principal_due[cohort] + L.interest_due[cohort] + L.fees_due[cohort]
         paid = self._payments(cohort, due)
         self.ledger.pay(cohort, paid)
         self.borrowers.savings[cohort] -= paid / 100  # loan i belongs to borrower i
-        self._update_delinquency(day, cohort, due, paid)
+        self._update_delinquency(day, cohort)
+        self._close_repaid(cohort, due, paid)
+        # A due date is missed when interest and principal are left unpaid for a reason other
+        # than payments having gone to fees first: no late fee on a late fee (the FTC Credit
+        # Practices Rule's ban on pyramiding).
+        short = L.principal_due[cohort] + L.interest_due[cohort] - L.fee_displaced[cohort]
+        missed = np.flatnonzero(scheduled & (short > 0))
+        L.n_due[cohort] += scheduled
+        L.n_missed[cohort.start + missed] += 1
+        self.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
+        self.recorder.add(day, "missed_payments", len(missed))
+        self.hooks.run("missed", self, day, cohort.start + missed)
 
     def _payments(self, cohort: slice, due: np.ndarray) -> np.ndarray:
         """What each borrower in the cohort pays today, in cents."""
-        cash = np.floor(self.borrowers.savings[cohort] * 100).astype(np.int64)
+        # Whole cents held; the tiny tolerance absorbs float representation (1.14 * 100 = 113.99...).
+        cash = np.floor(self.borrowers.savings[cohort] * 100 + 1e-6).astype(np.int64)
         forgot = self._forget_draws[cohort] < self.borrowers.forget_prob[cohort]
         paid = np.minimum(due, cash) if self.scenario.borrowers.partial_payments else np.where(cash >= due, due, 0)
         paid[forgot] = 0
         return paid
 
-    def _update_delinquency(self, day: int, cohort: slice, due: np.ndarray, paid: np.ndarray) -> None:
-        """Set each loan's oldest unpaid due day from what is still past due after paying.
+    def _update_delinquency(self, day: int, cohort: slice) -> None:
+        """Set each loan's oldest unpaid due day by the payment-count method.
 
-        The number of unpaid instalments is the past-due amount (interest + principal) in
-        instalments, rounded up, and at most one more than before today's due date.
-        Most loans pay in full, so the arithmetic runs on the loans still behind.
+        Instalments covered = (interest + principal paid so far) // instalment; the oldest
+        unpaid instalment is the next one, and at the latest the one billed most recently.
+        So the oldest unpaid day moves only when money arrives, during the term or after
+        it (when no instalments fall due but arrears keep ageing). Only loans with
+        interest or principal past due are behind; most pay in full.
         """
         L = self.loans
         oldest = L.oldest_unpaid_day[cohort]  # a view: writes go to the book
-        past_due = L.principal_due[cohort] + L.interest_due[cohort]
-        behind = np.flatnonzero(past_due)
-        before = oldest[behind]
-        was_behind = np.where(before >= 0, (day - before) // DAYS_PER_MONTH, 0)
-        cycles = np.minimum(-(-past_due[behind] // np.maximum(L.installment[cohort][behind], 1)), was_behind + 1)
+        behind = np.flatnonzero(L.principal_due[cohort] + L.interest_due[cohort])
+        ids = cohort.start + behind
+        covered = (L.interest_paid[ids] + L.principal_repaid[ids]) // np.maximum(L.installment[ids], 1)
+        unpaid = np.minimum(covered, L.n_billed[ids] - 1)
         oldest[:] = -1
-        oldest[behind] = day - DAYS_PER_MONTH * (cycles - 1)
-        billed = due > 0
-        missed = np.flatnonzero(paid < due)
-        L.n_due[cohort] += billed
-        L.n_missed[cohort.start + missed] += 1
-        done = np.flatnonzero((L.principal[cohort] == 0) & billed)
+        oldest[behind] = L.first_due_day[ids] + DAYS_PER_MONTH * unpaid
+
+    def _close_repaid(self, cohort: slice, due: np.ndarray, paid: np.ndarray) -> None:
+        """Loans that paid everything due and have no principal left are repaid."""
+        L = self.loans
+        done = np.flatnonzero((L.principal[cohort] == 0) & (due > 0))
         done = done[(L.status[cohort][done] == ACTIVE) & (due[done] == paid[done])]
         L.status[cohort.start + done] = REPAID
-        self.recorder.add(day, "due_dates", int(np.count_nonzero(billed)))
-        self.recorder.add(day, "missed_payments", len(missed))
-        self.hooks.run("missed", self, day, cohort.start + missed)
 
     def _reaching(self, day: int, dpd: int) -> tuple[slice, np.ndarray]:
         """The cohort whose DPD can reach `dpd` today, and a mask of its loans at or past it."""
@@ -242,12 +259,17 @@ class Simulation:
         self.recorder.add(day, "new_charge_offs", len(ids))
         expected = round_cents(principal * self.loans.recovery_share[ids])
         if expected.any():
-            self.env.process(self._recover(ids[expected > 0], expected[expected > 0]))
+            ids = ids[expected > 0]
+            self.ledger.expect_recovery(ids, expected[expected > 0])
+            self.env.process(self._recover(ids))
 
-    def _recover(self, ids: np.ndarray, cents: np.ndarray):
-        """Recoveries on loans charged off today arrive after the recovery delay."""
+    def _recover(self, ids: np.ndarray):
+        """Recoveries on loans charged off today arrive after the recovery delay.
+
+        Those that would arrive after the horizon stay pending in the ledger.
+        """
         yield self.env.timeout(self.scenario.lender.recovery_delay_months * DAYS_PER_MONTH)
-        self.ledger.recover(ids, cents)
+        self.ledger.recover(ids)
 
 
 def _cohort_slices(due_day: np.ndarray) -> list[slice]:

@@ -24,6 +24,7 @@ from loansim.scenario import Scenario
 
 LEDGER_KEYS = (
     "disbursed", "principal_repaid", "principal_charged_off", "principal_outstanding", "recoveries",
+    "recoveries_pending",
     "interest_billed", "interest_paid", "interest_written_off", "interest_outstanding",
     "fees_billed", "fees_paid", "fees_written_off", "fees_outstanding", "operating_cost",
 )
@@ -67,10 +68,11 @@ class Experiment:
 DEFINITIONS = {
     "default_rate": "share of loans that reached lender.default_dpd days past due (90 by default) or were charged off",
     "charge_off_rate": "share of loans charged off (at lender.charge_off_dpd days past due)",
-    "net_loss": "principal charged off minus recoveries, currency units",
+    "net_loss": "principal charged off minus recoveries received by the end of the run, currency units",
+    "expected_net_loss": "net loss less the recoveries still pending at the end of the run (due after the horizon)",
     "loss_rate": "net loss / principal disbursed",
-    "missed_payment_rate": "due dates not paid in full / due dates with an amount due",
-    "prepaid_or_repaid_rate": "share of loans repaid in full by the end of the run",
+    "missed_payment_rate": "scheduled due dates whose interest and principal due (instalment plus arrears) were not paid in full / scheduled due dates; unpaid fees alone do not count",
+    "prepaid_or_repaid_rate": "share of loans repaid in full by the end of the run (there are no prepayments in this version)",
     "interest_income": "contract interest paid by borrowers, currency units",
     "fee_income": "fees and penalty charges paid by borrowers, currency units",
     "ci95": "95% Student-t confidence interval of the mean across replications; null with one replication",

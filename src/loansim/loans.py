@@ -6,7 +6,7 @@ per loan and in total,
     disbursed      = principal repaid + principal charged off + principal outstanding
     interest billed = interest paid + interest written off + interest outstanding
     fees billed     = fees paid + fees written off + fees outstanding
-    recoveries     <= principal charged off
+    recoveries received + recoveries pending <= principal charged off
 
 ``Ledger`` is the one place that moves money: billing, payments (allocated fees →
 interest → principal), fees, charge-offs, recoveries and operating costs. It also sums
@@ -63,6 +63,7 @@ class Loans(StateArrays):
         "installment": Field(np.int64, 0, "cents", "level scheduled payment"),
         "status": Field(np.int8, ACTIVE, "code", "0 active, 1 repaid, 2 charged off"),
         "n_billed": Field(np.int16, 0, "count", "scheduled instalments billed so far"),
+        "first_due_day": Field(np.int32, 0, "day", "day the first instalment is due (disbursed 30 days before)"),
         "oldest_unpaid_day": Field(np.int32, -1, "day", "due day of the oldest unpaid instalment; -1 if current"),
         "defaulted_day": Field(np.int32, -1, "day", "day the loan first reached the default DPD; -1 if never"),
         "charged_off_day": Field(np.int32, -1, "day", "day of charge-off; -1 if not charged off"),
@@ -72,6 +73,7 @@ class Loans(StateArrays):
         "principal_due": Field(np.int64, 0, "cents", "principal billed and not yet paid"),
         "interest_due": Field(np.int64, 0, "cents", "interest billed and not yet paid"),
         "fees_due": Field(np.int64, 0, "cents", "fees and penalty charges billed and not yet paid"),
+        "fee_displaced": Field(np.int64, 0, "cents", "interest and principal past due only because payments went to fees first"),
         # cumulative ledger per loan
         "disbursed": Field(np.int64, 0, "cents", "principal lent"),
         "principal_repaid": Field(np.int64, 0, "cents", "principal paid by the borrower"),
@@ -83,9 +85,10 @@ class Loans(StateArrays):
         "fees_paid": Field(np.int64, 0, "cents", "fees and penalty charges paid"),
         "fees_written_off": Field(np.int64, 0, "cents", "fees reversed at charge-off"),
         "recoveries": Field(np.int64, 0, "cents", "cash recovered after charge-off"),
+        "recoveries_pending": Field(np.int64, 0, "cents", "recoveries expected but not yet received"),
         # payment history
-        "n_due": Field(np.int32, 0, "count", "due dates with something to pay"),
-        "n_missed": Field(np.int32, 0, "count", "due dates not paid in full"),
+        "n_due": Field(np.int32, 0, "count", "scheduled instalment due dates"),
+        "n_missed": Field(np.int32, 0, "count", "scheduled due dates whose interest and principal due were not paid in full"),
     }
 
     def amount_due(self, ids: slice | np.ndarray) -> np.ndarray:
@@ -130,13 +133,15 @@ class Ledger:
         """Record the loans' principal as lent this month."""
         self._flow("disbursed", self.loans.disbursed[ids])
 
-    def bill_instalment(self, ids: slice) -> None:
+    def bill_instalment(self, ids: slice) -> np.ndarray:
         """Bill one month's interest and, while the schedule runs, its principal part.
 
         Interest accrues on all outstanding principal (30/360: rate / 12 per month).
         The scheduled principal is the level instalment less that interest; the last
         scheduled instalment bills whatever principal is left, so the loan amortises to
         zero exactly. Loans already charged off or repaid have no principal and are billed 0.
+        After the term, loans still owing are billed interest only. Returns a mask of the
+        loans that had a scheduled instalment due today.
         """
         L = self.loans
         interest = (L.principal[ids] * L.monthly_rate[ids] + 0.5).astype(np.int64)  # >= 0: round half up
@@ -149,8 +154,10 @@ class Ledger:
         L.interest_due[ids] += interest
         L.interest_billed[ids] += interest
         L.principal_due[ids] += principal_part
-        L.n_billed[ids] += scheduled & (L.status[ids] == ACTIVE)
+        scheduled &= L.status[ids] == ACTIVE
+        L.n_billed[ids] += scheduled
         self._flow("interest_billed", interest)
+        return scheduled
 
     def charge_fee(self, ids: np.ndarray, cents: np.ndarray | int) -> None:
         """Bill a fee or penalty charge to loans `ids`."""
@@ -176,6 +183,10 @@ class Ledger:
         L.principal_due[ids] -= to_principal
         L.principal[ids] -= to_principal
         L.principal_repaid[ids] += to_principal
+        # Money that went to fees left this much interest and principal unpaid; it stops
+        # counting once the arrears fall below it.
+        owed = L.principal_due[ids] + L.interest_due[ids]
+        L.fee_displaced[ids] = np.minimum(L.fee_displaced[ids] + to_fees, owed)
         self._flow("payments", cents)
         self._flow("fees_paid", to_fees)
         self._flow("interest_paid", to_interest)
@@ -195,14 +206,22 @@ class Ledger:
         L.principal_due[ids] = 0
         L.interest_due[ids] = 0
         L.fees_due[ids] = 0
+        L.fee_displaced[ids] = 0
         L.status[ids] = CHARGED_OFF
         return principal
 
-    def recover(self, ids: np.ndarray, cents: np.ndarray) -> None:
-        """Book cash recovered on charged-off loans (never more than was charged off)."""
+    def expect_recovery(self, ids: np.ndarray, cents: np.ndarray) -> None:
+        """Record recoveries expected later on charged-off loans (never more than was charged off)."""
         L = self.loans
-        cents = np.minimum(cents, L.principal_charged_off[ids] - L.recoveries[ids])
+        room = L.principal_charged_off[ids] - L.recoveries[ids] - L.recoveries_pending[ids]
+        L.recoveries_pending[ids] += np.minimum(cents, room)
+
+    def recover(self, ids: np.ndarray) -> None:
+        """Book the recoveries pending on loans `ids` as cash received."""
+        L = self.loans
+        cents = L.recoveries_pending[ids]
         L.recoveries[ids] += cents
+        L.recoveries_pending[ids] = 0
         self._flow("recoveries", cents)
 
     def book_cost(self, owner: str, cents: int) -> None:
@@ -224,7 +243,7 @@ class Ledger:
         names = (
             "disbursed", "principal_repaid", "principal_charged_off", "principal",
             "interest_billed", "interest_paid", "interest_written_off", "interest_due",
-            "fees_billed", "fees_paid", "fees_written_off", "fees_due", "recoveries",
+            "fees_billed", "fees_paid", "fees_written_off", "fees_due", "recoveries", "recoveries_pending",
         )
         totals = {name: int(getattr(L, name).sum()) for name in names}
         totals["principal_outstanding"] = totals.pop("principal")
@@ -243,11 +262,13 @@ def ledger_errors(loans: Loans) -> list[str]:
         "fees": L.fees_billed - (L.fees_paid + L.fees_written_off + L.fees_due),
     }
     problems = [f"{name}: {np.count_nonzero(gap)} loans off by up to {np.abs(gap).max()} cents" for name, gap in checks.items() if gap.any()]
-    if np.any(L.recoveries > L.principal_charged_off):
-        problems.append("recoveries exceed principal charged off")
+    if np.any(L.recoveries + L.recoveries_pending > L.principal_charged_off):
+        problems.append("recoveries (received and pending) exceed principal charged off")
     for name in ("principal", "principal_due", "interest_due", "fees_due"):
         if np.any(getattr(L, name) < 0):
             problems.append(f"negative {name}")
     if np.any(L.principal_due > L.principal):
         problems.append("principal_due exceeds principal outstanding")
+    if np.any((L.fee_displaced < 0) | (L.fee_displaced > L.principal_due + L.interest_due)):
+        problems.append("fee_displaced outside [0, interest and principal past due]")
     return problems

@@ -5,8 +5,9 @@ counts and balances by delinquency bucket) and from the ledger (flows). Nothing 
 per borrower per day.
 
 Definitions (also in the README): a loan *defaults* when it first reaches
-``lender.default_dpd`` days past due (90 by default, Basel-style) or is charged off; a due
-date is *missed* when the amount due (instalment plus arrears and fees) is not paid in full.
+``lender.default_dpd`` days past due (90 by default, Basel-style) or is charged off; a
+scheduled due date is *missed* when the interest and principal due (the instalment plus
+arrears) are not paid in full; unpaid fees alone do not make a due date missed.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "interest_income": int(L.interest_paid.sum()) / 100,
         "fee_income": int(L.fees_paid.sum()) / 100,
         "recoveries": int(L.recoveries.sum()) / 100,
+        "recoveries_pending": int(L.recoveries_pending.sum()) / 100,
+        "expected_net_loss": (net_loss - int(L.recoveries_pending.sum())) / 100,
         "operating_cost": sim.ledger.total_cost_cents() / 100,
         "missed_payments_per_loan": float(L.n_missed.mean()),
         "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,

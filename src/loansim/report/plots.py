@@ -54,13 +54,15 @@ def plot_delinquency(runs: list[RunResult], ax: Axes | None = None) -> Figure:
 
 
 def plot_default_and_loss(runs: list[RunResult]) -> Figure:
-    """Cumulative default rate and cumulative loss rate, mean with a 95% band across replications."""
+    """Cumulative default rate and cumulative loss rate: the mean, and the range from the
+    2.5th to the 97.5th percentile of replications (their spread, not a confidence interval)."""
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     months = runs[0].monthly["month"]
+    default_dpd = runs[0].extra["default_dpd"]
     for ax, column, title in zip(
         fig.subplots(1, 2),
         ("cum_default_rate", "cum_loss_rate"),
-        ("Cumulative default rate (90+ DPD or charged off)", "Cumulative net loss / principal disbursed"),
+        (f"Cumulative default rate ({default_dpd}+ DPD or charged off)", "Cumulative net loss / principal disbursed"),
     ):
         mean, lo, hi = band(runs, column)
         ax.plot(months, 100 * mean, color="#d7301f", label="mean")
