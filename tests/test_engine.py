@@ -206,3 +206,14 @@ def test_recoveries_due_after_the_horizon_stay_pending() -> None:
     expected = result.metrics["net_loss"] - L.recoveries_pending.sum() / 100
     assert abs(result.metrics["expected_net_loss"] - expected) < 1e-6
     assert result.ledger_problems == []
+
+
+def test_stepping_through_a_run_gives_the_same_results_as_running_it() -> None:
+    scenario = make_scenario(policies={"late_fee": {}})
+    _, whole = run(scenario)
+    sim = Simulation(scenario)
+    for day in (1, 1, 45, 200, 10_000):
+        sim.advance(day)
+    stepped = sim.run()
+    assert stepped.metrics == whole.metrics
+    assert all(np.array_equal(stepped.monthly[k], whole.monthly[k]) for k in whole.monthly)

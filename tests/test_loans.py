@@ -47,11 +47,9 @@ def balance_path(principal: float, apr: float, term: int) -> tuple[int, list[int
         economy={"monthly_job_loss_prob": 0},
     )
     sim = Simulation(scenario)
-    sim._progress = None
-    sim.env.process(sim._clock())
     path = []
     for month in range(term):
-        sim.env.run(until=month * DAYS_PER_MONTH + 1)
+        sim.advance(month * DAYS_PER_MONTH + 1)
         path.append(int(sim.loans.principal[0]))
     return int(sim.loans.installment[0]), path
 

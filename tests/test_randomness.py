@@ -43,11 +43,9 @@ def test_replications_do_not_depend_on_the_number_of_processes() -> None:
 
 def income_paths(scenario) -> list[np.ndarray]:
     sim = Simulation(scenario)
-    sim._progress = None
-    sim.env.process(sim._clock())
     paths = []
     for month in range(scenario.run.months):
-        sim.env.run(until=month * DAYS_PER_MONTH + 1)
+        sim.advance(month * DAYS_PER_MONTH + 1)
         paths.append(np.stack([sim.borrowers.income.copy(), sim.borrowers.employed.copy()]))
     return paths
 

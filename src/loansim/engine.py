@@ -103,7 +103,8 @@ class Simulation:
         for policy in self.policies:
             policy.setup(self)
         self._forget_draws: np.ndarray = np.empty(0)
-        self._missed_today = np.empty(0, dtype=np.int64)
+        self._clock: simpy.Process | None = None
+        self._progress: Callable[[int], None] | None = None
 
     # ------------------------------------------------------------------ set-up
 
@@ -128,12 +129,20 @@ class Simulation:
 
     # ------------------------------------------------------------------ running
 
+    def advance(self, until_day: int) -> None:
+        """Simulate up to the start of `until_day` (days before it are done); call repeatedly
+        to step through a run, e.g. ``advance(30 * m + 1)`` to see month m's first due day."""
+        if self._clock is None:
+            self._clock = self.env.process(self._days())
+        until_day = min(until_day, self.months * DAYS_PER_MONTH)
+        if until_day > self.env.now:
+            self.env.run(until=until_day)
+
     def run(self, progress: Callable[[int], None] | None = None) -> RunResult:
-        """Simulate every month; `progress(month)` is called after each month."""
+        """Simulate every (remaining) month; `progress(month)` is called after each month."""
         start = time.perf_counter()
         self._progress = progress
-        self.env.process(self._clock())
-        self.env.run(until=self.months * DAYS_PER_MONTH)
+        self.advance(self.months * DAYS_PER_MONTH)
         wall = time.perf_counter() - start
         return RunResult(
             replication=self.replication,
@@ -148,7 +157,8 @@ class Simulation:
                    "default_dpd": self.scenario.lender.default_dpd},
         )
 
-    def _clock(self):
+    def _days(self):
+        """The clock process: each day's steps, in the order of the module docstring."""
         for day in range(self.months * DAYS_PER_MONTH):
             month, day_of_month = divmod(day, DAYS_PER_MONTH)
             if day_of_month == 0:
