@@ -42,11 +42,18 @@ import numpy as np
 import simpy
 
 from loansim import borrowers as bh
+from loansim import macro
+from loansim.borrowers import income, shocks, spending
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Ledger, Loans, ledger_errors, originate, round_cents
 from loansim.metrics import Recorder, run_metrics
 from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
+
+# Why a due date was missed, as recorded per loan (0: no miss recorded, e.g. behind only
+# because a payment went to fees first). Checked in this order: forgot, could not pay.
+MISS_CAUSES = ("other", "forgot", "cannot_pay")
+OTHER, FORGOT, CANNOT_PAY = range(len(MISS_CAUSES))
 
 HOOKS = ("month_start", "day_start", "before_due", "missed", "day_end", "month_end")
 
@@ -102,6 +109,11 @@ class Simulation:
         self.policies: list[Policy] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
         for policy in self.policies:
             policy.setup(self)
+        e = scenario.economy
+        self._path = None if e.unemployment_path is None else macro.unemployment_path(e.unemployment_path, self.months)
+        self._uniform_sensitivity = bool(np.all(self.borrowers.job_loss_sensitivity == 1))
+        self._literate = bool(np.any(self.borrowers.literacy > 0))
+        self._declare_series()
         self._forget_draws: np.ndarray = np.empty(0)
         self._clock: simpy.Process | None = None
         self._progress: Callable[[int], None] | None = None
@@ -176,16 +188,55 @@ class Simulation:
             yield self.env.timeout(1)
 
     def _month_start(self, month: int) -> None:
+        """Economy, shocks, income and spending for the whole population (module docstring, step 1)."""
         s, people, n = self.scenario, self.borrowers, self.borrowers.n
-        if month > 0:  # month 0 starts from the initial employment state
-            bh.step_employment(people, self.streams.uniform("employment.transition", month, n),
-                               s.economy.monthly_job_loss_prob, s.economy.monthly_job_finding_prob)
-        bh.receive_income(people, s.borrowers.unemployment_income_share)
+        e = s.economy
+        if month > 0:  # month 0 starts from the initial state
+            income.step_employment(people, self.streams.uniform("employment.transition", month, n),
+                                   self._job_loss_hazards(month), e.monthly_job_finding_prob)
+            self._cut_pay(month)
+            income.grow_incomes(people, (1 + e.annual_income_growth) ** (1 / 12))
+        for kind, shock in s.borrowers.shocks.items():
+            hits, expense = shocks.apply_shock(kind, shock, people, self.streams, month)
+            self.recorder.add(month * DAYS_PER_MONTH, f"shock_{kind}_events", hits)
+            self.recorder.add(month * DAYS_PER_MONTH, f"shock_{kind}_expense", round(expense * 100))
+        income.receive_income(people, s.borrowers.unemployment_income_share)
         sd = s.borrowers.spending_noise_sd
         noise = self.streams.normal("spending.noise", month, n) * np.float32(sd) if sd > 0 else np.float32(0)
-        bh.spend_and_save(people, noise)
+        coming = self._coming_due() if self._literate else None
+        spending.spend_and_save(people, noise, s.borrowers.overspend_share_of_savings, coming)
         self._forget_draws = self.streams.uniform("payment.forget", month, n)
         self.hooks.run("month_start", self, month)
+
+    def _job_loss_hazards(self, month: int) -> np.ndarray | float:
+        """This month's job-loss hazard per borrower: on the path, shared by sensitivity."""
+        people, e = self.borrowers, self.scenario.economy
+        if self._path is None:
+            hazard = e.job_loss_prob()
+        else:
+            unemployed = 1.0 - np.count_nonzero(people.employed) / people.n
+            hazard = macro.job_loss_hazard(unemployed, float(self._path[month]), e.monthly_job_finding_prob)
+        if self._uniform_sensitivity:
+            return hazard
+        return macro.individual_hazards(hazard, people.job_loss_sensitivity, people.employed)
+
+    def _cut_pay(self, month: int) -> None:
+        """Permanent pay cuts for some employed borrowers, more of them when unemployment is high."""
+        e, people = self.scenario.economy, self.borrowers
+        if e.monthly_pay_cut_prob == 0:
+            return
+        pressure = 1.0 if self._path is None else float(self._path[month] / max(self._path[0], 1e-9))
+        prob = min(e.monthly_pay_cut_prob * pressure ** e.pay_cut_unemployment_elasticity, 1.0)
+        u = self.streams.uniform("income.pay_cut", month, people.n)
+        hit = np.flatnonzero((u < prob) & people.employed)
+        income.cut_pay(people, hit, e.pay_cut_share.sample(self.streams.generator("income.pay_cut.size", month), hit.size))
+        self.recorder.add(month * DAYS_PER_MONTH, "pay_cuts", hit.size)
+
+    def _coming_due(self) -> np.ndarray:
+        """What each borrower's next due date will ask for (currency): instalment and arrears."""
+        L = self.loans
+        scheduled = (L.n_billed < L.term_months) & (L.status == ACTIVE)
+        return (np.where(scheduled, L.installment, 0) + L.amount_due(slice(None))) / 100
 
     def _due(self, day: int, cohort: slice) -> None:
         """Bill today's cohort, collect what borrowers pay, update delinquency."""
@@ -195,7 +246,7 @@ class Simulation:
         self.hooks.run("before_due", self, day, cohort)
         scheduled = self.ledger.bill_instalment(cohort)
         due = L.principal_due[cohort] + L.interest_due[cohort] + L.fees_due[cohort]
-        paid = self._payments(cohort, due)
+        paid, forgot = self._payments(cohort, due)
         self.ledger.pay(cohort, paid)
         self.borrowers.savings[cohort] -= paid / 100  # loan i belongs to borrower i
         self._update_delinquency(day, cohort)
@@ -207,18 +258,30 @@ class Simulation:
         missed = np.flatnonzero(scheduled & (short > 0))
         L.n_due[cohort] += scheduled
         L.n_missed[cohort.start + missed] += 1
+        cause = np.where(forgot[missed], FORGOT, CANNOT_PAY).astype(np.int8)
+        L.last_miss_cause[cohort.start + missed] = cause
         self.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
         self.recorder.add(day, "missed_payments", len(missed))
+        for code, count in enumerate(np.bincount(cause, minlength=len(MISS_CAUSES))):
+            if code:
+                self.recorder.add(day, f"missed_{MISS_CAUSES[code]}", int(count))
         self.hooks.run("missed", self, day, cohort.start + missed)
 
-    def _payments(self, cohort: slice, due: np.ndarray) -> np.ndarray:
-        """What each borrower in the cohort pays today, in cents."""
+    def _payments(self, cohort: slice, due: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What each borrower in the cohort pays today (cents), and who forgot the date.
+
+        Literacy ``L`` cuts the chance of forgetting to ``(1 - L)`` times the borrower's own.
+        """
+        people = self.borrowers
         # Whole cents held; the tiny tolerance absorbs float representation (1.14 * 100 = 113.99...).
-        cash = np.floor(self.borrowers.savings[cohort] * 100 + 1e-6).astype(np.int64)
-        forgot = self._forget_draws[cohort] < self.borrowers.forget_prob[cohort]
+        cash = np.floor(people.savings[cohort] * 100 + 1e-6).astype(np.int64)
+        forget = people.forget_prob[cohort]
+        if self._literate:
+            forget = forget * (1 - people.literacy[cohort])
+        forgot = self._forget_draws[cohort] < forget
         paid = np.minimum(due, cash) if self.scenario.borrowers.partial_payments else np.where(cash >= due, due, 0)
         paid[forgot] = 0
-        return paid
+        return paid, forgot
 
     def _update_delinquency(self, day: int, cohort: slice) -> None:
         """Set each loan's oldest unpaid due day by the payment-count method.
@@ -245,6 +308,15 @@ class Simulation:
         done = done[(L.status[cohort][done] == ACTIVE) & (due[done] == paid[done])]
         L.status[cohort.start + done] = REPAID
 
+    def _declare_series(self) -> None:
+        """Monthly series that exist only with some causes switched on (same in every replication)."""
+        names = [f"missed_{c}" for c in MISS_CAUSES[1:]] + [f"new_defaults_{c}" for c in MISS_CAUSES]
+        for kind in self.scenario.borrowers.shocks:
+            names += [f"shock_{kind}_events", f"shock_{kind}_expense"]
+        if self.scenario.economy.monthly_pay_cut_prob > 0:
+            names.append("pay_cuts")
+        self.recorder.declare(*names)
+
     def _reaching(self, day: int, dpd: int) -> tuple[slice, np.ndarray]:
         """The cohort whose DPD can reach `dpd` today, and a mask of its loans at or past it."""
         cohort = self.cohorts[(day - dpd) % DAYS_PER_MONTH]
@@ -254,9 +326,11 @@ class Simulation:
 
     def _default(self, day: int) -> None:
         cohort, reached = self._reaching(day, self.scenario.lender.default_dpd)
-        new = reached & (self.loans.defaulted_day[cohort] < 0)
-        self.loans.defaulted_day[cohort] = np.where(new, day, self.loans.defaulted_day[cohort])
-        self.recorder.add(day, "new_defaults", int(new.sum()))
+        new = cohort.start + np.flatnonzero(reached & (self.loans.defaulted_day[cohort] < 0))
+        self.loans.defaulted_day[new] = day
+        self.recorder.add(day, "new_defaults", len(new))
+        for code, count in enumerate(np.bincount(self.loans.last_miss_cause[new], minlength=len(MISS_CAUSES))):
+            self.recorder.add(day, f"new_defaults_{MISS_CAUSES[code]}", int(count))
 
     def _charge_off(self, day: int) -> None:
         cohort, reached = self._reaching(day, self.scenario.lender.charge_off_dpd)

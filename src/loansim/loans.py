@@ -88,6 +88,7 @@ class Loans(StateArrays):
         "recoveries_pending": Field(np.int64, 0, "cents", "recoveries expected but not yet received"),
         # payment history
         "n_due": Field(np.int32, 0, "count", "scheduled instalment due dates"),
+        "last_miss_cause": Field(np.int8, 0, "code", "why the latest due date was missed (engine.MISS_CAUSES)"),
         "n_missed": Field(np.int32, 0, "count", "scheduled due dates whose interest and principal due were not paid in full"),
     }
 

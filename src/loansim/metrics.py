@@ -37,6 +37,11 @@ class Recorder:
         self.bucket_counts = np.zeros((months, len(BUCKETS)), dtype=np.int64)
         self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
 
+    def declare(self, *names: str) -> None:
+        """Add series that only some scenarios have (money series end in ``_expense``: cents)."""
+        for name in names:
+            self.counts.setdefault(name, np.zeros(self.months, dtype=np.int64))
+
     def add(self, day: int, name: str, value: int) -> None:
         """Add `value` to the count `name` of the month containing `day`."""
         self.counts[name][day // DAYS_PER_MONTH] += value
@@ -70,7 +75,7 @@ class Recorder:
             cols[f"n_{name}"] = self.bucket_counts[:, i]
         for i, name in enumerate(BUCKETS):
             cols[f"balance_{name}"] = self.bucket_balances[:, i] / 100
-        cols.update(self.counts)
+        cols.update({k: v / 100 if k.endswith("_expense") else v for k, v in self.counts.items()})
         n_loans = ledger.loans.n
         cols["unemployment_share"] = self.counts["n_unemployed"] / n_loans
         del cols["n_unemployed"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -88,13 +88,18 @@ def _real_keys(data: Any, loc: tuple[Any, ...]) -> list[str]:
 
 def _allowed_keys(model: type[BaseModel], data: Any, keys: list[str]) -> list[str]:
     """Keys a table at `keys` below `model` accepts (for 'did you mean' hints)."""
-    node = data
-    for key in keys:
+    node, keys = data, list(keys)
+    while keys:
+        key = keys.pop(0)
         field = model.model_fields.get(key)
         node = node.get(key) if isinstance(node, dict) else None
         if field is None:
             return []
-        model = _model_of(field.annotation, node)
+        annotation = field.annotation
+        if get_origin(annotation) is dict and keys:  # a table of named tables, e.g. shocks.<name>
+            annotation = get_args(annotation)[1]
+            node = node.get(keys.pop(0)) if isinstance(node, dict) else None
+        model = _model_of(annotation, node)
         if model is None:
             return []
     return sorted(f.alias or name for name, f in model.model_fields.items())

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from loansim.distributions import STRICT, dist_in
 from loansim.policies import PolicyParams
-
-
-Probability = Field(ge=0, le=1)
 
 
 MAX_MONEY = 1e9  # a sanity bound on mean amounts per loan or per month, currency units
@@ -37,24 +35,80 @@ class Portfolio(_Table):
     term_months: int = Field(ge=1, le=600, description="number of monthly instalments")
 
 
+SHOCK_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class Shock(_Table):
+    """One kind of sudden shock (illness, accident, disaster, ...)."""
+
+    annual_rate: float = Field(ge=0, le=100, description="events per borrower per year (per region per year if regional)")
+    expense: dist_in(0.0, max_mean=MAX_MONEY) = Field(default=0.0, description="cost of one event, currency units")  # type: ignore[valid-type]
+    income_loss_share: float = Field(default=0.0, ge=0, le=1, description="share of income lost while the spell lasts")
+    income_loss_months: dist_in(0.0, max_mean=600) = Field(default=0.0, description="length of the income-loss spell, months (rounded)")  # type: ignore[valid-type]
+    regional: bool = Field(default=False, description="events hit a whole region at once")
+    regional_hit_share: float = Field(default=1.0, ge=0, le=1, description="share of a hit region's borrowers affected")
+
+
 class BorrowerBehaviour(_Table):
     """How borrowers earn, spend, save and forget."""
 
     income_monthly: dist_in(0.0, max_mean=MAX_MONEY) = Field(description="base monthly income when employed, currency units")  # type: ignore[valid-type]
     unemployment_income_share: float = Field(default=0.3, ge=0, le=1, description="income while unemployed, as a share of base income")
-    initial_unemployment_share: float | None = Field(default=None, ge=0, le=1, description="share unemployed at month 0; default: the employment chain's steady state")
-    spending_share: dist_in(0.0, max_mean=100) = Field(default=0.8, description="habitual share of monthly income consumed")  # type: ignore[valid-type]
+    initial_unemployment_share: float | None = Field(default=None, ge=0, le=1, description="share unemployed at month 0; default: the path's first month, or the employment chain's steady state")
+    job_loss_sensitivity: dist_in(0.0, max_mean=100) = Field(default=1.0, description="exposure to job loss relative to the average borrower")  # type: ignore[valid-type]
+    regions: int = Field(default=1, ge=1, le=100_000, description="number of regions borrowers are spread over (for regional shocks)")
+    essential_spending_share: dist_in(0.0, max_mean=10) = Field(default=0.0, description="spending that cannot be cut, as a share of base income")  # type: ignore[valid-type]
+    spending_share: dist_in(0.0, max_mean=100) = Field(default=0.8, description="habitual discretionary share of monthly income consumed")  # type: ignore[valid-type]
     spending_noise_sd: float = Field(default=0.0, ge=0, le=10, description="month-to-month noise on the spending share (standard deviation)")
+    overspender_share: float = Field(default=0.0, ge=0, le=1, description="share of borrowers who spend more the more cash they hold")
+    overspend_share_of_savings: float = Field(default=0.1, ge=0, le=1, description="share of savings an over-spender spends each month, on top of the habit")
     initial_savings_months: dist_in(0.0, max_mean=1200) = Field(default=1.0, description="savings at month 0, in months of base income")  # type: ignore[valid-type]
-    monthly_forget_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance of forgetting a due date, per borrower per month")  # type: ignore[valid-type]
+    literacy: dist_in(0.0, 1.0) = Field(default=0.0, description="financial literacy in [0, 1]: cuts forgetting, protects payments from discretionary spending")  # type: ignore[valid-type]
+    monthly_forget_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance of forgetting a due date, per borrower per month, before literacy")  # type: ignore[valid-type]
     partial_payments: bool = Field(default=True, description="a borrower who cannot pay in full pays what savings allow")
+    shocks: dict[str, Shock] = Field(default={}, description="sudden shocks by name")
+
+    @field_validator("shocks")
+    @classmethod
+    def _shock_names(cls, value: dict[str, Shock]) -> dict[str, Shock]:
+        for name in value:
+            if not re.match(SHOCK_NAME, name):
+                raise ValueError(f"shock name {name!r} must be lower-case letters, digits and '_', starting with a letter")
+        return value
 
 
 class Economy(_Table):
-    """Employment hazards (constant over the run in this version)."""
+    """Unemployment, pay cuts and income growth."""
 
-    monthly_job_loss_prob: float = Field(default=0.0, ge=0, le=1, description="chance an employed borrower loses the job in a month")
+    monthly_job_loss_prob: float | None = Field(default=None, ge=0, le=1, description="constant chance an employed borrower loses the job in a month (without a path)")
     monthly_job_finding_prob: float = Field(default=0.25, ge=0, le=1, description="chance an unemployed borrower finds a job in a month")
+    unemployment_path: str | float | list[float] | None = Field(default=None, description="monthly unemployment rate: a built-in path's name, one rate, or a list of monthly rates")
+    monthly_pay_cut_prob: float = Field(default=0.0, ge=0, le=1, description="chance an employed borrower's base income is cut for good, per month, at the path's starting unemployment")
+    pay_cut_share: dist_in(0.0, 1.0) = Field(default=0.1, description="share of base income lost in a pay cut")  # type: ignore[valid-type]
+    pay_cut_unemployment_elasticity: float = Field(default=1.0, ge=0, le=10, description="pay-cut chance scales with (unemployment / starting unemployment) to this power")
+    annual_income_growth: float = Field(default=0.0, ge=-0.5, le=1, description="yearly growth of base incomes and of the cost of essentials, as a share")
+
+    @field_validator("unemployment_path")
+    @classmethod
+    def _path(cls, value: str | float | list[float] | None, info: ValidationInfo) -> str | float | list[float] | None:
+        from loansim.macro import BUILT_IN_PATHS
+
+        if value is None:
+            return value
+        if info.data.get("monthly_job_loss_prob") is not None:
+            raise ValueError("cannot be combined with economy.monthly_job_loss_prob (the path sets the job-loss hazard); keep one of them")
+        if isinstance(value, str) and value not in BUILT_IN_PATHS:
+            raise ValueError(f"unknown path; built-in paths are: {', '.join(BUILT_IN_PATHS)}")
+        rates = [value] if isinstance(value, float) else [] if isinstance(value, str) else value
+        if isinstance(value, list) and not value:
+            raise ValueError("must list at least one monthly rate")
+        if any(not 0 <= r < 1 for r in rates):
+            raise ValueError("unemployment rates must be shares in [0, 1)")
+        return value
+
+    def job_loss_prob(self) -> float:
+        """The constant job-loss hazard used without a path."""
+        return self.monthly_job_loss_prob or 0.0
 
 
 class Lender(_Table):

@@ -1,0 +1,78 @@
+"""Borrowers as arrays, and the monthly rules that move their cash.
+
+Each month, for the whole population at once (``loansim.engine`` calls these in order):
+
+1. the economy: employment moves one step of a two-state Markov chain whose job-loss
+   hazard follows the unemployment path; some borrowers take a permanent pay cut;
+   incomes grow (``income``);
+2. sudden shocks: illness, accidents, regional disasters cost money and can cut income
+   for a spell (``shocks``);
+3. income arrives: base income if employed, else the replacement share, less any
+   income lost to a shock (``income``);
+4. spending: essentials that cannot be cut, then discretionary spending, which
+   over-spenders raise with their cash and literate borrowers cut to protect the month's
+   instalment; savings absorb the rest (``spending``).
+
+Instalments are then paid out of savings on each loan's due day (``engine``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loansim.rng import Streams
+from loansim.scenario import Scenario
+from loansim.state import Field, StateArrays
+
+
+class Borrowers(StateArrays):
+    """One row per borrower. Money fields are float64 currency units."""
+
+    FIELDS = {
+        "base_income": Field(np.float64, 0.0, "currency/month", "monthly income when employed and well"),
+        "income": Field(np.float64, 0.0, "currency/month", "income received this month"),
+        "employed": Field(np.bool_, True, "flag", "holds a job this month"),
+        "job_loss_sensitivity": Field(np.float32, 1.0, "multiplier", "exposure to job loss relative to the average"),
+        "region": Field(np.int16, 0, "id", "region, for shocks that hit a whole region"),
+        "essentials": Field(np.float64, 0.0, "currency/month", "spending that cannot be cut"),
+        "spending_habit": Field(np.float64, 0.0, "share", "habitual discretionary share of income"),
+        "overspender": Field(np.bool_, False, "flag", "spends more the more cash is at hand"),
+        "savings": Field(np.float64, 0.0, "currency", "cash available to pay instalments"),
+        "literacy": Field(np.float32, 0.0, "0-1", "financial literacy"),
+        "forget_prob": Field(np.float32, 0.0, "probability/month", "chance of forgetting a due date, before literacy"),
+        "income_loss_months": Field(np.int16, 0, "months", "months left of income lost to a shock"),
+        "income_loss_share": Field(np.float32, 0.0, "share", "share of income lost while the spell lasts"),
+    }
+
+
+def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
+    """Draw the population's attributes, each from its own named stream."""
+    b = scenario.borrowers
+    n = scenario.portfolio.borrowers
+    people = Borrowers(n)
+    people.base_income = b.income_monthly.sample(streams.generator("population.income"), n)
+    people.spending_habit = b.spending_share.sample(streams.generator("population.spending_habit"), n)
+    people.forget_prob = b.monthly_forget_prob.sample(streams.generator("population.forget_prob"), n)
+    people.literacy = b.literacy.sample(streams.generator("population.literacy"), n)
+    people.job_loss_sensitivity = b.job_loss_sensitivity.sample(streams.generator("population.job_loss_sensitivity"), n)
+    people.essentials = b.essential_spending_share.sample(streams.generator("population.essentials"), n) * people.base_income
+    people.overspender = streams.uniform("population.overspender", 0, n) < b.overspender_share
+    people.region = (np.arange(n) * b.regions) // n  # spread evenly; attributes are drawn independently
+    months_saved = b.initial_savings_months.sample(streams.generator("population.savings"), n)
+    people.savings = months_saved * people.base_income
+    unemployed_share = initial_unemployment(scenario)
+    people.employed = streams.uniform("population.employment", 0, n) >= unemployed_share
+    return people
+
+
+def initial_unemployment(scenario: Scenario) -> float:
+    """The share unemployed at month 0: as given, the path's first month, or the chain's steady state."""
+    e = scenario.economy
+    if scenario.borrowers.initial_unemployment_share is not None:
+        return scenario.borrowers.initial_unemployment_share
+    if e.unemployment_path is not None:
+        from loansim.macro import unemployment_path
+
+        return float(unemployment_path(e.unemployment_path, 0)[0])
+    loss, find = e.job_loss_prob(), e.monthly_job_finding_prob
+    return loss / (loss + find) if loss + find > 0 else 0.0

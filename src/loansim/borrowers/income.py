@@ -1,0 +1,38 @@
+"""Employment, pay cuts, income growth and the income a borrower receives each month."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loansim.borrowers import Borrowers
+
+
+def step_employment(people: Borrowers, u: np.ndarray, job_loss: np.ndarray | float, job_finding_prob: float) -> None:
+    """One month of the employment chain, driven by uniform draws `u` (one per borrower).
+
+    `job_loss` is each borrower's hazard (or one hazard for all).
+    """
+    people.employed = np.where(people.employed, u >= job_loss, u < job_finding_prob)
+
+
+def cut_pay(people: Borrowers, ids: np.ndarray, cut_share: np.ndarray) -> None:
+    """Borrowers `ids` lose `cut_share` of their base income for good (essentials stay)."""
+    people.base_income[ids] *= 1.0 - cut_share
+
+
+def grow_incomes(people: Borrowers, monthly_factor: float) -> None:
+    """Base incomes and the cost of essentials grow by `monthly_factor` (wage and price growth)."""
+    if monthly_factor != 1.0:
+        people.base_income *= monthly_factor
+        people.essentials *= monthly_factor
+
+
+def receive_income(people: Borrowers, unemployment_income_share: float) -> None:
+    """This month's income: base income if employed, else the replacement share, less any
+    income lost to a shock spell (which then has a month less to run)."""
+    share = np.where(people.employed, 1.0, unemployment_income_share)
+    np.multiply(people.base_income, share, out=people.income)
+    ill = np.flatnonzero(people.income_loss_months > 0)
+    if ill.size:
+        people.income[ill] *= 1.0 - people.income_loss_share[ill]
+        people.income_loss_months[ill] -= 1

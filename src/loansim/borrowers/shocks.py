@@ -1,0 +1,43 @@
+"""Sudden shocks: illness, accidents, disasters.
+
+Each shock type is a Poisson process with a yearly rate. For a borrower-level shock, each
+borrower is hit in a month with probability ``1 - exp(-rate / 12)``; for a regional one,
+each region is, and then each borrower in a hit region with ``regional_hit_share``: one
+event hits many borrowers at once (a correlated shock). A hit costs a drawn expense, which
+comes out of savings first and then out of the month's income, and may cut income by a
+share for a drawn number of months (an illness keeping someone off work).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from loansim.borrowers import Borrowers
+from loansim.rng import Streams
+
+
+def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int) -> np.ndarray:
+    """Ids of borrowers hit by shock `kind` this month (fixed-shape draws: CRN-safe)."""
+    p_month = -np.expm1(-shock.annual_rate / 12)
+    u = streams.uniform(f"shock.{kind}", month, people.n)
+    if not shock.regional:
+        return np.flatnonzero(u < p_month)
+    regions_hit = streams.uniform(f"shock.{kind}.region", month, int(people.region.max()) + 1) < p_month
+    return np.flatnonzero(regions_hit[people.region] & (u < shock.regional_hit_share))
+
+
+def apply_shock(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int) -> tuple[int, float]:
+    """Hit, charge and start income-loss spells for one shock type; returns (hits, expense)."""
+    hit = hit_by(kind, shock, people, streams, month)
+    if hit.size == 0:
+        return 0, 0.0
+    rng = streams.generator(f"shock.{kind}.size", month)  # drawn only for those hit, who do not depend on policy
+    expense = shock.expense.sample(rng, hit.size)
+    people.savings[hit] -= expense  # may go below zero: the rest comes out of this month's income
+    if shock.income_loss_share > 0:
+        months = np.rint(shock.income_loss_months.sample(rng, hit.size)).astype(np.int16)
+        people.income_loss_months[hit] = np.maximum(people.income_loss_months[hit], months)
+        people.income_loss_share[hit] = np.where(months > 0, shock.income_loss_share, people.income_loss_share[hit])
+    return int(hit.size), float(expense.sum())

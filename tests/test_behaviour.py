@@ -1,0 +1,210 @@
+"""Causes of late payment: off ⇒ no effect, on ⇒ the expected direction, extreme ⇒ the limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from loansim import macro
+from loansim.borrowers import Borrowers, income, shocks, spending
+from loansim.errors import ScenarioError
+from loansim.rng import Streams
+from loansim.scenario.schema import Shock
+
+from conftest import make_scenario, run
+
+BIG = {"borrowers": 6000}
+
+
+def metrics(**changes) -> dict[str, float]:
+    return run(make_scenario(**changes))[1].metrics
+
+
+def identical(a: dict, b: dict) -> bool:
+    return run(make_scenario(**a))[1].metrics == run(make_scenario(**b))[1].metrics
+
+
+# ------------------------------------------------------------------ off ⇒ no effect
+
+@pytest.mark.parametrize("off", [
+    {"economy": {"monthly_pay_cut_prob": 0.0, "pay_cut_share": 0.5}},
+    {"economy": {"annual_income_growth": 0.0}},
+    {"borrowers": {"shocks": {"illness": {"annual_rate": 0.0, "expense": 5000, "income_loss_share": 1, "income_loss_months": 6}}}},
+    {"borrowers": {"shocks": {"flood": {"annual_rate": 0.0, "expense": 9000, "regional": True}}, "regions": 7}},
+    {"borrowers": {"essential_spending_share": 0.0}},
+    {"borrowers": {"overspender_share": 0.0, "overspend_share_of_savings": 0.9}},
+    {"borrowers": {"literacy": 0.0}},
+    {"borrowers": {"job_loss_sensitivity": 1.0}},
+], ids=["pay-cuts", "growth", "illness", "regional", "essentials", "overspenders", "literacy", "sensitivity"])
+def test_a_cause_switched_off_changes_nothing(off: dict) -> None:
+    assert identical({}, off)
+
+
+def test_switching_a_cause_on_leaves_other_shocks_alone() -> None:
+    # Common random numbers: employment follows the same path with shocks on or off.
+    def unemployment(**changes):
+        return run(make_scenario(portfolio=BIG, **changes))[1].monthly["unemployment_share"]
+
+    base = unemployment()
+    shocked = unemployment(borrowers={"shocks": {"illness": {"annual_rate": 0.5, "expense": 3000}}},
+                           economy={"monthly_pay_cut_prob": 0.05})
+    assert np.array_equal(base, shocked)
+
+
+# ------------------------------------------------------------------ economic pressure
+
+def test_unemployment_follows_the_path() -> None:
+    scenario = make_scenario(run={"months": 36}, portfolio={"borrowers": 40_000},
+                             economy={"monthly_job_loss_prob": None, "unemployment_path": "severely-adverse"})
+    _, result = run(scenario)
+    target = macro.unemployment_path("severely-adverse", 36)[:36]
+    assert np.max(np.abs(result.monthly["unemployment_share"] - target)) < 0.006
+
+
+def test_a_path_and_a_constant_hazard_cannot_both_be_set() -> None:
+    with pytest.raises(ScenarioError, match="economy.unemployment_path .* cannot be combined with economy.monthly_job_loss_prob"):
+        make_scenario(economy={"unemployment_path": "adverse"})  # the tiny scenario sets the hazard
+
+
+def test_unknown_built_in_path_is_an_error_naming_the_paths() -> None:
+    with pytest.raises(ScenarioError, match="unknown path; built-in paths are: steady"):
+        make_scenario(economy={"monthly_job_loss_prob": None, "unemployment_path": "armageddon"})
+
+
+def test_a_downturn_raises_defaults_more_when_essentials_cannot_be_cut() -> None:
+    def downturn_effect(essentials: float) -> float:
+        spend = {"essential_spending_share": essentials, "spending_share": 0.8 - essentials}
+        paths = [0.04, "severely-adverse"]
+        steady, severe = (metrics(portfolio=BIG, borrowers=spend,
+                                  economy={"monthly_job_loss_prob": None, "unemployment_path": p}) for p in paths)
+        return severe["default_rate"] - steady["default_rate"]
+
+    flexible, rigid = downturn_effect(0.0), downturn_effect(0.4)
+    assert flexible > 0
+    assert rigid > 2 * flexible
+
+
+def test_hazards_are_shared_out_by_sensitivity() -> None:
+    sensitivity = np.array([0.5, 1.0, 1.5, 3.0, 100.0], dtype=np.float32)
+    employed = np.array([True, True, True, False, False])
+    h = macro.individual_hazards(0.1, sensitivity, employed)
+    assert h[employed].mean() == pytest.approx(0.1)          # same expected job losses
+    assert h[0] < h[1] < h[2] and h[4] == 1.0                # riskier jobs lost more often, capped at 1
+
+
+def test_sensitive_borrowers_lose_their_jobs_more_often() -> None:
+    scenario = make_scenario(portfolio={"borrowers": 20_000}, borrowers={"job_loss_sensitivity": {"dist": "uniform", "low": 0, "high": 2}})
+    sim, _ = run(scenario)
+    s, employed = sim.borrowers.job_loss_sensitivity, sim.borrowers.employed
+    assert (~employed[s > 1.5]).mean() > 2 * (~employed[s < 0.5]).mean()
+
+
+def test_pay_cuts_raise_defaults_and_follow_unemployment() -> None:
+    base = {"monthly_job_loss_prob": None, "unemployment_path": "pandemic-spike"}
+    without = run(make_scenario(portfolio=BIG, economy=base))
+    with_cuts = run(make_scenario(portfolio=BIG, economy={**base, "monthly_pay_cut_prob": 0.03, "pay_cut_share": 0.3}))
+    assert with_cuts[1].metrics["default_rate"] > without[1].metrics["default_rate"]
+    cuts = with_cuts[1].monthly["pay_cuts"]
+    assert cuts[0] == 0 and cuts[2:5].mean() > 2 * cuts[18:].mean()  # more cuts at the spike
+    assert np.all(with_cuts[0].borrowers.base_income <= without[0].borrowers.base_income + 1e-9)
+
+
+def test_income_growth_compounds_monthly_and_lowers_defaults() -> None:
+    flat, grown = run(make_scenario(portfolio=BIG)), run(make_scenario(portfolio=BIG, economy={"annual_income_growth": 0.06}))
+    months_grown = flat[1].monthly["month"][-1] - 1  # growth is applied from month 1 on
+    ratio = grown[0].borrowers.base_income / flat[0].borrowers.base_income
+    assert np.allclose(ratio, 1.06 ** (months_grown / 12))
+    assert grown[1].metrics["default_rate"] < flat[1].metrics["default_rate"]
+
+
+# ------------------------------------------------------------------ sudden shocks
+
+def test_shock_frequency_matches_its_rate() -> None:
+    people, streams = Borrowers(200_000), Streams(3)
+    shock = Shock(annual_rate=0.6)
+    hits = [shocks.hit_by("illness", shock, people, streams, m).size for m in range(6)]
+    p = -np.expm1(-0.6 / 12)
+    se = np.sqrt(p * (1 - p) / (6 * people.n))
+    assert abs(np.mean(hits) / people.n - p) < 4 * se
+
+
+def test_regional_shocks_hit_whole_regions() -> None:
+    people = Borrowers(10_000)
+    people.region = np.arange(10_000) % 50
+    shock = Shock(annual_rate=2.0, regional=True, regional_hit_share=1.0)
+    hit = shocks.hit_by("flood", shock, people, Streams(5), 4)
+    regions = np.unique(people.region[hit])
+    assert 0 < regions.size < 50
+    assert hit.size == 200 * regions.size  # every borrower of a hit region, nobody else
+
+
+def test_shock_rate_zero_means_no_shock_expense_and_shocks_raise_defaults() -> None:
+    quiet = run(make_scenario(portfolio=BIG, borrowers={"shocks": {"illness": {"annual_rate": 0.0, "expense": 4000}}}))[1]
+    assert quiet.monthly["shock_illness_expense"].sum() == 0 and quiet.monthly["shock_illness_events"].sum() == 0
+    ill = run(make_scenario(portfolio=BIG, borrowers={"shocks": {"illness": {
+        "annual_rate": 0.3, "expense": {"dist": "lognormal", "median": 3000, "sigma": 0.7},
+        "income_loss_share": 0.6, "income_loss_months": 3}}}))[1]
+    assert ill.monthly["shock_illness_events"].sum() > 0
+    assert ill.metrics["default_rate"] > quiet.metrics["default_rate"]
+
+
+def test_an_income_loss_spell_lasts_its_months() -> None:
+    people = Borrowers(3)
+    people.base_income = np.full(3, 1000.0)
+    people.income_loss_months = np.array([2, 0, 1])
+    people.income_loss_share = np.array([0.5, 0.0, 1.0])
+    seen = []
+    for _ in range(3):
+        income.receive_income(people, 0.3)
+        seen.append(people.income.tolist())
+    assert seen == [[500, 1000, 0], [500, 1000, 1000], [1000, 1000, 1000]]
+
+
+# ------------------------------------------------------------------ spending and literacy
+
+def test_essentials_and_over_spending_raise_defaults() -> None:
+    base = metrics(portfolio=BIG)
+    essentials = metrics(portfolio=BIG, borrowers={"essential_spending_share": 0.35, "spending_share": 0.45})
+    overspend = metrics(portfolio=BIG, borrowers={"overspender_share": 1.0, "overspend_share_of_savings": 0.3})
+    assert essentials["default_rate"] > base["default_rate"]
+    assert overspend["default_rate"] > base["default_rate"]
+
+
+def test_literacy_one_means_no_forgotten_payments() -> None:
+    result = run(make_scenario(borrowers={"monthly_forget_prob": 0.5, "literacy": 1.0}))[1]
+    assert result.monthly["missed_forgot"].sum() == 0
+
+
+def test_literacy_cuts_forgetting_and_protects_payments() -> None:
+    common = {"monthly_forget_prob": 0.1, "overspender_share": 0.5, "overspend_share_of_savings": 0.3}
+    low = run(make_scenario(portfolio=BIG, borrowers={**common, "literacy": 0.0}))[1]
+    high = run(make_scenario(portfolio=BIG, borrowers={**common, "literacy": 0.8}))[1]
+    assert high.monthly["missed_forgot"].sum() < 0.4 * low.monthly["missed_forgot"].sum()
+    # Fewer defaults, though not fewer missed dates: borrowers who protect their instalment
+    # keep paying while behind (rolling delinquency) instead of defaulting and leaving.
+    assert high.metrics["default_rate"] < low.metrics["default_rate"]
+
+
+@pytest.mark.parametrize("literacy", [0.0, 0.5, 1.0])
+def test_literacy_ring_fences_that_share_of_the_coming_instalment(literacy: float) -> None:
+    people = Borrowers(4)
+    people.income = np.array([1000.0, 1000.0, 1000.0, 200.0])
+    people.savings = np.array([0.0, 500.0, 0.0, 0.0])
+    people.essentials = np.array([300.0, 300.0, 300.0, 300.0])
+    people.spending_habit = np.full(4, 0.9)
+    people.literacy = np.full(4, literacy, dtype=np.float32)
+    coming = np.array([400.0, 400.0, 50.0, 400.0])
+    spending.spend_and_save(people, np.float32(0), 0.0, coming)
+    after_essentials = np.array([700.0, 1200.0, 700.0, 0.0])
+    habit_left = after_essentials - 900.0 * np.array([1, 1, 1, 0.2])
+    expected = np.maximum(habit_left, literacy * np.minimum(coming, after_essentials))
+    assert np.allclose(people.savings, np.maximum(expected, 0))
+
+
+def test_missed_payments_and_defaults_add_up_by_cause() -> None:
+    result = run(make_scenario(portfolio=BIG, borrowers={"monthly_forget_prob": 0.05}))[1]
+    m = result.monthly
+    assert np.array_equal(m["missed_forgot"] + m["missed_cannot_pay"], m["missed_payments"])
+    by_cause = m["new_defaults_other"] + m["new_defaults_forgot"] + m["new_defaults_cannot_pay"]
+    assert np.array_equal(by_cause, m["new_defaults"])
+    assert m["missed_forgot"].sum() > 0 and m["new_defaults_cannot_pay"].sum() > 0
