@@ -108,9 +108,21 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "recoveries_pending": int(L.recoveries_pending.sum()) / 100,
         "expected_net_loss": (net_loss - int(L.recoveries_pending.sum())) / 100,
         "operating_cost": sim.ledger.total_cost_cents() / 100,
+        **_by_cause(sim, n, due_dates),
         "missed_payments_per_loan": float(L.n_missed.mean()),
         "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,
     }
+
+
+def _by_cause(sim: Simulation, n_loans: int, due_dates: int) -> dict[str, float]:
+    """Missed-payment and default rates split by the cause the engine recorded."""
+    out = {}
+    for name, series in sim.recorder.counts.items():
+        if name.startswith("missed_") and name != "missed_payments":
+            out[f"missed_payment_rate_{name.removeprefix('missed_')}"] = int(series.sum()) / due_dates if due_dates else 0.0
+        elif name.startswith("new_defaults_"):
+            out[f"default_rate_{name.removeprefix('new_defaults_')}"] = int(series.sum()) / n_loans
+    return out
 
 
 def mean_ci95(values: np.ndarray | list[float]) -> dict[str, float | list[float] | None]:
