@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from loansim import macro
-from loansim.borrowers import Borrowers, income, shocks, spending
+from loansim.borrowers import Borrowers, income, score, shocks, spending
+from loansim.engine import Simulation
 from loansim.errors import ScenarioError
 from loansim.rng import Streams
 from loansim.scenario.schema import Shock
@@ -208,3 +209,81 @@ def test_missed_payments_and_defaults_add_up_by_cause() -> None:
     by_cause = m["new_defaults_other"] + m["new_defaults_forgot"] + m["new_defaults_cannot_pay"]
     assert np.array_equal(by_cause, m["new_defaults"])
     assert m["missed_forgot"].sum() > 0 and m["new_defaults_cannot_pay"].sum() > 0
+
+
+# ------------------------------------------------------------------ misread terms, unwillingness
+
+@pytest.mark.parametrize("off", [
+    {"borrowers": {"misunderstanding": {"share": 0.0, "date_share": 0.3}}},
+    {"borrowers": {"strategic": {"monthly_prob": 0.0, "arrears_multiplier": 5.0}}},
+], ids=["misunderstanding", "strategic"])
+def test_payment_causes_switched_off_change_nothing(off: dict) -> None:
+    assert identical({}, off)
+
+
+def test_misread_terms_cost_one_miss_each_until_the_late_notice() -> None:
+    ample = {"income_monthly": 6000, "initial_savings_months": 20, "monthly_forget_prob": 0.0, "spending_share": 0.3}
+    sim, result = run(make_scenario(
+        portfolio=BIG, economy={"monthly_job_loss_prob": 0.0},
+        borrowers={**ample, "misunderstanding": {"share": 0.3, "date_share": 0.5, "late_days": 10, "paid_share": 0.5}}))
+    misread = result.monthly["missed_misunderstood"].sum()
+    assert misread == pytest.approx(0.3 * BIG["borrowers"], rel=0.1)    # one miss per misreader
+    assert misread == result.monthly["missed_payments"].sum()            # nobody else misses
+    assert result.monthly["missed_misunderstood"][1:].sum() == 0         # corrected after the first notice
+    assert not sim.borrowers.misreads.any()
+    assert result.metrics["default_rate"] == 0
+
+
+def test_borrowers_who_misread_the_date_pay_that_many_days_late() -> None:
+    sim = Simulation(make_scenario(
+        borrowers={"income_monthly": 6000, "initial_savings_months": 20, "monthly_forget_prob": 0.0,
+                   "misunderstanding": {"share": 1.0, "date_share": 1.0, "late_days": 12}}))
+    late = sim.loans.due_day == 3
+    sim.advance(3 + 1)
+    assert np.all(sim.loans.oldest_unpaid_day[late] == 3)                # missed on day 3
+    sim.advance(3 + 12)
+    assert np.all(sim.loans.oldest_unpaid_day[late] == 3)                # still unpaid on day 14
+    sim.advance(3 + 12 + 1)
+    assert np.all(sim.loans.oldest_unpaid_day[late] == -1)               # paid on day 15
+
+
+def test_strategic_default_is_reported_apart_from_inability() -> None:
+    ample = {"income_monthly": 6000, "initial_savings_months": 20, "monthly_forget_prob": 0.0, "spending_share": 0.3}
+    result = run(make_scenario(portfolio=BIG, economy={"monthly_job_loss_prob": 0.0},
+                               borrowers={**ample, "strategic": {"monthly_prob": 0.01}}))[1]
+    m = result.metrics
+    assert m["default_rate_unwilling"] > 0.1                              # ~1%/month over 24 months
+    assert m["default_rate_unwilling"] == m["default_rate"]               # nobody else defaults
+    assert m["default_rate_cannot_pay"] == 0
+
+
+def test_unwillingness_rises_with_arrears_and_loan_size() -> None:
+    def rate(**strategic):
+        return metrics(portfolio=BIG, borrowers={"strategic": {"monthly_prob": 0.002, **strategic}})["default_rate_unwilling"]
+
+    flat = rate(arrears_multiplier=0.0, size_multiplier=0.0)
+    assert rate(arrears_multiplier=5.0, size_multiplier=0.0) > flat
+    assert rate(arrears_multiplier=0.0, size_multiplier=5.0) > flat
+
+
+# ------------------------------------------------------------------ credit score
+
+def test_score_rules_on_time_never_lowers_and_a_miss_never_raises() -> None:
+    rng = np.random.default_rng(0)
+    s = rng.uniform(300, 850, 10_000).astype(np.float32)
+    drop = rng.uniform(-0.1, 0.2, s.size).astype(np.float32)
+    up = score.on_time(s, 3.0, drop, 40.0)
+    down = score.missed(s, 35.0, rng.integers(0, 6, s.size))
+    assert np.all(up >= s) and np.all(up <= 850)
+    assert np.all(down <= s) and np.all(down >= 300)
+    assert np.all(score.defaulted(s, 80.0) <= s)
+
+
+def test_scores_follow_payment_history() -> None:
+    sim, _ = run(make_scenario(portfolio=BIG))
+    L, s = sim.loans, sim.borrowers.score
+    initial = np.clip(Simulation(make_scenario(portfolio=BIG)).borrowers.score, 300, 850)
+    never_missed = (L.n_missed == 0) & (L.n_due > 0)
+    assert np.all(s[never_missed] >= initial[never_missed])
+    assert s[L.defaulted_day >= 0].mean() < s[never_missed].mean() - 100
+    assert np.all((s >= 300) & (s <= 850))

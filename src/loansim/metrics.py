@@ -36,6 +36,7 @@ class Recorder:
         self.counts = {name: np.zeros(months, dtype=np.int64) for name in COUNTS}
         self.bucket_counts = np.zeros((months, len(BUCKETS)), dtype=np.int64)
         self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
+        self.mean_credit_score = np.zeros(months)
 
     def declare(self, *names: str) -> None:
         """Add series that only some scenarios have (money series end in ``_expense``: cents)."""
@@ -67,6 +68,7 @@ class Recorder:
         self.counts["n_repaid"][month] = by_status[REPAID]
         self.counts["n_charged_off"][month] = by_status[CHARGED_OFF]
         self.counts["n_unemployed"][month] = sim.borrowers.n - np.count_nonzero(sim.borrowers.employed)
+        self.mean_credit_score[month] = float(sim.borrowers.score.mean(dtype=np.float64))
 
     def frame(self, ledger: Ledger) -> dict[str, np.ndarray]:
         """The monthly series as named columns (money in currency units)."""
@@ -78,6 +80,7 @@ class Recorder:
         cols.update({k: v / 100 if k.endswith("_expense") else v for k, v in self.counts.items()})
         n_loans = ledger.loans.n
         cols["unemployment_share"] = self.counts["n_unemployed"] / n_loans
+        cols["mean_credit_score"] = self.mean_credit_score
         del cols["n_unemployed"]
         for name, cents in ledger.flows.items():
             cols[name] = cents / 100

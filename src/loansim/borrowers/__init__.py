@@ -42,7 +42,16 @@ class Borrowers(StateArrays):
         "forget_prob": Field(np.float32, 0.0, "probability/month", "chance of forgetting a due date, before literacy"),
         "income_loss_months": Field(np.int16, 0, "months", "months left of income lost to a shock"),
         "income_loss_share": Field(np.float32, 0.0, "share", "share of income lost while the spell lasts"),
+        "misreads": Field(np.int8, 0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower"),
+        "misread_late_days": Field(np.int8, 0, "days", "how late a borrower who misreads the date pays"),
+        "misread_paid_share": Field(np.float32, 1.0, "share", "share of the amount due paid by one who misreads the instalment"),
+        "strategic_propensity": Field(np.float32, 0.0, "probability/month", "base chance of choosing to stop paying"),
+        "unwilling": Field(np.bool_, False, "flag", "has chosen to stop paying (strategic default)"),
+        "score": Field(np.float32, 680.0, "points 300-850", "credit score"),
     }
+
+
+MISREAD_DATE, MISREAD_AMOUNT = 1, 2
 
 
 def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
@@ -58,11 +67,26 @@ def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
     people.essentials = b.essential_spending_share.sample(streams.generator("population.essentials"), n) * people.base_income
     people.overspender = streams.uniform("population.overspender", 0, n) < b.overspender_share
     people.region = (np.arange(n) * b.regions) // n  # spread evenly; attributes are drawn independently
+    draw_misreadings(people, b.misunderstanding, streams)
+    people.strategic_propensity = b.strategic.monthly_prob.sample(streams.generator("population.strategic"), n)
+    people.score = np.clip(b.score.initial.sample(streams.generator("population.score"), n), 300, 850)
     months_saved = b.initial_savings_months.sample(streams.generator("population.savings"), n)
     people.savings = months_saved * people.base_income
     unemployed_share = initial_unemployment(scenario)
     people.employed = streams.uniform("population.employment", 0, n) >= unemployed_share
     return people
+
+
+def draw_misreadings(people: Borrowers, m: object, streams: Streams) -> None:
+    """Mark the borrowers who misread their contract, and how."""
+    n = people.n
+    u = streams.uniform("population.misreads", 0, n)
+    misreads = u < m.share
+    reads_date = streams.uniform("population.misreads.kind", 0, n) < m.date_share
+    people.misreads = np.where(misreads, np.where(reads_date, MISREAD_DATE, MISREAD_AMOUNT), 0)
+    days = np.rint(m.late_days.sample(streams.generator("population.misreads.days"), n))
+    people.misread_late_days = np.clip(days, 1, 29)
+    people.misread_paid_share = m.paid_share.sample(streams.generator("population.misreads.paid"), n)
 
 
 def initial_unemployment(scenario: Scenario) -> float:

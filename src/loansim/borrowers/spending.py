@@ -18,14 +18,16 @@ from loansim.borrowers import Borrowers
 
 
 def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, overspend_share: float,
-                   coming_due: np.ndarray | None) -> None:
+                   coming_due: np.ndarray | None, essentials: bool = True) -> None:
     """Pay essentials and discretionary spending out of savings plus income.
 
     `coming_due` is each borrower's next amount due (currency), or None when nobody
-    protects payments (all literacy zero).
+    protects payments (all literacy zero); `essentials` False skips the essentials step
+    when nobody has any.
     """
     available = people.savings + people.income
-    available -= np.minimum(people.essentials, np.maximum(available, 0.0))
+    if essentials:
+        available -= np.minimum(people.essentials, np.maximum(available, 0.0))
     np.maximum(available, 0.0, out=available)  # essentials beyond all cash go unmet
     discretionary = np.maximum(people.spending_habit + noise, 0.0) * people.income
     if overspend_share > 0 and people.overspender.any():

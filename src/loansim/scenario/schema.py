@@ -49,6 +49,33 @@ class Shock(_Table):
     regional_hit_share: float = Field(default=1.0, ge=0, le=1, description="share of a hit region's borrowers affected")
 
 
+class Misunderstanding(_Table):
+    """Borrowers who misread their contract until a first late notice corrects them."""
+
+    share: float = Field(default=0.0, ge=0, le=1, description="share of borrowers who misread their contract")
+    date_share: float = Field(default=0.5, ge=0, le=1, description="share of those who think the due date is later (the rest think the instalment is lower)")
+    late_days: dist_in(1.0, 29.0) = Field(default={"dist": "uniform", "low": 5, "high": 20}, description="how many days late those who misread the date pay")  # type: ignore[valid-type]
+    paid_share: dist_in(0.0, 1.0) = Field(default=0.6, description="share of the amount due paid by those who think the instalment is lower")  # type: ignore[valid-type]
+
+
+class Strategic(_Table):
+    """Unwillingness to pay: strategic default, apart from inability to pay."""
+
+    monthly_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="base monthly chance a borrower chooses to stop paying")  # type: ignore[valid-type]
+    arrears_multiplier: float = Field(default=1.0, ge=0, le=100, description="chance × (1 + this × instalments in arrears)")
+    size_multiplier: float = Field(default=1.0, ge=0, le=100, description="chance × (1 + this × outstanding principal / annual income)")
+
+
+class CreditScore(_Table):
+    """Credit score on the 300-850 scale, moved by payment history."""
+
+    initial: dist_in(300.0, 850.0) = Field(default={"dist": "normal", "mean": 680, "sd": 60, "low": 300, "high": 850}, description="score at month 0, points")  # type: ignore[valid-type]
+    on_time_points: float = Field(default=3.0, ge=0, le=550, description="points for a payment in full, scaled by (850 - score) / 550")
+    utilisation_points: float = Field(default=40.0, ge=0, le=550, description="points per unit fall in utilisation (principal outstanding / lent), scaled likewise")
+    miss_points: float = Field(default=35.0, ge=0, le=550, description="points lost per instalment behind at a miss, scaled by (score - 300) / 550")
+    default_points: float = Field(default=80.0, ge=0, le=550, description="points lost at default, scaled likewise")
+
+
 class BorrowerBehaviour(_Table):
     """How borrowers earn, spend, save and forget."""
 
@@ -67,6 +94,9 @@ class BorrowerBehaviour(_Table):
     monthly_forget_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance of forgetting a due date, per borrower per month, before literacy")  # type: ignore[valid-type]
     partial_payments: bool = Field(default=True, description="a borrower who cannot pay in full pays what savings allow")
     shocks: dict[str, Shock] = Field(default={}, description="sudden shocks by name")
+    misunderstanding: Misunderstanding = Misunderstanding()
+    strategic: Strategic = Strategic()
+    score: CreditScore = CreditScore()
 
     @field_validator("shocks")
     @classmethod

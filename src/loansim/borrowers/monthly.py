@@ -1,0 +1,97 @@
+"""The population's month start: economy, shocks, income, spending, and the month's draws.
+
+``PopulationMonth`` is set up once per run (paths, which causes are on) and called on
+day 0 of each month. Every random number it draws is a whole-population array from a
+stream named after its purpose and keyed by the month, so a policy never shifts them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from loansim import macro
+from loansim.borrowers import income, shocks, spending
+from loansim.loans import ACTIVE, DAYS_PER_MONTH
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+
+
+class PopulationMonth:
+    """Runs steps 1-4 of ``loansim.borrowers`` for the whole population each month."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        s, people = sim.scenario, sim.borrowers
+        e = s.economy
+        self.path = None if e.unemployment_path is None else macro.unemployment_path(e.unemployment_path, sim.months)
+        self.uniform_sensitivity = bool(np.all(people.job_loss_sensitivity == 1))
+        self.literate = bool(np.any(people.literacy > 0))
+        self.strategic = s.borrowers.strategic.monthly_prob.support()[1] > 0
+        self.misreading = bool(np.any(people.misreads))  # late notices only clear misreadings
+        self.essentials = bool(np.any(people.essentials > 0))
+        # This month's draws for due dates, one per borrower (filled at each month start).
+        self.forget_draws = np.empty(0, dtype=np.float32)
+        self.strategic_draws = np.empty(0, dtype=np.float32)
+
+    def series(self) -> list[str]:
+        """Monthly series this population records (declared up front for every replication)."""
+        s = self.sim.scenario
+        names = [name for kind in s.borrowers.shocks for name in (f"shock_{kind}_events", f"shock_{kind}_expense")]
+        if s.economy.monthly_pay_cut_prob > 0:
+            names.append("pay_cuts")
+        return names
+
+    def start(self, month: int) -> None:
+        """Economy, shocks, income and spending for everyone, then the month's payment draws."""
+        sim, s, people, n = self.sim, self.sim.scenario, self.sim.borrowers, self.sim.borrowers.n
+        e, day = s.economy, month * DAYS_PER_MONTH
+        if month > 0:  # month 0 starts from the initial state
+            income.step_employment(people, sim.streams.uniform("employment.transition", month, n),
+                                   self.job_loss_hazards(month), e.monthly_job_finding_prob)
+            self.cut_pay(month)
+            income.grow_incomes(people, (1 + e.annual_income_growth) ** (1 / 12))
+        for kind, shock in s.borrowers.shocks.items():
+            hits, expense = shocks.apply_shock(kind, shock, people, sim.streams, month)
+            sim.recorder.add(day, f"shock_{kind}_events", hits)
+            sim.recorder.add(day, f"shock_{kind}_expense", round(expense * 100))
+        income.receive_income(people, s.borrowers.unemployment_income_share)
+        sd = s.borrowers.spending_noise_sd
+        noise = sim.streams.normal("spending.noise", month, n) * np.float32(sd) if sd > 0 else np.float32(0)
+        coming = self.coming_due() if self.literate else None
+        spending.spend_and_save(people, noise, s.borrowers.overspend_share_of_savings, coming, self.essentials)
+        self.forget_draws = sim.streams.uniform("payment.forget", month, n)
+        if self.strategic:
+            self.strategic_draws = sim.streams.uniform("payment.strategic", month, n)
+
+    def job_loss_hazards(self, month: int) -> np.ndarray | float:
+        """This month's job-loss hazard per borrower: on the path, shared by sensitivity."""
+        people, e = self.sim.borrowers, self.sim.scenario.economy
+        if self.path is None:
+            hazard = e.job_loss_prob()
+        else:
+            unemployed = 1.0 - np.count_nonzero(people.employed) / people.n
+            hazard = macro.job_loss_hazard(unemployed, float(self.path[month]), e.monthly_job_finding_prob)
+        if self.uniform_sensitivity:
+            return hazard
+        return macro.individual_hazards(hazard, people.job_loss_sensitivity, people.employed)
+
+    def cut_pay(self, month: int) -> None:
+        """Permanent pay cuts for some employed borrowers, more of them when unemployment is high."""
+        sim, e, people = self.sim, self.sim.scenario.economy, self.sim.borrowers
+        if e.monthly_pay_cut_prob == 0:
+            return
+        pressure = 1.0 if self.path is None else float(self.path[month] / max(self.path[0], 1e-9))
+        prob = min(e.monthly_pay_cut_prob * pressure ** e.pay_cut_unemployment_elasticity, 1.0)
+        u = sim.streams.uniform("income.pay_cut", month, people.n)
+        hit = np.flatnonzero((u < prob) & people.employed)
+        income.cut_pay(people, hit, e.pay_cut_share.sample(sim.streams.generator("income.pay_cut.size", month), hit.size))
+        sim.recorder.add(month * DAYS_PER_MONTH, "pay_cuts", hit.size)
+
+    def coming_due(self) -> np.ndarray:
+        """What each borrower's next due date will ask for (currency): instalment and arrears."""
+        L = self.sim.loans  # loan i belongs to borrower i
+        scheduled = (L.n_billed < L.term_months) & (L.status == ACTIVE)
+        return (np.where(scheduled, L.installment, 0) + L.amount_due(slice(None))) / 100

@@ -1,0 +1,162 @@
+"""Servicing the book: what happens on a due date, and as unpaid loans age.
+
+``due_date`` runs steps 3-6 of the engine's day for one cohort (billing, payment,
+delinquency, missed-payment hooks); ``default_step`` and ``charge_off_step`` are steps 7-8.
+Money moves only through ``sim.ledger``.
+
+Delinquency uses the payment-count method: instalments covered = (interest + principal
+paid so far) // instalment; the oldest unpaid instalment is the next one, and at the latest
+the one billed most recently. The oldest unpaid day therefore moves only when money
+arrives, during the term or after it. A scheduled due date is *missed* when interest and
+principal are left unpaid for a reason other than payments having gone to fees first
+(no late fee on a late fee: the FTC Credit Practices Rule's ban on pyramiding).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from loansim.borrowers import payment, score
+from loansim.borrowers.payment import CANNOT_PAY, MISS_CAUSES
+from loansim.loans import ACTIVE, DAYS_PER_MONTH, REPAID, Loans, round_cents
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+
+Ids = slice | np.ndarray
+
+
+def due_date(sim: Simulation, day: int, cohort: slice) -> None:
+    """Bill today's cohort, collect what borrowers pay, update delinquency and scores."""
+    if cohort.stop == cohort.start:
+        return
+    L = sim.loans
+    sim.hooks.run("before_due", sim, day, cohort)
+    principal_before = L.principal[cohort].copy()
+    scheduled = sim.ledger.bill_instalment(cohort)
+    due = L.amount_due(cohort)
+    paid, reason = payment.decide(sim, cohort, due)
+    collect(sim, cohort, due, paid)
+    short = L.principal_due[cohort] + L.interest_due[cohort] - L.fee_displaced[cohort]
+    missed = np.flatnonzero(scheduled & (short > 0))
+    cause = np.where(reason[missed] > 0, reason[missed], CANNOT_PAY).astype(np.int8)
+    ids = cohort.start + missed
+    L.n_due[cohort] += scheduled
+    L.n_missed[ids] += 1
+    L.last_miss_cause[ids] = cause
+    update_scores(sim, cohort, scheduled, missed, principal_before)
+    sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
+    sim.recorder.add(day, "missed_payments", len(missed))
+    for code, count in enumerate(np.bincount(cause, minlength=len(MISS_CAUSES))):
+        if code:
+            sim.recorder.add(day, f"missed_{MISS_CAUSES[code]}", int(count))
+    if sim.population.misreading:
+        for days_late, late in payment.late_payers(sim, cohort, reason).items():
+            sim.env.process(pay_late(sim, late, days_late))
+        payment.read_late_notice(sim, ids)
+    sim.hooks.run("missed", sim, day, ids)
+
+
+def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
+    """Book payments `paid` (cents) against amounts `due` on loans `ids`, and what follows."""
+    sim.ledger.pay(ids, paid)
+    sim.borrowers.savings[ids] -= paid / 100  # loan i belongs to borrower i
+    update_delinquency(sim.loans, ids)
+    close_repaid(sim.loans, ids, due, paid)
+
+
+def pay_late(sim: Simulation, ids: np.ndarray, days_late: int):
+    """Borrowers who thought the due date later pay what they can, `days_late` days after it."""
+    yield sim.env.timeout(days_late)
+    active = ids[sim.loans.status[ids] == ACTIVE]
+    due = sim.loans.amount_due(active)
+    cash = np.floor(sim.borrowers.savings[active] * 100 + 1e-6).astype(np.int64)
+    collect(sim, active, due, np.minimum(due, cash))
+
+
+def update_delinquency(L: Loans, ids: Ids) -> None:
+    """Set the loans' oldest unpaid due day by the payment-count method (module docstring)."""
+    past_due = L.principal_due[ids] + L.interest_due[ids]
+    behind = np.flatnonzero(past_due)
+    owing = _pick(ids, behind)
+    covered = (L.interest_paid[owing] + L.principal_repaid[owing]) // np.maximum(L.installment[owing], 1)
+    unpaid = np.minimum(covered, L.n_billed[owing] - 1)
+    oldest = np.full(past_due.shape, -1, dtype=np.int32)
+    oldest[behind] = L.first_due_day[owing] + DAYS_PER_MONTH * unpaid
+    L.oldest_unpaid_day[ids] = oldest
+
+
+def close_repaid(L: Loans, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
+    """Loans that paid everything due and have no principal left are repaid."""
+    done = np.flatnonzero((L.principal[ids] == 0) & (due > 0))
+    done = _pick(ids, done[(L.status[_pick(ids, done)] == ACTIVE) & (due[done] == paid[done])])
+    L.status[done] = REPAID
+
+
+def update_scores(sim: Simulation, cohort: slice, scheduled: np.ndarray, missed: np.ndarray,
+                  principal_before: np.ndarray) -> None:
+    """Move credit scores for today's scheduled due dates (``loansim.borrowers.score``)."""
+    L, people, p = sim.loans, sim.borrowers, sim.scenario.borrowers.score
+    scores = people.score[cohort]  # a view (loan i belongs to borrower i)
+    in_full = scheduled.copy()
+    in_full[missed] = False
+    utilisation_drop = ((principal_before - L.principal[cohort]) / np.maximum(L.disbursed[cohort], 1)).astype(np.float32)
+    scores[:] = np.where(in_full, score.on_time(scores, p.on_time_points, utilisation_drop, p.utilisation_points), scores)
+    if missed.size:
+        oldest = L.oldest_unpaid_day[cohort.start + missed]
+        behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH + 1, 1)
+        scores[missed] = score.missed(scores[missed], p.miss_points, behind)
+
+
+def reaching(sim: Simulation, day: int, dpd: int) -> tuple[slice, np.ndarray]:
+    """The cohort whose DPD can reach `dpd` today, and a mask of its loans at or past it."""
+    cohort = sim.cohorts[(day - dpd) % DAYS_PER_MONTH]
+    oldest = sim.loans.oldest_unpaid_day[cohort]
+    active = sim.loans.status[cohort] == ACTIVE
+    return cohort, active & (oldest >= 0) & (day - oldest >= dpd)
+
+
+def default_step(sim: Simulation, day: int) -> None:
+    """Flag loans reaching the default DPD today, attribute them to a cause, mark scores."""
+    L = sim.loans
+    cohort, reached = reaching(sim, day, sim.scenario.lender.default_dpd)
+    new = cohort.start + np.flatnonzero(reached & (L.defaulted_day[cohort] < 0))
+    L.defaulted_day[new] = day
+    sim.borrowers.score[new] = score.defaulted(sim.borrowers.score[new], sim.scenario.borrowers.score.default_points)
+    sim.recorder.add(day, "new_defaults", len(new))
+    for code, count in enumerate(np.bincount(L.last_miss_cause[new], minlength=len(MISS_CAUSES))):
+        sim.recorder.add(day, f"new_defaults_{MISS_CAUSES[code]}", int(count))
+
+
+def charge_off_step(sim: Simulation, day: int) -> None:
+    """Charge off loans reaching the charge-off DPD today and expect their recoveries."""
+    L = sim.loans
+    cohort, reached = reaching(sim, day, sim.scenario.lender.charge_off_dpd)
+    if not reached.any():
+        return
+    ids = cohort.start + np.flatnonzero(reached)
+    principal = sim.ledger.charge_off(ids)
+    L.charged_off_day[ids] = day
+    L.oldest_unpaid_day[ids] = -1  # closed loans are in no delinquency bucket
+    sim.recorder.add(day, "new_charge_offs", len(ids))
+    expected = round_cents(principal * L.recovery_share[ids])
+    if expected.any():
+        ids = ids[expected > 0]
+        sim.ledger.expect_recovery(ids, expected[expected > 0])
+        sim.env.process(recover(sim, ids))
+
+
+def recover(sim: Simulation, ids: np.ndarray):
+    """Recoveries on loans charged off today arrive after the recovery delay.
+
+    Those that would arrive after the horizon stay pending in the ledger.
+    """
+    yield sim.env.timeout(sim.scenario.lender.recovery_delay_months * DAYS_PER_MONTH)
+    sim.ledger.recover(ids)
+
+
+def _pick(ids: Ids, local: np.ndarray) -> np.ndarray:
+    """Absolute loan ids of positions `local` within `ids` (a slice or an index array)."""
+    return ids.start + local if isinstance(ids, slice) else ids[local]
