@@ -37,9 +37,9 @@ print(json.dumps({
 """
 
 
-def measure(borrowers: int) -> dict:
+def measure(scenario: Path, borrowers: int) -> dict:
     """Run one size in a fresh process and return its timings and peak memory."""
-    out = subprocess.run([sys.executable, "-c", CHILD, str(SCENARIO), str(borrowers)],
+    out = subprocess.run([sys.executable, "-c", CHILD, str(scenario), str(borrowers)],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -48,10 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the fastest is reported")
+    parser.add_argument("--scenario", type=Path, default=SCENARIO, help="workload (default: scenarios/bench-36m.toml)")
     args = parser.parse_args()
+    print(f"workload: {args.scenario.name}")
     print(f"{'borrowers':>10} {'months':>6} {'setup s':>8} {'run s':>7} {'borrower-months/s':>18} {'peak MB':>8} {'default':>8} ledger")
     for n in args.sizes:
-        best = min((measure(n) for _ in range(args.repeat)), key=lambda r: r["run_s"])
+        best = min((measure(args.scenario, n) for _ in range(args.repeat)), key=lambda r: r["run_s"])
         rate = n * best["months"] / best["run_s"]
         print(f"{n:>10,} {best['months']:>6} {best['setup_s']:>8.2f} {best['run_s']:>7.2f} {rate / 1e6:>16.1f} M "
               f"{best['peak_rss_mb']:>8.0f} {100 * best['default_rate']:>7.2f}% {'ok' if best['balanced'] else 'BROKEN'}")

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from loansim import macro
-from loansim.borrowers import Borrowers, income, score, shocks, spending
+from loansim.borrowers import Borrowers, income, score, shocks, spending, stacking
 from loansim.engine import Simulation
 from loansim.errors import ScenarioError
 from loansim.rng import Streams
-from loansim.scenario.schema import Shock
+from loansim.scenario.schema import Shock, Stacking
 
 from conftest import make_scenario, run
 
@@ -287,3 +287,50 @@ def test_scores_follow_payment_history() -> None:
     assert np.all(s[never_missed] >= initial[never_missed])
     assert s[L.defaulted_day >= 0].mean() < s[never_missed].mean() - 100
     assert np.all((s >= 300) & (s <= 850))
+
+
+# ------------------------------------------------------------------ loan stacking, loan use
+
+@pytest.mark.parametrize("off", [
+    {"borrowers": {"stacking": {"take_up_prob": 0.0, "apr": 3.0}}},
+    {"borrowers": {"loan_use": {"productive_share": 0.0, "risky_share": 0.0, "monthly_return": 0.5}}},
+], ids=["stacking", "loan-use"])
+def test_credit_causes_switched_off_change_nothing(off: dict) -> None:
+    assert identical({}, off)
+
+
+def test_outside_repayment_rolls_over_with_its_fee() -> None:
+    people = Borrowers(3)
+    people.outside_balance = np.array([300.0, 300.0, 0.0])
+    people.outside_payment = np.array([110.0, 110.0, 0.0])
+    params = Stacking(apr=1.2, rollover_fee_share=0.1)
+    paid = stacking.repay(people, np.array([500.0, 40.0, 500.0]), params)
+    assert paid.tolist() == [110.0, 40.0, 0.0]
+    assert people.outside_balance[0] == pytest.approx(300 * 1.1 - 110)
+    assert people.outside_balance[1] == pytest.approx(300 * 1.1 - 40 + 0.1 * 70)   # unmet 70 rolls over, plus 7
+    assert people.outside_rollovers.tolist() == [0, 1, 0]
+
+
+def test_stacking_pays_today_and_costs_later() -> None:
+    plain = run(make_scenario(portfolio=BIG))[1]
+    stacked = run(make_scenario(portfolio=BIG, borrowers={"stacking": {"take_up_prob": 0.7, "apr": 2.0, "max_balance": 2000}}))[1]
+    m = stacked.metrics
+    assert m["share_borrowers_stacking"] > 0.05 and m["outside_rollovers_per_borrower"] > 0
+    # Borrowing outside covers early shortfalls...
+    assert stacked.monthly["missed_cannot_pay"][:3].sum() < plain.monthly["missed_cannot_pay"][:3].sum()
+    # ...and what is owed outside is never less than what was borrowed, less what was repaid.
+    taken, repaid = stacked.monthly["outside_borrowed"].sum(), stacked.monthly["outside_repaid"].sum()
+    assert m["outside_debt_outstanding"] >= taken - repaid - 0.01
+
+
+def test_a_venture_lost_at_once_is_the_same_as_consumption() -> None:
+    lost = {"loan_use": {"risky_share": 1.0, "risky_monthly_loss_prob": 1.0, "risky_loss_share": 1.0, "monthly_return": 0.05}}
+    assert identical({}, {"borrowers": lost})
+
+
+def test_productive_use_supports_income_and_risky_use_less_so() -> None:
+    def rate(**use):
+        return metrics(portfolio=BIG, borrowers={"loan_use": {"monthly_return": 0.015, **use}})["default_rate"]
+
+    consumption, productive, risky = rate(), rate(productive_share=1.0), rate(risky_share=1.0, risky_monthly_loss_prob=0.1)
+    assert productive < risky < consumption

@@ -111,6 +111,7 @@ class Simulation:
         self.population = PopulationMonth(self)
         self.recorder.declare(*[f"missed_{c}" for c in MISS_CAUSES[1:]], *[f"new_defaults_{c}" for c in MISS_CAUSES],
                               *self.population.series())
+        self.recorder.declare(*self.population.money_series(), money=True)
         self._clock: simpy.Process | None = None
         self._progress: Callable[[int], None] | None = None
 

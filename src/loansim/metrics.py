@@ -37,11 +37,14 @@ class Recorder:
         self.bucket_counts = np.zeros((months, len(BUCKETS)), dtype=np.int64)
         self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
         self.mean_credit_score = np.zeros(months)
+        self.money: set[str] = set()
 
-    def declare(self, *names: str) -> None:
-        """Add series that only some scenarios have (money series end in ``_expense``: cents)."""
+    def declare(self, *names: str, money: bool = False) -> None:
+        """Add series that only some scenarios have; `money` series are kept in cents."""
         for name in names:
             self.counts.setdefault(name, np.zeros(self.months, dtype=np.int64))
+            if money:
+                self.money.add(name)
 
     def add(self, day: int, name: str, value: int) -> None:
         """Add `value` to the count `name` of the month containing `day`."""
@@ -69,6 +72,8 @@ class Recorder:
         self.counts["n_charged_off"][month] = by_status[CHARGED_OFF]
         self.counts["n_unemployed"][month] = sim.borrowers.n - np.count_nonzero(sim.borrowers.employed)
         self.mean_credit_score[month] = float(sim.borrowers.score.mean(dtype=np.float64))
+        if "outside_balance" in self.counts:
+            self.counts["outside_balance"][month] = round(float(sim.borrowers.outside_balance.sum()) * 100)
 
     def frame(self, ledger: Ledger) -> dict[str, np.ndarray]:
         """The monthly series as named columns (money in currency units)."""
@@ -77,7 +82,7 @@ class Recorder:
             cols[f"n_{name}"] = self.bucket_counts[:, i]
         for i, name in enumerate(BUCKETS):
             cols[f"balance_{name}"] = self.bucket_balances[:, i] / 100
-        cols.update({k: v / 100 if k.endswith("_expense") else v for k, v in self.counts.items()})
+        cols.update({k: v / 100 if k in self.money else v for k, v in self.counts.items()})
         n_loans = ledger.loans.n
         cols["unemployment_share"] = self.counts["n_unemployed"] / n_loans
         cols["mean_credit_score"] = self.mean_credit_score
@@ -113,7 +118,21 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "operating_cost": sim.ledger.total_cost_cents() / 100,
         **_by_cause(sim, n, due_dates),
         "missed_payments_per_loan": float(L.n_missed.mean()),
+        **_outside_debt(sim),
         "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,
+    }
+
+
+def _outside_debt(sim: Simulation) -> dict[str, float]:
+    """Borrower-side outcomes of loan stacking (only when it is switched on)."""
+    if not sim.population.stacking:
+        return {}
+    people = sim.borrowers
+    return {
+        "share_borrowers_stacking": float(np.count_nonzero(people.outside_taken) / people.n),
+        "outside_debt_taken_per_borrower": float(people.outside_taken.mean()),
+        "outside_debt_outstanding": float(people.outside_balance.sum()),
+        "outside_rollovers_per_borrower": float(people.outside_rollovers.mean()),
     }
 
 

@@ -102,7 +102,9 @@ def update_scores(sim: Simulation, cohort: slice, scheduled: np.ndarray, missed:
     scores = people.score[cohort]  # a view (loan i belongs to borrower i)
     in_full = scheduled.copy()
     in_full[missed] = False
-    utilisation_drop = ((principal_before - L.principal[cohort]) / np.maximum(L.disbursed[cohort], 1)).astype(np.float32)
+    utilisation_drop = np.float32(0)
+    if p.utilisation_points:
+        utilisation_drop = ((principal_before - L.principal[cohort]) / np.maximum(L.disbursed[cohort], 1)).astype(np.float32)
     scores[:] = np.where(in_full, score.on_time(scores, p.on_time_points, utilisation_drop, p.utilisation_points), scores)
     if missed.size:
         oldest = L.oldest_unpaid_day[cohort.start + missed]

@@ -9,9 +9,10 @@ Each month, for the whole population at once (``loansim.engine`` calls these in 
    for a spell (``shocks``);
 3. income arrives: base income if employed, else the replacement share, less any
    income lost to a shock (``income``);
-4. spending: essentials that cannot be cut, then discretionary spending, which
-   over-spenders raise with their cash and literate borrowers cut to protect the month's
-   instalment; savings absorb the rest (``spending``).
+4. spending: essentials that cannot be cut, then repayments of outside short-term debt
+   (``stacking``), then discretionary spending, which over-spenders raise with their cash
+   and literate borrowers cut to protect the month's instalment; savings absorb the rest
+   (``spending``). What the loan itself was used for can add income or be lost (``loan_use``).
 
 Instalments are then paid out of savings on each loan's due day (``engine``).
 """
@@ -48,6 +49,14 @@ class Borrowers(StateArrays):
         "strategic_propensity": Field(np.float32, 0.0, "probability/month", "base chance of choosing to stop paying"),
         "unwilling": Field(np.bool_, False, "flag", "has chosen to stop paying (strategic default)"),
         "score": Field(np.float32, 680.0, "points 300-850", "credit score"),
+        "stacking_take_up": Field(np.float32, 0.0, "probability", "chance of borrowing outside when short at a due date"),
+        "outside_balance": Field(np.float64, 0.0, "currency", "owed to outside short-term lenders"),
+        "outside_payment": Field(np.float64, 0.0, "currency/month", "repayment the outside debt asks for each month"),
+        "outside_taken": Field(np.float64, 0.0, "currency", "outside credit taken so far"),
+        "outside_repaid": Field(np.float64, 0.0, "currency", "outside credit repaid so far (with interest and fees)"),
+        "outside_rollovers": Field(np.int16, 0, "count", "months the outside repayment was not met in full"),
+        "loan_use": Field(np.int8, 0, "code", "0 consumption, 1 productive, 2 risky venture"),
+        "invested": Field(np.float64, 0.0, "currency", "borrowed money still at work in a productive or risky use"),
     }
 
 
@@ -69,6 +78,7 @@ def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
     people.region = (np.arange(n) * b.regions) // n  # spread evenly; attributes are drawn independently
     draw_misreadings(people, b.misunderstanding, streams)
     people.strategic_propensity = b.strategic.monthly_prob.sample(streams.generator("population.strategic"), n)
+    people.stacking_take_up = b.stacking.take_up_prob.sample(streams.generator("population.stacking"), n)
     people.score = np.clip(b.score.initial.sample(streams.generator("population.score"), n), 300, 850)
     months_saved = b.initial_savings_months.sample(streams.generator("population.savings"), n)
     people.savings = months_saved * people.base_income

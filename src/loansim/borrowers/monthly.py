@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from loansim import macro
-from loansim.borrowers import income, shocks, spending
+from loansim.borrowers import income, loan_use, shocks, spending, stacking
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -32,16 +32,36 @@ class PopulationMonth:
         self.strategic = s.borrowers.strategic.monthly_prob.support()[1] > 0
         self.misreading = bool(np.any(people.misreads))  # late notices only clear misreadings
         self.essentials = bool(np.any(people.essentials > 0))
-        # This month's draws for due dates, one per borrower (filled at each month start).
-        self.forget_draws = np.empty(0, dtype=np.float32)
+        self.overspenders = np.flatnonzero(people.overspender)
+        self.stacking = bool(np.any(people.stacking_take_up > 0))
+        self.may_stack = np.empty(0, dtype=np.bool_)
+        use = s.borrowers.loan_use
+        self.loan_use = use.productive_share + use.risky_share > 0
+        if self.loan_use:
+            loan_use.assign_uses(people, sim.loans.disbursed / 100, use, sim.streams)  # loan i belongs to borrower i
+        # What due dates need from this month's draws (filled at each month start).
+        self.forgets = np.empty(0, dtype=np.bool_)
         self.strategic_draws = np.empty(0, dtype=np.float32)
+        self.strategic_base = np.empty(0, dtype=np.float32)
 
     def series(self) -> list[str]:
         """Monthly series this population records (declared up front for every replication)."""
         s = self.sim.scenario
-        names = [name for kind in s.borrowers.shocks for name in (f"shock_{kind}_events", f"shock_{kind}_expense")]
+        names = [f"shock_{kind}_events" for kind in s.borrowers.shocks]
         if s.economy.monthly_pay_cut_prob > 0:
             names.append("pay_cuts")
+        if self.loan_use:
+            names.append("venture_failures")
+        return names
+
+    def money_series(self) -> list[str]:
+        """Monthly money series (cents) this population records."""
+        s = self.sim.scenario
+        names = [f"shock_{kind}_expense" for kind in s.borrowers.shocks]
+        if self.stacking:
+            names += ["outside_borrowed", "outside_repaid", "outside_balance"]
+        if self.loan_use:
+            names += ["investment_income", "venture_losses"]
         return names
 
     def start(self, month: int) -> None:
@@ -58,13 +78,33 @@ class PopulationMonth:
             sim.recorder.add(day, f"shock_{kind}_events", hits)
             sim.recorder.add(day, f"shock_{kind}_expense", round(expense * 100))
         income.receive_income(people, s.borrowers.unemployment_income_share)
+        if self.loan_use:
+            failures, lost = loan_use.fail_ventures(people, s.borrowers.loan_use, sim.streams, month)
+            sim.recorder.add(day, "venture_failures", failures)
+            sim.recorder.add(day, "venture_losses", round(lost * 100))
+            before = people.income.sum()
+            loan_use.investment_income(people, s.borrowers.loan_use.monthly_return)
+            sim.recorder.add(day, "investment_income", round((people.income.sum() - before) * 100))
         sd = s.borrowers.spending_noise_sd
         noise = sim.streams.normal("spending.noise", month, n) * np.float32(sd) if sd > 0 else np.float32(0)
         coming = self.coming_due() if self.literate else None
-        spending.spend_and_save(people, noise, s.borrowers.overspend_share_of_savings, coming, self.essentials)
-        self.forget_draws = sim.streams.uniform("payment.forget", month, n)
+        spending.spend_and_save(people, noise, s.borrowers.overspend_share_of_savings, coming, self.essentials,
+                                self.repay_outside if self.stacking else None, self.overspenders)
+        self.draw_for_due_dates(month)
+
+    def draw_for_due_dates(self, month: int) -> None:
+        """This month's per-borrower draws for due dates, turned into what due dates need."""
+        sim, people, n = self.sim, self.sim.borrowers, self.sim.borrowers.n
+        forget = people.forget_prob * (1 - people.literacy) if self.literate else people.forget_prob
+        self.forgets = sim.streams.uniform("payment.forget", month, n) < forget
         if self.strategic:
             self.strategic_draws = sim.streams.uniform("payment.strategic", month, n)
+            # The size part of the strategic hazard uses the month's opening balance.
+            p = sim.scenario.borrowers.strategic
+            balance_to_income = sim.loans.principal / 100 / np.maximum(12 * people.base_income, 1.0)  # loan i: borrower i
+            self.strategic_base = people.strategic_propensity * (1 + p.size_multiplier * balance_to_income).astype(np.float32)
+        if self.stacking:
+            self.may_stack = sim.streams.uniform("payment.stacking", month, n) < people.stacking_take_up
 
     def job_loss_hazards(self, month: int) -> np.ndarray | float:
         """This month's job-loss hazard per borrower: on the path, shared by sensitivity."""
@@ -89,6 +129,12 @@ class PopulationMonth:
         hit = np.flatnonzero((u < prob) & people.employed)
         income.cut_pay(people, hit, e.pay_cut_share.sample(sim.streams.generator("income.pay_cut.size", month), hit.size))
         sim.recorder.add(month * DAYS_PER_MONTH, "pay_cuts", hit.size)
+
+    def repay_outside(self, available: np.ndarray) -> np.ndarray:
+        """Repay outside short-term debt out of `available` cash (``stacking``)."""
+        paid = stacking.repay(self.sim.borrowers, available, self.sim.scenario.borrowers.stacking)
+        self.sim.recorder.add(int(self.sim.env.now), "outside_repaid", round(paid.sum() * 100))
+        return paid
 
     def coming_due(self) -> np.ndarray:
         """What each borrower's next due date will ask for (currency): instalment and arrears."""

@@ -4,13 +4,15 @@ Reasons are checked in this order, and the first that applies is the one recorde
 
 1. **unwilling**: the borrower has chosen to stop paying (a strategic default). The
    monthly chance of that choice is the borrower's propensity, raised by how deep in
-   arrears the loan is and how large its balance is against income. Once made, it holds.
+   arrears the loan is and how large its balance (at the start of the month) is against
+   income. Once made, it holds.
 2. **forgot**: the borrower forgot the date (chance: own forgetfulness × (1 − literacy)).
 3. **misunderstood**: the borrower misread the contract, thinking the date later (pays
    that many days late) or the instalment lower (pays only a share of it). The first late
    notice, sent when a due date is missed, corrects it.
-4. otherwise the borrower pays everything due if savings allow, else what savings allow
-   (with partial payments on) or nothing: a shortfall here is *could not pay*.
+4. otherwise the borrower pays everything due if savings allow, else may borrow the
+   shortfall from an outside lender (``stacking``), else pays what cash allows (with
+   partial payments on) or nothing: a shortfall here is *could not pay*.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loansim.borrowers import MISREAD_AMOUNT, MISREAD_DATE
+from loansim.borrowers import MISREAD_AMOUNT, MISREAD_DATE, stacking
 from loansim.loans import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -37,35 +39,43 @@ def decide(sim: Simulation, cohort: slice, due: np.ndarray) -> tuple[np.ndarray,
     A reason of 0 means nothing but cash limited the payment.
     """
     people, month = sim.borrowers, sim.population  # loan i belongs to borrower i
-    cash = np.floor(people.savings[cohort] * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
-    paid = np.minimum(due, cash) if sim.scenario.borrowers.partial_payments else np.where(cash >= due, due, 0)
     reason = np.zeros(due.shape, dtype=np.int8)
     misread = people.misreads[cohort]
     if misread.any():
-        short = misread == MISREAD_AMOUNT
-        paid[short] = np.minimum(paid[short], (due[short] * people.misread_paid_share[cohort][short]).astype(np.int64))
-        paid[misread == MISREAD_DATE] = 0
         reason[misread > 0] = MISUNDERSTOOD
-    forget = people.forget_prob[cohort]
-    if month.literate:
-        forget = forget * (1 - people.literacy[cohort])
-    forgot = month.forget_draws[cohort] < forget
-    paid[forgot] = 0
-    reason[forgot] = FORGOT
+    reason[month.forgets[cohort]] = FORGOT
     if month.strategic:
-        unwilling = choose_not_to_pay(sim, cohort, due)
-        paid[unwilling] = 0
-        reason[unwilling] = UNWILLING
+        reason[choose_not_to_pay(sim, cohort, due)] = UNWILLING
+    cash = np.floor(people.savings[cohort] * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
+    if month.stacking:
+        cash += borrow_outside(sim, cohort, due, cash, reason == 0)
+    paid = np.minimum(due, cash) if sim.scenario.borrowers.partial_payments else np.where(cash >= due, due, 0)
+    if misread.any():
+        short = (reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT)
+        paid[short] = np.minimum(paid[short], (due[short] * people.misread_paid_share[cohort][short]).astype(np.int64))
+    paid[(reason > 0) & ~((reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT))] = 0
     return paid, reason
+
+
+def borrow_outside(sim: Simulation, cohort: slice, due: np.ndarray, cash: np.ndarray, willing: np.ndarray) -> np.ndarray:
+    """Cash (cents) that borrowers short of the amount due raise from outside lenders today."""
+    people = sim.borrowers
+    local = np.flatnonzero(willing & (cash < due) & sim.population.may_stack[cohort])
+    raised = np.zeros(due.shape, dtype=np.int64)
+    if local.size:
+        amount = stacking.borrow(people, cohort.start + local, (due[local] - cash[local]) / 100, sim.scenario.borrowers.stacking)
+        raised[local] = np.floor(amount * 100 + 1e-6).astype(np.int64)
+        sim.recorder.add(int(sim.env.now), "outside_borrowed", int(raised.sum()))
+    return raised
 
 
 def choose_not_to_pay(sim: Simulation, cohort: slice, due: np.ndarray) -> np.ndarray:
     """Borrowers who have stopped paying, or stop today (a mask over the cohort)."""
-    people, L, p = sim.borrowers, sim.loans, sim.scenario.borrowers.strategic
-    behind = np.where(L.oldest_unpaid_day[cohort] >= 0, sim.env.now - L.oldest_unpaid_day[cohort], 0) // DAYS_PER_MONTH
-    balance_to_income = L.principal[cohort] / 100 / np.maximum(12 * people.base_income[cohort], 1.0)
-    hazard = people.strategic_propensity[cohort] * (1 + p.arrears_multiplier * behind) * (1 + p.size_multiplier * balance_to_income)
-    decided = (sim.population.strategic_draws[cohort] < hazard) & (due > 0)
+    people, month, p = sim.borrowers, sim.population, sim.scenario.borrowers.strategic
+    oldest = sim.loans.oldest_unpaid_day[cohort]
+    behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH, 0)
+    hazard = month.strategic_base[cohort] * (1 + np.float32(p.arrears_multiplier) * behind)
+    decided = (month.strategic_draws[cohort] < hazard) & (due > 0)
     people.unwilling[cohort] |= decided
     return people.unwilling[cohort] & (due > 0)
 

@@ -19,13 +19,20 @@ from loansim.rng import Streams
 
 
 def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int) -> np.ndarray:
-    """Ids of borrowers hit by shock `kind` this month (fixed-shape draws: CRN-safe)."""
+    """Ids of borrowers hit by shock `kind` this month, in increasing order.
+
+    A borrower-level shock draws how many are hit (binomial) and then which (a uniform
+    random subset): the same distribution as one draw per borrower, at a cost that grows
+    with the hits, not the population. Both draws come from the shock's own stream and
+    month, so the borrowers hit never depend on policy (common random numbers).
+    """
     p_month = -np.expm1(-shock.annual_rate / 12)
-    u = streams.uniform(f"shock.{kind}", month, people.n)
+    rng = streams.generator(f"shock.{kind}", month)
     if not shock.regional:
-        return np.flatnonzero(u < p_month)
-    regions_hit = streams.uniform(f"shock.{kind}.region", month, int(people.region.max()) + 1) < p_month
-    return np.flatnonzero(regions_hit[people.region] & (u < shock.regional_hit_share))
+        hits = rng.binomial(people.n, p_month)
+        return np.sort(rng.choice(people.n, size=hits, replace=False, shuffle=False))
+    regions_hit = rng.random(int(people.region.max()) + 1) < p_month
+    return np.flatnonzero(regions_hit[people.region] & (rng.random(people.n, dtype=np.float32) < shock.regional_hit_share))
 
 
 def apply_shock(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int) -> tuple[int, float]:

@@ -1,7 +1,8 @@
 """Spending: essentials, discretionary spending, over-spenders and budgeting.
 
 Available cash is savings plus this month's income. Essentials (rent, food: a share of
-base income drawn per borrower) are paid first and do not fall when income does.
+base income drawn per borrower) are paid first and do not fall when income does; then
+repayments of outside short-term debt (``stacking``).
 Discretionary spending is the borrower's habitual share of this month's income, plus
 month-to-month noise; an over-spender also spends a share of the cash already at hand.
 A borrower with financial literacy ``L`` ring-fences ``L`` times the month's coming
@@ -12,27 +13,40 @@ Savings absorb what is left and cannot go below zero.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from loansim.borrowers import Borrowers
 
 
 def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, overspend_share: float,
-                   coming_due: np.ndarray | None, essentials: bool = True) -> None:
-    """Pay essentials and discretionary spending out of savings plus income.
+                   coming_due: np.ndarray | None, essentials: bool = True,
+                   repay_outside: Callable[[np.ndarray], np.ndarray] | None = None,
+                   overspenders: np.ndarray | None = None) -> None:
+    """Pay essentials, outside debt and discretionary spending out of savings plus income.
 
     `coming_due` is each borrower's next amount due (currency), or None when nobody
     protects payments (all literacy zero); `essentials` False skips the essentials step
-    when nobody has any.
+    when nobody has any; `repay_outside(available)` repays outside debt and returns what
+    it took; `overspenders` are the ids of over-spenders (default: from the flag).
     """
     available = people.savings + people.income
     if essentials:
-        available -= np.minimum(people.essentials, np.maximum(available, 0.0))
-    np.maximum(available, 0.0, out=available)  # essentials beyond all cash go unmet
-    discretionary = np.maximum(people.spending_habit + noise, 0.0) * people.income
-    if overspend_share > 0 and people.overspender.any():
-        discretionary += np.where(people.overspender, overspend_share * np.maximum(people.savings, 0.0), 0.0)
+        available -= people.essentials  # what essentials cannot take is unmet, not owed
+    np.maximum(available, 0.0, out=available)
+    if repay_outside is not None:
+        available -= repay_outside(available)
+    discretionary = people.spending_habit + noise
+    np.maximum(discretionary, 0.0, out=discretionary)
+    discretionary *= people.income
+    if overspend_share > 0:
+        ids = np.flatnonzero(people.overspender) if overspenders is None else overspenders
+        discretionary[ids] += overspend_share * np.maximum(people.savings[ids], 0.0)
     if coming_due is not None:
-        protected = people.literacy * np.minimum(coming_due, available)
+        protected = np.minimum(coming_due, available)
+        protected *= people.literacy
         np.minimum(discretionary, available - protected, out=discretionary)
-    people.savings = np.maximum(available - discretionary, 0.0)
+    available -= discretionary
+    np.maximum(available, 0.0, out=available)
+    people.savings = available

@@ -76,6 +76,34 @@ class CreditScore(_Table):
     default_points: float = Field(default=80.0, ge=0, le=550, description="points lost at default, scaled likewise")
 
 
+class Stacking(_Table):
+    """Outside short-term credit taken to make a payment (loan stacking and rollover)."""
+
+    take_up_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance a borrower short at a due date borrows the shortfall outside, per borrower")  # type: ignore[valid-type]
+    max_balance: float = Field(default=1000.0, ge=0, le=MAX_MONEY, description="most a borrower can owe outside lenders, currency units")
+    apr: float = Field(default=1.0, ge=0, le=20, description="outside lenders' annual rate as a share (1.0 = 100%)")
+    term_months: int = Field(default=3, ge=1, le=60, description="months over which outside debt is repaid")
+    rollover_fee_share: float = Field(default=0.1, ge=0, le=1, description="fee on an unmet outside repayment, as a share of the unmet part")
+
+
+class LoanUse(_Table):
+    """What the loan is used for: consumption, a productive use, or a risky venture."""
+
+    productive_share: float = Field(default=0.0, ge=0, le=1, description="share of loans put to a productive use that supports income")
+    risky_share: float = Field(default=0.0, ge=0, le=1, description="share of loans put into a risky venture")
+    monthly_return: float = Field(default=0.02, ge=0, le=1, description="income per month from a productive or risky use, as a share of the sum still invested")
+    risky_monthly_loss_prob: float = Field(default=0.05, ge=0, le=1, description="chance a month that a risky venture fails")
+    risky_loss_share: dist_in(0.0, 1.0) = Field(default={"dist": "uniform", "low": 0.3, "high": 1.0}, description="share of the sum still invested lost when a venture fails")  # type: ignore[valid-type]
+
+    @field_validator("risky_share")
+    @classmethod
+    def _shares_fit(cls, value: float, info: ValidationInfo) -> float:
+        productive = info.data.get("productive_share")
+        if productive is not None and productive + value > 1:
+            raise ValueError(f"productive_share ({productive:g}) + risky_share must be <= 1")
+        return value
+
+
 class BorrowerBehaviour(_Table):
     """How borrowers earn, spend, save and forget."""
 
@@ -97,6 +125,8 @@ class BorrowerBehaviour(_Table):
     misunderstanding: Misunderstanding = Misunderstanding()
     strategic: Strategic = Strategic()
     score: CreditScore = CreditScore()
+    stacking: Stacking = Stacking()
+    loan_use: LoanUse = LoanUse()
 
     @field_validator("shocks")
     @classmethod
