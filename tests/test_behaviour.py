@@ -304,8 +304,9 @@ def test_outside_repayment_rolls_over_with_its_fee() -> None:
     people.outside_balance = np.array([300.0, 300.0, 0.0])
     people.outside_payment = np.array([110.0, 110.0, 0.0])
     params = Stacking(apr=1.2, rollover_fee_share=0.1)
-    paid = stacking.repay(people, np.array([500.0, 40.0, 500.0]), params)
-    assert paid.tolist() == [110.0, 40.0, 0.0]
+    available = np.array([500.0, 40.0, 500.0])
+    paid = stacking.repay(people, available, params)
+    assert paid == 150.0 and available.tolist() == [390.0, 0.0, 500.0]
     assert people.outside_balance[0] == pytest.approx(300 * 1.1 - 110)
     assert people.outside_balance[1] == pytest.approx(300 * 1.1 - 40 + 0.1 * 70)   # unmet 70 rolls over, plus 7
     assert people.outside_rollovers.tolist() == [0, 1, 0]

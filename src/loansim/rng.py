@@ -37,6 +37,18 @@ class Streams:
         """`n` uniform draws on [0, 1) as float32 (enough for comparing to probabilities)."""
         return self.generator(name, period).random(n, dtype=np.float32)
 
+    def subset(self, name: str, period: int, among: np.ndarray | int, prob: float) -> np.ndarray:
+        """Each of the ids `among` (or of ``range(among)``) chosen with probability `prob`,
+        independently; sorted.
+
+        Draws the number chosen (binomial) and then which (a uniform random subset): the
+        same distribution as one draw per id, at a cost that grows with the number chosen.
+        """
+        rng = self.generator(name, period)
+        size = among if isinstance(among, int) else among.size
+        chosen = np.sort(rng.choice(size, size=rng.binomial(size, prob), replace=False, shuffle=False))
+        return chosen if isinstance(among, int) else among[chosen]
+
     def normal(self, name: str, period: int, n: int) -> np.ndarray:
         """`n` standard normal draws as float32."""
         return self.generator(name, period).standard_normal(n, dtype=np.float32)

@@ -30,8 +30,8 @@ def assign_uses(people: Borrowers, principal: np.ndarray, params: Any, streams: 
 
 def fail_ventures(people: Borrowers, params: Any, streams: Streams, month: int) -> tuple[int, float]:
     """Risky ventures that fail this month lose a drawn share; returns (failures, amount lost)."""
-    u = streams.uniform("loan_use.failure", month, people.n)
-    failed = np.flatnonzero((people.loan_use == RISKY) & (people.invested > 0) & (u < params.risky_monthly_loss_prob))
+    at_risk = np.flatnonzero((people.loan_use == RISKY) & (people.invested > 0))
+    failed = streams.subset("loan_use.failure", month, at_risk, params.risky_monthly_loss_prob)
     share = params.risky_loss_share.sample(streams.generator("loan_use.failure.size", month), failed.size)
     lost = people.invested[failed] * share
     people.invested[failed] -= lost

@@ -30,6 +30,9 @@ class PopulationMonth:
         self.uniform_sensitivity = bool(np.all(people.job_loss_sensitivity == 1))
         self.literate = bool(np.any(people.literacy > 0))
         self.strategic = s.borrowers.strategic.monthly_prob.support()[1] > 0
+        if self.strategic:  # propensity raised by the loan's size against annual income, at origination
+            size = sim.loans.disbursed / 100 / np.maximum(12 * people.base_income, 1.0)  # loan i: borrower i
+            self.strategic_base = (people.strategic_propensity * (1 + s.borrowers.strategic.size_multiplier * size)).astype(np.float32)
         self.misreading = bool(np.any(people.misreads))  # late notices only clear misreadings
         self.essentials = bool(np.any(people.essentials > 0))
         self.overspenders = np.flatnonzero(people.overspender)
@@ -42,7 +45,6 @@ class PopulationMonth:
         # What due dates need from this month's draws (filled at each month start).
         self.forgets = np.empty(0, dtype=np.bool_)
         self.strategic_draws = np.empty(0, dtype=np.float32)
-        self.strategic_base = np.empty(0, dtype=np.float32)
 
     def series(self) -> list[str]:
         """Monthly series this population records (declared up front for every replication)."""
@@ -99,10 +101,6 @@ class PopulationMonth:
         self.forgets = sim.streams.uniform("payment.forget", month, n) < forget
         if self.strategic:
             self.strategic_draws = sim.streams.uniform("payment.strategic", month, n)
-            # The size part of the strategic hazard uses the month's opening balance.
-            p = sim.scenario.borrowers.strategic
-            balance_to_income = sim.loans.principal / 100 / np.maximum(12 * people.base_income, 1.0)  # loan i: borrower i
-            self.strategic_base = people.strategic_propensity * (1 + p.size_multiplier * balance_to_income).astype(np.float32)
         if self.stacking:
             self.may_stack = sim.streams.uniform("payment.stacking", month, n) < people.stacking_take_up
 
@@ -125,16 +123,14 @@ class PopulationMonth:
             return
         pressure = 1.0 if self.path is None else float(self.path[month] / max(self.path[0], 1e-9))
         prob = min(e.monthly_pay_cut_prob * pressure ** e.pay_cut_unemployment_elasticity, 1.0)
-        u = sim.streams.uniform("income.pay_cut", month, people.n)
-        hit = np.flatnonzero((u < prob) & people.employed)
+        hit = sim.streams.subset("income.pay_cut", month, np.flatnonzero(people.employed), prob)
         income.cut_pay(people, hit, e.pay_cut_share.sample(sim.streams.generator("income.pay_cut.size", month), hit.size))
         sim.recorder.add(month * DAYS_PER_MONTH, "pay_cuts", hit.size)
 
-    def repay_outside(self, available: np.ndarray) -> np.ndarray:
+    def repay_outside(self, available: np.ndarray) -> None:
         """Repay outside short-term debt out of `available` cash (``stacking``)."""
         paid = stacking.repay(self.sim.borrowers, available, self.sim.scenario.borrowers.stacking)
-        self.sim.recorder.add(int(self.sim.env.now), "outside_repaid", round(paid.sum() * 100))
-        return paid
+        self.sim.recorder.add(int(self.sim.env.now), "outside_repaid", round(paid * 100))
 
     def coming_due(self) -> np.ndarray:
         """What each borrower's next due date will ask for (currency): instalment and arrears."""

@@ -4,8 +4,8 @@ Reasons are checked in this order, and the first that applies is the one recorde
 
 1. **unwilling**: the borrower has chosen to stop paying (a strategic default). The
    monthly chance of that choice is the borrower's propensity, raised by how deep in
-   arrears the loan is and how large its balance (at the start of the month) is against
-   income. Once made, it holds.
+   arrears the loan is and by how large the loan is against the borrower's annual income
+   (both at origination). Once made, it holds.
 2. **forgot**: the borrower forgot the date (chance: own forgetfulness × (1 − literacy)).
 3. **misunderstood**: the borrower misread the contract, thinking the date later (pays
    that many days late) or the instalment lower (pays only a share of it). The first late

@@ -27,10 +27,9 @@ def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: in
     month, so the borrowers hit never depend on policy (common random numbers).
     """
     p_month = -np.expm1(-shock.annual_rate / 12)
-    rng = streams.generator(f"shock.{kind}", month)
     if not shock.regional:
-        hits = rng.binomial(people.n, p_month)
-        return np.sort(rng.choice(people.n, size=hits, replace=False, shuffle=False))
+        return streams.subset(f"shock.{kind}", month, people.n, p_month)
+    rng = streams.generator(f"shock.{kind}", month)
     regions_hit = rng.random(int(people.region.max()) + 1) < p_month
     return np.flatnonzero(regions_hit[people.region] & (rng.random(people.n, dtype=np.float32) < shock.regional_hit_share))
 

@@ -22,21 +22,21 @@ from loansim.borrowers import Borrowers
 
 def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, overspend_share: float,
                    coming_due: np.ndarray | None, essentials: bool = True,
-                   repay_outside: Callable[[np.ndarray], np.ndarray] | None = None,
+                   repay_outside: Callable[[np.ndarray], None] | None = None,
                    overspenders: np.ndarray | None = None) -> None:
     """Pay essentials, outside debt and discretionary spending out of savings plus income.
 
     `coming_due` is each borrower's next amount due (currency), or None when nobody
     protects payments (all literacy zero); `essentials` False skips the essentials step
-    when nobody has any; `repay_outside(available)` repays outside debt and returns what
-    it took; `overspenders` are the ids of over-spenders (default: from the flag).
+    when nobody has any; `repay_outside(available)` repays outside debt out of `available`
+    in place; `overspenders` are the ids of over-spenders (default: from the flag).
     """
     available = people.savings + people.income
     if essentials:
         available -= people.essentials  # what essentials cannot take is unmet, not owed
     np.maximum(available, 0.0, out=available)
     if repay_outside is not None:
-        available -= repay_outside(available)
+        repay_outside(available)
     discretionary = people.spending_habit + noise
     np.maximum(discretionary, 0.0, out=discretionary)
     discretionary *= people.income

@@ -31,15 +31,13 @@ def borrow(people: Borrowers, ids: np.ndarray, shortfall: np.ndarray, params: An
     return amount
 
 
-def repay(people: Borrowers, available: np.ndarray, params: Any) -> np.ndarray:
-    """Month-start repayment of outside debt out of `available` cash; returns what was paid.
-
-    Interest accrues first; a shortfall rolls over with a fee on the unpaid part.
-    """
+def repay(people: Borrowers, available: np.ndarray, params: Any) -> float:
+    """Month-start repayment of outside debt, taken out of `available` cash in place;
+    returns the total repaid. Interest accrues first; a shortfall rolls over with a fee
+    on the unpaid part."""
     owing = np.flatnonzero(people.outside_balance > 0)
-    paid = np.zeros(people.n)
     if owing.size == 0:
-        return paid
+        return 0.0
     balance = people.outside_balance[owing] * (1 + params.apr / 12)
     required = np.minimum(people.outside_payment[owing], balance)
     pay = np.minimum(required, np.maximum(available[owing], 0.0))
@@ -50,5 +48,5 @@ def repay(people: Borrowers, available: np.ndarray, params: Any) -> np.ndarray:
     people.outside_balance[owing] = np.where(settled, 0.0, balance)
     people.outside_payment[owing] = np.where(settled, 0.0, people.outside_payment[owing])
     people.outside_repaid[owing] += pay
-    paid[owing] = pay
-    return paid
+    available[owing] -= pay
+    return float(pay.sum())

@@ -63,7 +63,7 @@ class Strategic(_Table):
 
     monthly_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="base monthly chance a borrower chooses to stop paying")  # type: ignore[valid-type]
     arrears_multiplier: float = Field(default=1.0, ge=0, le=100, description="chance × (1 + this × instalments in arrears)")
-    size_multiplier: float = Field(default=1.0, ge=0, le=100, description="chance × (1 + this × outstanding principal / annual income)")
+    size_multiplier: float = Field(default=1.0, ge=0, le=100, description="chance × (1 + this × principal lent / annual income at origination)")
 
 
 class CreditScore(_Table):
