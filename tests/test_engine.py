@@ -127,7 +127,7 @@ def test_billing_happens_between_before_due_and_missed() -> None:
         name = "probe"
 
         def setup(self, sim: Simulation) -> None:
-            sim.hooks.add("before_due", lambda sim, day, cohort: seen.setdefault("before", int(sim.loans.n_billed[cohort].sum())))
+            sim.hooks.add("before_due", lambda sim, day, cohort: seen.setdefault("before", int(sim.loans.n_billed[cohort.loans].sum())))
             sim.hooks.add("missed", lambda sim, day, ids: seen.setdefault("after", int(sim.loans.n_billed[:len(ids)].sum())))
 
     REGISTRY["probe"] = Probe

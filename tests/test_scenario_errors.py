@@ -91,7 +91,7 @@ def test_scenario_error_is_a_user_error() -> None:
     ("changes", "expected"),
     [
         ({"borowers": 1}, "borowers = 1: unknown key (did you mean 'borrowers'?); expected one of: borrowers, description,"),
-        ({"portfolio": {"borowers": 1}}, "portfolio.borowers = 1: unknown key (did you mean 'borrowers'?); expected one of: apr, borrowers, principal, term_months"),
+        ({"portfolio": {"borowers": 1}}, "portfolio.borowers = 1: unknown key (did you mean 'borrowers'?); expected one of: apr, borrowers, payment_order, principal, products, segments, term_months"),
         ({"run": {"month": 12}}, "run.month = 12: unknown key (did you mean 'months'?)"),
         ({"policies": {"late_fee": {"flat_fe": 3}}}, "policies.late_fee.flat_fe = 3: unknown key (did you mean 'flat_fee'?); expected one of: flat_fee, max_fees_per_loan, penalty_monthly_rate"),
         ({"borrowers": {"income_monthly": {"dist": "lognormal", "median": 3500, "sigma": 0.4, "median_": 1}}},
@@ -115,7 +115,7 @@ def test_unknown_key_in_distribution_with_misspelt_required_key(tmp_path: Path) 
 
 def test_unknown_key_far_from_any_name_has_no_hint(tmp_path: Path) -> None:
     message = error_of(tiny_file(tmp_path, portfolio={"xyzzy": 1}))
-    assert "portfolio.xyzzy = 1: unknown key; expected one of: apr, borrowers, principal, term_months" in message
+    assert "portfolio.xyzzy = 1: unknown key; expected one of: apr, borrowers, payment_order, principal, products, segments, term_months" in message
     assert "did you mean" not in message
 
 

@@ -163,7 +163,7 @@ DIST_NAMES = ("fixed", "uniform", "normal", "lognormal", "beta")
 def _number_is_fixed(value: object) -> object:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"dist": "fixed", "value": value}
-    if not isinstance(value, dict):
+    if not isinstance(value, (dict, _Dist)):
         raise ValueError('must be a number or a distribution table such as {dist = "lognormal", median = 4000, sigma = 0.4}')
     return value
 

@@ -1,8 +1,9 @@
 """The simulation: a SimPy environment in days driving vectorised rules over cohorts.
 
 Time is a SimPy ``Environment`` whose unit is one day; months have 30 days (30/360).
-Loans are stored in due-day order, so the loans due on day ``d`` of the month are one
-contiguous slice (a *cohort*) and every rule below works on array views without copying.
+Borrowers and loans are stored in due-day order (``loansim.portfolio``), so the loans due
+on day ``d`` of the month and their borrowers are contiguous slices (a *cohort*) and every
+rule below works on array views.
 
 One clock process runs each day's steps, always in this order:
 
@@ -10,7 +11,8 @@ One clock process runs each day's steps, always in this order:
    employment and pay → shocks → income → spending → savings; then hook
    ``month_start(sim, month)``.
 2. hook ``day_start(sim, day)`` — policies acting ahead of a due date (reminders).
-3. hook ``before_due(sim, day, cohort)`` — for the loans due today (penalty interest).
+3. hook ``before_due(sim, day, cohort)`` — for the loans due today (penalty interest);
+   ``cohort`` is a ``portfolio.Cohort`` (``cohort.loans`` is their slice).
 4. **billing** of today's cohort: one month's interest and the scheduled principal.
 5. **payment** (``borrowers.payment``): each borrower pays in full from savings, or pays
    what savings allow, or misses: unwilling, forgot, misread the contract, or no cash.
@@ -48,7 +50,8 @@ from loansim import borrowers as bh
 from loansim import servicing
 from loansim.borrowers.monthly import PopulationMonth
 from loansim.borrowers.payment import MISS_CAUSES
-from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors, originate
+from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
+from loansim.portfolio import Book
 from loansim.metrics import Recorder, run_metrics
 from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
@@ -100,8 +103,9 @@ class Simulation:
         self.env = simpy.Environment()
         self.hooks = Hooks()
         self.borrowers = bh.generate_borrowers(scenario, self.streams)
-        self.loans = self._originate_book()
-        self.cohorts = _cohort_slices(self.loans.due_day)
+        self.book = Book(scenario, self.streams, self.borrowers)
+        self.loans = self.book.loans
+        self.cohorts = self.book.cohorts
         self.ledger = Ledger(self.loans, self.months, lambda: self.env.now)
         self.ledger.book_disbursement(slice(None))
         self.recorder = Recorder(self.months)
@@ -114,27 +118,6 @@ class Simulation:
         self.recorder.declare(*self.population.money_series(), money=True)
         self._clock: simpy.Process | None = None
         self._progress: Callable[[int], None] | None = None
-
-    # ------------------------------------------------------------------ set-up
-
-    def _originate_book(self) -> Loans:
-        """One loan per borrower (loan i belongs to borrower i), due days spread evenly.
-
-        Borrowers are drawn independently, so giving due days in blocks of ids is the
-        same in distribution as drawing them at random, and keeps each cohort contiguous.
-        The book is lent over the 30 days before the run: each loan is disbursed 30 days
-        before its first due date (day 0-29 of month 0), so its first instalment carries
-        exactly one month's interest.
-        """
-        s, n = self.scenario, self.scenario.portfolio.borrowers
-        loans = Loans(n)
-        loans.borrower = np.arange(n)
-        loans.due_day = (np.arange(n, dtype=np.int64) * DAYS_PER_MONTH) // n
-        loans.first_due_day = loans.due_day  # disbursed 30 days earlier, before the run starts
-        principal = s.portfolio.principal.sample(self.streams.generator("portfolio.principal"), n)
-        originate(loans, principal, s.portfolio.apr, s.portfolio.term_months)
-        loans.recovery_share = s.lender.recovery_rate.sample(self.streams.generator("lender.recovery_share"), n)
-        return loans
 
     # ------------------------------------------------------------------ running
 
@@ -184,14 +167,6 @@ class Simulation:
                 if self._progress is not None:
                     self._progress(month)
             yield self.env.timeout(1)
-
-
-def _cohort_slices(due_day: np.ndarray) -> list[slice]:
-    """Contiguous slice of loans due on each day of the month (loans sorted by due day)."""
-    if np.any(np.diff(due_day) < 0):
-        raise ValueError("loans must be stored in due-day order")
-    bounds = np.searchsorted(due_day, np.arange(DAYS_PER_MONTH + 1), side="left")
-    return [slice(int(bounds[d]), int(bounds[d + 1])) for d in range(DAYS_PER_MONTH)]
 
 
 def _ledger_problems(loans: Loans) -> list[str]:

@@ -57,6 +57,7 @@ class Loans(StateArrays):
 
     FIELDS = {
         "borrower": Field(np.int32, -1, "id", "borrower who holds the loan"),
+        "product": Field(np.int16, 0, "id", "product (position in the portfolio's payment order)"),
         "due_day": Field(np.int16, 0, "day of month", "day of the 30-day month the instalment is due"),
         "monthly_rate": Field(np.float64, 0.0, "share", "contract interest per month (apr / 12)"),
         "term_months": Field(np.int16, 0, "months", "number of scheduled instalments"),

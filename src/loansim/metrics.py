@@ -38,6 +38,7 @@ class Recorder:
         self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
         self.mean_credit_score = np.zeros(months)
         self.money: set[str] = set()
+        self.n_borrowers = 1
 
     def declare(self, *names: str, money: bool = False) -> None:
         """Add series that only some scenarios have; `money` series are kept in cents."""
@@ -71,6 +72,7 @@ class Recorder:
         self.counts["n_repaid"][month] = by_status[REPAID]
         self.counts["n_charged_off"][month] = by_status[CHARGED_OFF]
         self.counts["n_unemployed"][month] = sim.borrowers.n - np.count_nonzero(sim.borrowers.employed)
+        self.n_borrowers = sim.borrowers.n
         self.mean_credit_score[month] = float(sim.borrowers.score.mean(dtype=np.float64))
         if "outside_balance" in self.counts:
             self.counts["outside_balance"][month] = round(float(sim.borrowers.outside_balance.sum()) * 100)
@@ -84,7 +86,7 @@ class Recorder:
             cols[f"balance_{name}"] = self.bucket_balances[:, i] / 100
         cols.update({k: v / 100 if k in self.money else v for k, v in self.counts.items()})
         n_loans = ledger.loans.n
-        cols["unemployment_share"] = self.counts["n_unemployed"] / n_loans
+        cols["unemployment_share"] = self.counts["n_unemployed"] / self.n_borrowers
         cols["mean_credit_score"] = self.mean_credit_score
         del cols["n_unemployed"]
         for name, cents in ledger.flows.items():
@@ -117,10 +119,32 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "expected_net_loss": (net_loss - int(L.recoveries_pending.sum())) / 100,
         "operating_cost": sim.ledger.total_cost_cents() / 100,
         **_by_cause(sim, n, due_dates),
+        **_by_group(sim),
         "missed_payments_per_loan": float(L.n_missed.mean()),
         **_outside_debt(sim),
         "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,
     }
+
+
+def _by_group(sim: Simulation) -> dict[str, float]:
+    """Default, loss and missed-payment rates by segment and by product (when there are several)."""
+    L, book = sim.loans, sim.book
+    groups = {}
+    if len(book.segments) > 1:
+        groups["segment"] = (book.segments, sim.borrowers.segment[L.borrower])
+    if len(book.products) > 1:
+        groups["product"] = (book.products, L.product)
+    out = {}
+    for kind, (names, of_loan) in groups.items():
+        for g, name in enumerate(names):
+            mine = of_loan == g
+            n, lent = int(mine.sum()), int(L.disbursed[mine].sum())
+            loss = int(L.principal_charged_off[mine].sum()) - int(L.recoveries[mine].sum())
+            due = int(L.n_due[mine].sum())
+            out[f"default_rate_{kind}_{name}"] = float(np.count_nonzero(L.defaulted_day[mine] >= 0) / n) if n else 0.0
+            out[f"loss_rate_{kind}_{name}"] = loss / lent if lent else 0.0
+            out[f"missed_payment_rate_{kind}_{name}"] = int(L.n_missed[mine].sum()) / due if due else 0.0
+    return out
 
 
 def _outside_debt(sim: Simulation) -> dict[str, float]:

@@ -21,6 +21,7 @@ import numpy as np
 from loansim.borrowers import payment, score
 from loansim.borrowers.payment import CANNOT_PAY, MISS_CAUSES
 from loansim.loans import ACTIVE, DAYS_PER_MONTH, REPAID, Loans, round_cents
+from loansim.portfolio import Cohort
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -28,22 +29,22 @@ if TYPE_CHECKING:
 Ids = slice | np.ndarray
 
 
-def due_date(sim: Simulation, day: int, cohort: slice) -> None:
+def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     """Bill today's cohort, collect what borrowers pay, update delinquency and scores."""
-    if cohort.stop == cohort.start:
+    if cohort.empty:
         return
-    L = sim.loans
+    L, loans = sim.loans, cohort.loans
     sim.hooks.run("before_due", sim, day, cohort)
-    principal_before = L.principal[cohort].copy()
-    scheduled = sim.ledger.bill_instalment(cohort)
-    due = L.amount_due(cohort)
+    principal_before = L.principal[loans].copy()
+    scheduled = sim.ledger.bill_instalment(loans)
+    due = L.amount_due(loans)
     paid, reason = payment.decide(sim, cohort, due)
-    collect(sim, cohort, due, paid)
-    short = L.principal_due[cohort] + L.interest_due[cohort] - L.fee_displaced[cohort]
+    collect(sim, loans, due, paid, cohort)
+    short = L.principal_due[loans] + L.interest_due[loans] - L.fee_displaced[loans]
     missed = np.flatnonzero(scheduled & (short > 0))
     cause = np.where(reason[missed] > 0, reason[missed], CANNOT_PAY).astype(np.int8)
-    ids = cohort.start + missed
-    L.n_due[cohort] += scheduled
+    ids = cohort.loan_ids(missed)
+    L.n_due[loans] += scheduled
     L.n_missed[ids] += 1
     L.last_miss_cause[ids] = cause
     update_scores(sim, cohort, scheduled, missed, principal_before)
@@ -59,21 +60,31 @@ def due_date(sim: Simulation, day: int, cohort: slice) -> None:
     sim.hooks.run("missed", sim, day, ids)
 
 
-def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
-    """Book payments `paid` (cents) against amounts `due` on loans `ids`, and what follows."""
+def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None) -> None:
+    """Book payments `paid` (cents) against amounts `due` on loans `ids`, and what follows.
+
+    Borrowers' savings fall by what they paid: through `cohort` when the loans are a
+    whole cohort, else loan by loan (a borrower may pay several loans).
+    """
     sim.ledger.pay(ids, paid)
-    sim.borrowers.savings[ids] -= paid / 100  # loan i belongs to borrower i
+    if cohort is not None:
+        sim.borrowers.savings[cohort.borrowers] -= cohort.per_borrower(paid) / 100
+    else:
+        np.subtract.at(sim.borrowers.savings, sim.loans.borrower[ids], paid / 100)
     update_delinquency(sim.loans, ids)
     close_repaid(sim.loans, ids, due, paid)
 
 
 def pay_late(sim: Simulation, ids: np.ndarray, days_late: int):
-    """Borrowers who thought the due date later pay what they can, `days_late` days after it."""
+    """Borrowers who thought the due date later pay what they can, `days_late` days after it,
+    to their loans in payment order."""
     yield sim.env.timeout(days_late)
     active = ids[sim.loans.status[ids] == ACTIVE]
+    holders, first = np.unique(sim.loans.borrower[active], return_index=True)
     due = sim.loans.amount_due(active)
-    cash = np.floor(sim.borrowers.savings[active] * 100 + 1e-6).astype(np.int64)
-    collect(sim, active, due, np.minimum(due, cash))
+    cash = np.floor(sim.borrowers.savings[holders] * 100 + 1e-6).astype(np.int64)
+    paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
+    collect(sim, active, due, paid)
 
 
 def update_delinquency(L: Loans, ids: Ids) -> None:
@@ -95,26 +106,42 @@ def close_repaid(L: Loans, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
     L.status[done] = REPAID
 
 
-def update_scores(sim: Simulation, cohort: slice, scheduled: np.ndarray, missed: np.ndarray,
+def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed: np.ndarray,
                   principal_before: np.ndarray) -> None:
-    """Move credit scores for today's scheduled due dates (``loansim.borrowers.score``)."""
-    L, people, p = sim.loans, sim.borrowers, sim.scenario.borrowers.score
-    scores = people.score[cohort]  # a view (loan i belongs to borrower i)
-    in_full = scheduled.copy()
-    in_full[missed] = False
+    """Move credit scores for today's scheduled due dates (``loansim.borrowers.score``).
+
+    A borrower who missed any loan today takes the miss (by the deepest arrears among
+    them); one who paid every scheduled loan in full gains, more as utilisation falls.
+    """
+    L, people, p, loans = sim.loans, sim.borrowers, sim.scenario.borrowers.score, cohort.loans
+    scores = people.score[cohort.borrowers]  # a view
+    missed_loans = np.zeros(scheduled.shape, dtype=np.bool_)
+    missed_loans[missed] = True
+    if cohort.holder is None:
+        missed_b, in_full = missed_loans, scheduled & ~missed_loans
+    else:
+        missed_b = cohort.per_borrower(missed_loans.astype(np.int8)) > 0
+        in_full = (cohort.per_borrower(scheduled.astype(np.int8)) > 0) & ~missed_b
     utilisation_drop = np.float32(0)
     if p.utilisation_points:
-        utilisation_drop = ((principal_before - L.principal[cohort]) / np.maximum(L.disbursed[cohort], 1)).astype(np.float32)
+        repaid = cohort.per_borrower(principal_before - L.principal[loans])
+        utilisation_drop = (repaid / np.maximum(cohort.per_borrower(L.disbursed[loans]), 1)).astype(np.float32)
     scores[:] = np.where(in_full, score.on_time(scores, p.on_time_points, utilisation_drop, p.utilisation_points), scores)
     if missed.size:
-        oldest = L.oldest_unpaid_day[cohort.start + missed]
-        behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH + 1, 1)
-        scores[missed] = score.missed(scores[missed], p.miss_points, behind)
+        oldest = L.oldest_unpaid_day[cohort.loan_ids(missed)]
+        behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH + 1, 0)
+        if cohort.holder is None:
+            scores[missed] = score.missed(scores[missed], p.miss_points, behind)
+        else:  # a borrower's deepest arrears among the loans missed today
+            holders = cohort.holder[missed]
+            deepest = np.zeros(missed_b.size, dtype=behind.dtype)
+            np.maximum.at(deepest, holders, behind)
+            scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
 
 
 def reaching(sim: Simulation, day: int, dpd: int) -> tuple[slice, np.ndarray]:
-    """The cohort whose DPD can reach `dpd` today, and a mask of its loans at or past it."""
-    cohort = sim.cohorts[(day - dpd) % DAYS_PER_MONTH]
+    """The loans whose DPD can reach `dpd` today (a cohort's slice), and a mask of those at or past it."""
+    cohort = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans
     oldest = sim.loans.oldest_unpaid_day[cohort]
     active = sim.loans.status[cohort] == ACTIVE
     return cohort, active & (oldest >= 0) & (day - oldest >= dpd)
@@ -126,7 +153,8 @@ def default_step(sim: Simulation, day: int) -> None:
     cohort, reached = reaching(sim, day, sim.scenario.lender.default_dpd)
     new = cohort.start + np.flatnonzero(reached & (L.defaulted_day[cohort] < 0))
     L.defaulted_day[new] = day
-    sim.borrowers.score[new] = score.defaulted(sim.borrowers.score[new], sim.scenario.borrowers.score.default_points)
+    holders = np.unique(L.borrower[new])
+    sim.borrowers.score[holders] = score.defaulted(sim.borrowers.score[holders], sim.scenario.borrowers.score.default_points)
     sim.recorder.add(day, "new_defaults", len(new))
     for code, count in enumerate(np.bincount(L.last_miss_cause[new], minlength=len(MISS_CAUSES))):
         sim.recorder.add(day, f"new_defaults_{MISS_CAUSES[code]}", int(count))

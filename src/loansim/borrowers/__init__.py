@@ -30,6 +30,8 @@ class Borrowers(StateArrays):
     """One row per borrower. Money fields are float64 currency units."""
 
     FIELDS = {
+        "due_day": Field(np.int16, 0, "day of month", "day of the 30-day month all the borrower's loans are due"),
+        "segment": Field(np.int16, 0, "id", "portfolio segment (position in [portfolio.segments])"),
         "base_income": Field(np.float64, 0.0, "currency/month", "monthly income when employed and well"),
         "income": Field(np.float64, 0.0, "currency/month", "income received this month"),
         "employed": Field(np.bool_, True, "flag", "holds a job this month"),
@@ -76,6 +78,7 @@ def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
     people.essentials = b.essential_spending_share.sample(streams.generator("population.essentials"), n) * people.base_income
     people.overspender = streams.uniform("population.overspender", 0, n) < b.overspender_share
     people.region = (np.arange(n) * b.regions) // n  # spread evenly; attributes are drawn independently
+    people.due_day = (np.arange(n, dtype=np.int64) * 30) // n  # in blocks: keeps each day's borrowers together
     draw_misreadings(people, b.misunderstanding, streams)
     people.strategic_propensity = b.strategic.monthly_prob.sample(streams.generator("population.strategic"), n)
     people.stacking_take_up = b.stacking.take_up_prob.sample(streams.generator("population.stacking"), n)

@@ -20,7 +20,8 @@ CONSUMPTION, PRODUCTIVE, RISKY = 0, 1, 2
 
 
 def assign_uses(people: Borrowers, principal: np.ndarray, params: Any, streams: Streams) -> None:
-    """Draw each loan's use; productive and risky loans put their principal to work."""
+    """Draw what each borrower uses their borrowing for; productive and risky uses put the
+    borrower's principal (all their loans) to work."""
     u = streams.uniform("population.loan_use", 0, people.n)
     use = np.where(u < params.productive_share, PRODUCTIVE,
                    np.where(u < params.productive_share + params.risky_share, RISKY, CONSUMPTION))

@@ -30,8 +30,8 @@ class PopulationMonth:
         self.uniform_sensitivity = bool(np.all(people.job_loss_sensitivity == 1))
         self.literate = bool(np.any(people.literacy > 0))
         self.strategic = s.borrowers.strategic.monthly_prob.support()[1] > 0
-        if self.strategic:  # propensity raised by the loan's size against annual income, at origination
-            size = sim.loans.disbursed / 100 / np.maximum(12 * people.base_income, 1.0)  # loan i: borrower i
+        if self.strategic:  # propensity raised by the loans' size against annual income, at origination
+            size = sim.book.per_borrower(sim.loans.disbursed) / 100 / np.maximum(12 * people.base_income, 1.0)
             self.strategic_base = (people.strategic_propensity * (1 + s.borrowers.strategic.size_multiplier * size)).astype(np.float32)
         self.misreading = bool(np.any(people.misreads))  # late notices only clear misreadings
         self.essentials = bool(np.any(people.essentials > 0))
@@ -41,7 +41,7 @@ class PopulationMonth:
         use = s.borrowers.loan_use
         self.loan_use = use.productive_share + use.risky_share > 0
         if self.loan_use:
-            loan_use.assign_uses(people, sim.loans.disbursed / 100, use, sim.streams)  # loan i belongs to borrower i
+            loan_use.assign_uses(people, sim.book.per_borrower(sim.loans.disbursed) / 100, use, sim.streams)
         # What due dates need from this month's draws (filled at each month start).
         self.forgets = np.empty(0, dtype=np.bool_)
         self.strategic_draws = np.empty(0, dtype=np.float32)
@@ -134,6 +134,6 @@ class PopulationMonth:
 
     def coming_due(self) -> np.ndarray:
         """What each borrower's next due date will ask for (currency): instalment and arrears."""
-        L = self.sim.loans  # loan i belongs to borrower i
+        L = self.sim.loans
         scheduled = (L.n_billed < L.term_months) & (L.status == ACTIVE)
-        return (np.where(scheduled, L.installment, 0) + L.amount_due(slice(None))) / 100
+        return self.sim.book.per_borrower(np.where(scheduled, L.installment, 0) + L.amount_due(slice(None))) / 100

@@ -26,6 +26,7 @@ from loansim.loans import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+    from loansim.portfolio import Cohort
 
 # Why a due date was missed (per loan, ``Loans.last_miss_cause``). 0: no miss recorded, e.g.
 # a loan behind only because a payment went to fees first.
@@ -33,62 +34,92 @@ MISS_CAUSES = ("other", "unwilling", "forgot", "misunderstood", "cannot_pay")
 OTHER, UNWILLING, FORGOT, MISUNDERSTOOD, CANNOT_PAY = range(len(MISS_CAUSES))
 
 
-def decide(sim: Simulation, cohort: slice, due: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """What each borrower in `cohort` pays today (cents) and the reason code limiting it.
+def decide(sim: Simulation, cohort: Cohort, due: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What is paid today on each loan of `cohort` (cents) and the reason code limiting it.
 
-    A reason of 0 means nothing but cash limited the payment.
+    Reasons are the borrower's (they apply to all of the borrower's loans due today); a
+    reason of 0 means nothing but cash limited the payment. Cash is split across a
+    borrower's loans in the portfolio's payment order (``allocate``).
     """
-    people, month = sim.borrowers, sim.population  # loan i belongs to borrower i
-    reason = np.zeros(due.shape, dtype=np.int8)
-    misread = people.misreads[cohort]
+    people, month, B = sim.borrowers, sim.population, cohort.borrowers
+    reason = np.zeros(B.stop - B.start, dtype=np.int8)
+    misread = people.misreads[B]
     if misread.any():
         reason[misread > 0] = MISUNDERSTOOD
-    reason[month.forgets[cohort]] = FORGOT
+    reason[month.forgets[B]] = FORGOT
+    due_b = cohort.per_borrower(due)
     if month.strategic:
-        reason[choose_not_to_pay(sim, cohort, due)] = UNWILLING
-    cash = np.floor(people.savings[cohort] * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
+        reason[choose_not_to_pay(sim, cohort, due_b)] = UNWILLING
+    cash = np.floor(people.savings[B] * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
     if month.stacking:
-        cash += borrow_outside(sim, cohort, due, cash, reason == 0)
-    paid = np.minimum(due, cash) if sim.scenario.borrowers.partial_payments else np.where(cash >= due, due, 0)
+        cash += borrow_outside(sim, cohort, due_b, cash, reason == 0)
+    partial = sim.scenario.borrowers.partial_payments
+    if cohort.holder is None:
+        paid = np.minimum(due, cash) if partial else np.where(cash >= due, due, 0)
+    else:
+        paid = allocate(cash, due, cohort.first, partial)
+    reason_loans = cohort.to_loans(reason)
+    stops = reason_loans > 0  # these pay nothing, except those who think the instalment lower
     if misread.any():
-        short = (reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT)
-        paid[short] = np.minimum(paid[short], (due[short] * people.misread_paid_share[cohort][short]).astype(np.int64))
-    paid[(reason > 0) & ~((reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT))] = 0
-    return paid, reason
+        short = cohort.to_loans((reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT))
+        share = cohort.to_loans(people.misread_paid_share[B])
+        paid[short] = np.minimum(paid[short], (due[short] * share[short]).astype(np.int64))
+        stops &= ~short
+    paid[stops] = 0
+    return paid, reason_loans
 
 
-def borrow_outside(sim: Simulation, cohort: slice, due: np.ndarray, cash: np.ndarray, willing: np.ndarray) -> np.ndarray:
-    """Cash (cents) that borrowers short of the amount due raise from outside lenders today."""
-    people = sim.borrowers
-    local = np.flatnonzero(willing & (cash < due) & sim.population.may_stack[cohort])
+def allocate(cash: np.ndarray, due: np.ndarray, first: np.ndarray, partial: bool) -> np.ndarray:
+    """Split each borrower's `cash` over their loans in order (loans grouped by borrower,
+    `first` the position of each borrower's first loan): each loan gets what is left after
+    the loans before it. Without partial payments a loan is paid in full or not at all,
+    and the borrower stops at the first loan the rest of the cash cannot cover."""
+    counts = np.diff(np.append(first, due.size))
+    before = np.cumsum(due) - due
+    before -= np.repeat(before[first], counts)  # due on the borrower's earlier loans
+    left = np.repeat(cash, counts) - before
+    if partial:
+        return np.clip(left, 0, due)
+    return np.where(left >= due, due, 0)
+
+
+def choose_not_to_pay(sim: Simulation, cohort: Cohort, due: np.ndarray) -> np.ndarray:
+    """Borrowers of `cohort` who have stopped paying, or stop today (a mask over them).
+
+    `due` is each borrower's amount due today; arrears are the deepest among their loans.
+    """
+    people, month, p, B = sim.borrowers, sim.population, sim.scenario.borrowers.strategic, cohort.borrowers
+    oldest = sim.loans.oldest_unpaid_day[cohort.loans]
+    behind = cohort.most_per_borrower(np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH, 0))
+    hazard = month.strategic_base[B] * (1 + np.float32(p.arrears_multiplier) * behind)
+    decided = (month.strategic_draws[B] < hazard) & (due > 0)
+    people.unwilling[B] |= decided
+    return people.unwilling[B] & (due > 0)
+
+
+def borrow_outside(sim: Simulation, cohort: Cohort, due: np.ndarray, cash: np.ndarray, willing: np.ndarray) -> np.ndarray:
+    """Cash (cents) that borrowers short of their amount due raise from outside lenders today."""
+    people, B = sim.borrowers, cohort.borrowers
+    local = np.flatnonzero(willing & (cash < due) & sim.population.may_stack[B])
     raised = np.zeros(due.shape, dtype=np.int64)
     if local.size:
-        amount = stacking.borrow(people, cohort.start + local, (due[local] - cash[local]) / 100, sim.scenario.borrowers.stacking)
+        amount = stacking.borrow(people, B.start + local, (due[local] - cash[local]) / 100, sim.scenario.borrowers.stacking)
         raised[local] = np.floor(amount * 100 + 1e-6).astype(np.int64)
         sim.recorder.add(int(sim.env.now), "outside_borrowed", int(raised.sum()))
     return raised
 
 
-def choose_not_to_pay(sim: Simulation, cohort: slice, due: np.ndarray) -> np.ndarray:
-    """Borrowers who have stopped paying, or stop today (a mask over the cohort)."""
-    people, month, p = sim.borrowers, sim.population, sim.scenario.borrowers.strategic
-    oldest = sim.loans.oldest_unpaid_day[cohort]
-    behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH, 0)
-    hazard = month.strategic_base[cohort] * (1 + np.float32(p.arrears_multiplier) * behind)
-    decided = (month.strategic_draws[cohort] < hazard) & (due > 0)
-    people.unwilling[cohort] |= decided
-    return people.unwilling[cohort] & (due > 0)
-
-
 def read_late_notice(sim: Simulation, missed: np.ndarray) -> None:
-    """A late notice goes to every loan that missed: misread terms are corrected."""
-    sim.borrowers.misreads[missed] = 0  # loan i belongs to borrower i
+    """A late notice goes to the holder of every loan that missed: misread terms are corrected."""
+    sim.borrowers.misreads[sim.loans.borrower[missed]] = 0
 
 
-def late_payers(sim: Simulation, cohort: slice, reason: np.ndarray) -> dict[int, np.ndarray]:
+def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> dict[int, np.ndarray]:
     """Loans whose borrower misread the date, grouped by how many days late they will pay."""
     people = sim.borrowers
-    local = np.flatnonzero((reason == MISUNDERSTOOD) & (people.misreads[cohort] == MISREAD_DATE))
-    ids = cohort.start + local
-    days = people.misread_late_days[ids]
+    local = np.flatnonzero(reason == MISUNDERSTOOD)
+    ids = cohort.loan_ids(local)
+    holders = sim.loans.borrower[ids]
+    ids = ids[people.misreads[holders] == MISREAD_DATE]
+    days = people.misread_late_days[sim.loans.borrower[ids]]
     return {int(d): ids[days == d] for d in np.unique(days)}

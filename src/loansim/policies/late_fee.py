@@ -17,6 +17,7 @@ from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+    from loansim.portfolio import Cohort
 
 
 class LateFeeParams(PolicyParams):
@@ -39,7 +40,7 @@ class LateFee(Policy):
         if self.params.flat_fee > 0:
             sim.hooks.add("missed", self.charge_late_fee)
 
-    def penalise_arrears(self, sim: Simulation, day: int, cohort: slice) -> None:
+    def penalise_arrears(self, sim: Simulation, day: int, cohort: Cohort) -> None:
         """Loans carrying arrears into today's due date pay penalty interest on them."""
         ids = in_arrears(sim, cohort)
         overdue = sim.loans.principal_due[ids] + sim.loans.interest_due[ids]  # not fees: no charge on charges
@@ -59,6 +60,6 @@ class LateFee(Policy):
         self.actions += int(np.count_nonzero(charged))
 
 
-def in_arrears(sim: Simulation, cohort: slice) -> np.ndarray:
+def in_arrears(sim: Simulation, cohort: Cohort) -> np.ndarray:
     """Ids of loans in `cohort` with an unpaid instalment from an earlier due date."""
-    return cohort.start + np.flatnonzero(sim.loans.oldest_unpaid_day[cohort] >= 0)
+    return cohort.loan_ids(np.flatnonzero(sim.loans.oldest_unpaid_day[cohort.loans] >= 0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from loansim.distributions import STRICT, dist_in
 from loansim.policies import PolicyParams
@@ -26,16 +26,95 @@ class RunSettings(_Table):
     replications: int = Field(default=1, ge=1, le=10_000, description="independent replications")
 
 
-class Portfolio(_Table):
-    """The loan book at the start: one amortising loan per borrower."""
+NAME = r"^[a-z][a-z0-9_]*$"
 
-    borrowers: int = Field(ge=1, le=50_000_000, description="number of borrowers (= loans)")
+
+class Product(_Table):
+    """A loan product: amount, price and term."""
+
     principal: dist_in(0.0, above_low=True, max_mean=MAX_MONEY) = Field(description="amount lent per loan, currency units")  # type: ignore[valid-type]
     apr: float = Field(ge=0, le=10, description="annual percentage rate as a share (0.18 = 18%)")
     term_months: int = Field(ge=1, le=600, description="number of monthly instalments")
 
 
-SHOCK_NAME = r"^[a-z][a-z0-9_]*$"
+class Segment(_Table):
+    """A group of borrowers and the products each of them holds."""
+
+    share: float = Field(gt=0, le=1, description="share of borrowers in the segment")
+    products: list[str] = Field(min_length=1, description="products each borrower in the segment holds, one loan each")
+
+
+class Portfolio(_Table):
+    """The loan book at the start.
+
+    ``principal``, ``apr`` and ``term_months`` define a product called ``loan``; named
+    ``[portfolio.products]`` add more. Without ``[portfolio.segments]`` every borrower holds
+    one ``loan``; with them, each segment's borrowers hold one loan of each product it lists.
+    """
+
+    borrowers: int = Field(ge=1, le=50_000_000, description="number of borrowers")
+    products: dict[str, Product] = Field(default={}, description="more loan products by name")
+    segments: dict[str, Segment] = Field(default={}, description="borrower segments by name")
+    payment_order: list[str] | None = Field(default=None, description="order in which a borrower short of cash pays their loans; default: 'loan', then [portfolio.products] in order")
+    principal: dist_in(0.0, above_low=True, max_mean=MAX_MONEY) | None = Field(default=None, description="amount lent per loan of the product 'loan', currency units")  # type: ignore[valid-type]
+    apr: float | None = Field(default=None, ge=0, le=10, description="annual percentage rate of 'loan' as a share (0.18 = 18%)")
+    term_months: int | None = Field(default=None, ge=1, le=600, description="number of monthly instalments of 'loan'")
+
+    @field_validator("principal", "apr", "term_months")
+    @classmethod
+    def _required_without_segments(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and not info.data.get("segments") and "segments" in info.data:
+            raise ValueError("is required but missing (or give [portfolio.products] and [portfolio.segments])")
+        return value
+
+    @field_validator("products", "segments")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not re.match(NAME, name):
+                raise ValueError(f"name {name!r} must be lower-case letters, digits and '_', starting with a letter")
+        return value
+
+    @field_validator("segments")
+    @classmethod
+    def _segments_fit(cls, value: dict[str, Segment]) -> dict[str, Segment]:
+        for name, segment in value.items():
+            if len(set(segment.products)) < len(segment.products):
+                raise ValueError(f"segment {name!r} lists a product twice")
+        total = sum(seg.share for seg in value.values())
+        if value and abs(total - 1) > 1e-9:
+            raise ValueError(f"segment shares must add up to 1 (they add up to {total:g})")
+        return value
+
+    @model_validator(mode="after")
+    def _products_fit(self) -> Portfolio:
+        given = [k for k in ("principal", "apr", "term_months") if getattr(self, k) is not None]
+        if 0 < len(given) < 3:
+            missing = next(k for k in ("principal", "apr", "term_months") if getattr(self, k) is None)
+            raise ValueError(f"portfolio.{missing} is required: principal, apr and term_months together define the product 'loan'")
+        if given and "loan" in self.products:
+            raise ValueError("the product name 'loan' is taken by portfolio.principal, apr and term_months")
+        known = self.product_table(ordered=False)
+        for name, segment in self.segment_table().items():
+            unknown = [p for p in segment.products if p not in known]
+            if unknown:
+                raise ValueError(f"segment {name!r} holds unknown product {unknown[0]!r}; products are: {', '.join(known)}")
+        if self.payment_order is not None and sorted(self.payment_order) != sorted(known):
+            raise ValueError(f"portfolio.payment_order must list every product once: {', '.join(known)}")
+        return self
+
+    def product_table(self, ordered: bool = True) -> dict[str, Product]:
+        """Every product by name, in payment order."""
+        table = dict(self.products)
+        if self.principal is not None:
+            table = {"loan": Product(principal=self.principal, apr=self.apr, term_months=self.term_months), **table}
+        if ordered and self.payment_order is not None:
+            table = {name: table[name] for name in self.payment_order}
+        return table
+
+    def segment_table(self) -> dict[str, Segment]:
+        """Segments; without any, one segment "all" whose borrowers each hold one 'loan'."""
+        return self.segments or {"all": Segment(share=1.0, products=["loan"])}
 
 
 class Shock(_Table):
@@ -132,7 +211,7 @@ class BorrowerBehaviour(_Table):
     @classmethod
     def _shock_names(cls, value: dict[str, Shock]) -> dict[str, Shock]:
         for name in value:
-            if not re.match(SHOCK_NAME, name):
+            if not re.match(NAME, name):
                 raise ValueError(f"shock name {name!r} must be lower-case letters, digits and '_', starting with a letter")
         return value
 

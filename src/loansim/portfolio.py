@@ -1,0 +1,137 @@
+"""Building the book: segments of borrowers, the loans they hold, and due-day cohorts.
+
+Each borrower belongs to one segment and holds one loan of each product the segment lists.
+A borrower's loans share one due day (a lender aligns one customer's due dates), spread
+evenly over the month. Borrowers are stored in due-day order and loans in (due day,
+borrower, payment priority) order, so the loans due on day ``d`` are one contiguous slice,
+their borrowers another, and each borrower's loans sit together in the order a borrower
+short of cash pays them.
+
+``Cohort`` maps between the two: per-borrower values to loans (``to_loans``) and per-loan
+values to borrowers (``per_borrower``). When every borrower holds one loan, loan ``i``
+belongs to borrower ``i`` and both maps are the identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from loansim.borrowers import Borrowers
+from loansim.loans import DAYS_PER_MONTH, Loans, originate
+from loansim.rng import Streams
+from loansim.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The loans due on one day of the month and the borrowers who hold them."""
+
+    day: int
+    loans: slice
+    borrowers: slice
+    holder: np.ndarray | None = None  # each loan's borrower, as a position in `borrowers`
+    first: np.ndarray | None = None   # each borrower's first loan, as a position in `loans`
+
+    @property
+    def empty(self) -> bool:
+        return self.loans.stop == self.loans.start
+
+    def to_loans(self, per_borrower: np.ndarray) -> np.ndarray:
+        """A per-borrower array over this cohort's borrowers, repeated for each of their loans."""
+        return per_borrower if self.holder is None else per_borrower[self.holder]
+
+    def per_borrower(self, per_loan: np.ndarray) -> np.ndarray:
+        """Sum a per-loan array over this cohort's loans, borrower by borrower."""
+        return per_loan if self.first is None else np.add.reduceat(per_loan, self.first)
+
+    def most_per_borrower(self, per_loan: np.ndarray) -> np.ndarray:
+        """The largest of a per-loan array for each borrower."""
+        return per_loan if self.first is None else np.maximum.reduceat(per_loan, self.first)
+
+    def loan_ids(self, local: np.ndarray) -> np.ndarray:
+        """Loan ids of positions `local` within this cohort."""
+        return self.loans.start + local
+
+    def loans_of(self, local_borrowers: np.ndarray) -> np.ndarray:
+        """Positions within the cohort of the loans of the borrowers at `local_borrowers`."""
+        if self.holder is None:
+            return local_borrowers
+        return np.flatnonzero(np.isin(self.holder, local_borrowers))
+
+
+class Book:
+    """How loans and borrowers relate: segments, products and the due-day cohorts."""
+
+    def __init__(self, scenario: Scenario, streams: Streams, people: Borrowers) -> None:
+        portfolio = scenario.portfolio
+        self.products = list(portfolio.product_table())  # in payment order
+        self.segments = list(portfolio.segment_table())
+        people.segment = assign_segments(portfolio, streams, people.n)
+        self.loans = build_loans(scenario, streams, people, self.products)
+        self.one_each = self.loans.n == people.n
+        # Each borrower's first loan (loans are sorted by borrower).
+        self.first_loan = np.searchsorted(self.loans.borrower, np.arange(people.n))
+        self.cohorts = build_cohorts(self.loans, people, self.one_each)
+
+    def per_borrower(self, per_loan: np.ndarray) -> np.ndarray:
+        """Sum a per-loan array over all loans, borrower by borrower."""
+        return per_loan if self.one_each else np.add.reduceat(per_loan, self.first_loan)
+
+
+def assign_segments(portfolio, streams: Streams, n: int) -> np.ndarray:
+    """Each borrower's segment, drawn with the segments' shares (its own stream)."""
+    shares = np.array([seg.share for seg in portfolio.segment_table().values()])
+    if shares.size == 1:
+        return np.zeros(n, dtype=np.int16)
+    u = streams.uniform("population.segment", 0, n)
+    return np.minimum(np.searchsorted(np.cumsum(shares), u, side="right"), shares.size - 1).astype(np.int16)
+
+
+def build_loans(scenario: Scenario, streams: Streams, people: Borrowers, products: list[str]) -> Loans:
+    """One loan per (borrower, product of the borrower's segment), sorted by borrower and priority."""
+    portfolio = scenario.portfolio
+    table = portfolio.product_table()
+    holders, kinds = [], []
+    for s, segment in enumerate(portfolio.segment_table().values()):
+        members = np.flatnonzero(people.segment == s)
+        for name in sorted(segment.products, key=products.index):
+            holders.append(members)
+            kinds.append(np.full(members.size, products.index(name), dtype=np.int16))
+    holder, kind = np.concatenate(holders), np.concatenate(kinds)
+    order = np.lexsort((kind, holder))
+    holder, kind = holder[order], kind[order]
+    loans = Loans(holder.size)
+    loans.borrower = holder
+    loans.product = kind
+    loans.due_day = people.due_day[holder]
+    loans.first_due_day = loans.due_day  # disbursed 30 days earlier, before the run starts
+    principal, apr, term = np.zeros(holder.size), np.zeros(holder.size), np.zeros(holder.size, dtype=np.int64)
+    for p, name in enumerate(products):
+        mine = np.flatnonzero(kind == p)
+        stream = "portfolio.principal" if name == "loan" else f"portfolio.{name}.principal"
+        principal[mine] = table[name].principal.sample(streams.generator(stream), mine.size)
+        apr[mine], term[mine] = table[name].apr, table[name].term_months
+    originate(loans, principal, apr, term)
+    loans.recovery_share = scenario.lender.recovery_rate.sample(streams.generator("lender.recovery_share"), loans.n)
+    return loans
+
+
+def build_cohorts(loans: Loans, people: Borrowers, one_each: bool) -> list[Cohort]:
+    """The contiguous loans and borrowers due on each day of the month."""
+    if np.any(np.diff(people.due_day) < 0) or np.any(np.diff(loans.borrower) < 0):
+        raise ValueError("borrowers must be stored in due-day order and loans in borrower order")
+    days = np.arange(DAYS_PER_MONTH + 1)
+    b_bounds = np.searchsorted(people.due_day, days, side="left")
+    l_bounds = np.searchsorted(loans.due_day, days, side="left")
+    cohorts = []
+    for d in range(DAYS_PER_MONTH):
+        loans_d, borrowers_d = slice(int(l_bounds[d]), int(l_bounds[d + 1])), slice(int(b_bounds[d]), int(b_bounds[d + 1]))
+        if one_each:
+            cohorts.append(Cohort(d, loans_d, borrowers_d))
+            continue
+        holder = (loans.borrower[loans_d] - borrowers_d.start).astype(np.int64)
+        first = np.searchsorted(holder, np.arange(borrowers_d.stop - borrowers_d.start))
+        cohorts.append(Cohort(d, loans_d, borrowers_d, holder, first))
+    return cohorts
