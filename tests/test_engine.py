@@ -217,3 +217,15 @@ def test_stepping_through_a_run_gives_the_same_results_as_running_it() -> None:
     stepped = sim.run()
     assert stepped.metrics == whole.metrics
     assert all(np.array_equal(stepped.monthly[k], whole.monthly[k]) for k in whole.monthly)
+
+
+def test_months_in_arrears_counts_month_ends_past_due() -> None:
+    sim, result = run(make_scenario(
+        borrowers={"income_monthly": 3500, "initial_savings_months": 50, "monthly_forget_prob": 0,
+                   "spending_noise_sd": 0, "spending_share": 0.5},
+        economy={"monthly_job_loss_prob": 0}))
+    assert result.metrics["months_in_arrears_per_borrower"] == 0
+    sim, result = run(make_scenario(borrowers={"income_monthly": 0, "initial_savings_months": 0}))
+    # Past due from the first month end after the first due date until charge-off at 120 DPD.
+    expected = np.where(sim.loans.due_day < 29, 4, 3)
+    assert np.array_equal(sim.borrowers.months_in_arrears, expected)

@@ -60,6 +60,7 @@ class Recorder:
         L = sim.loans
         late = np.flatnonzero(L.oldest_unpaid_day >= 0)
         dpd = day - L.oldest_unpaid_day[late]
+        sim.borrowers.months_in_arrears[np.unique(L.borrower[late[dpd > 0]])] += 1
         bucket = np.minimum(dpd // DAYS_PER_MONTH + (dpd > 0), len(BUCKETS) - 1)  # 1-29 -> 1, ..., 90+ -> 4
         counts = np.bincount(bucket, minlength=len(BUCKETS))
         balances = np.bincount(bucket, weights=L.principal[late], minlength=len(BUCKETS)).astype(np.int64)
@@ -121,6 +122,8 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         **_by_cause(sim, n, due_dates),
         **_by_group(sim),
         "missed_payments_per_loan": float(L.n_missed.mean()),
+        "months_in_arrears_per_borrower": float(sim.borrowers.months_in_arrears.mean()),
+        "mean_credit_score": float(sim.borrowers.score.mean(dtype=np.float64)),
         **_outside_debt(sim),
         "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,
     }
