@@ -299,17 +299,20 @@ def test_credit_causes_switched_off_change_nothing(off: dict) -> None:
     assert identical({}, off)
 
 
-def test_outside_repayment_rolls_over_with_its_fee() -> None:
+def test_outside_repayment_rolls_over_with_its_fee_and_then_credit_stops() -> None:
     people = Borrowers(3)
     people.outside_balance = np.array([300.0, 300.0, 0.0])
-    people.outside_payment = np.array([110.0, 110.0, 0.0])
-    params = Stacking(apr=1.2, rollover_fee_share=0.1)
+    params = Stacking(apr=1.2, term_months=3, rollover_fee_share=0.1, max_rollovers=1)
+    required = 300 * 0.1 / (1 - 1.1 ** -3)                                       # 120.63: amortised over 3 months
     available = np.array([500.0, 40.0, 500.0])
-    paid = stacking.repay(people, available, params)
-    assert paid == 150.0 and available.tolist() == [390.0, 0.0, 500.0]
-    assert people.outside_balance[0] == pytest.approx(300 * 1.1 - 110)
-    assert people.outside_balance[1] == pytest.approx(300 * 1.1 - 40 + 0.1 * 70)   # unmet 70 rolls over, plus 7
+    paid, unmet = stacking.repay(people, available, params)
+    assert paid == pytest.approx(required + 40) and unmet.tolist() == [1]
+    assert available.tolist() == pytest.approx([500 - required, 0.0, 500.0])
+    assert people.outside_balance[0] == pytest.approx(300 * 1.1 - required)
+    assert people.outside_balance[1] == pytest.approx(300 * 1.1 - 40 + 0.1 * (required - 40))
     assert people.outside_rollovers.tolist() == [0, 1, 0]
+    lent = stacking.borrow(people, np.array([0, 1, 2]), np.array([100.0, 100.0, 100.0]), Stacking(max_balance=1000, max_rollovers=1))
+    assert lent.tolist() == [100.0, 0.0, 100.0]                                   # borrower 1 is cut off
 
 
 def test_stacking_pays_today_and_costs_later() -> None:

@@ -53,7 +53,6 @@ class Borrowers(StateArrays):
         "score": Field(np.float32, 680.0, "points 300-850", "credit score"),
         "stacking_take_up": Field(np.float32, 0.0, "probability", "chance of borrowing outside when short at a due date"),
         "outside_balance": Field(np.float64, 0.0, "currency", "owed to outside short-term lenders"),
-        "outside_payment": Field(np.float64, 0.0, "currency/month", "repayment the outside debt asks for each month"),
         "outside_taken": Field(np.float64, 0.0, "currency", "outside credit taken so far"),
         "outside_repaid": Field(np.float64, 0.0, "currency", "outside credit repaid so far (with interest and fees)"),
         "outside_rollovers": Field(np.int16, 0, "count", "months the outside repayment was not met in full"),

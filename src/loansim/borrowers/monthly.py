@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from loansim import macro
-from loansim.borrowers import income, loan_use, shocks, spending, stacking
+from loansim.borrowers import income, loan_use, score, shocks, spending, stacking
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ class PopulationMonth:
             names.append("pay_cuts")
         if self.loan_use:
             names.append("venture_failures")
+        if self.stacking:
+            names.append("outside_unmet")
         return names
 
     def money_series(self) -> list[str]:
@@ -128,9 +130,14 @@ class PopulationMonth:
         sim.recorder.add(month * DAYS_PER_MONTH, "pay_cuts", hit.size)
 
     def repay_outside(self, available: np.ndarray) -> None:
-        """Repay outside short-term debt out of `available` cash (``stacking``)."""
-        paid = stacking.repay(self.sim.borrowers, available, self.sim.scenario.borrowers.stacking)
-        self.sim.recorder.add(int(self.sim.env.now), "outside_repaid", round(paid * 100))
+        """Repay outside short-term debt out of `available` cash (``stacking``); an unmet
+        repayment is reported to the credit score as a miss."""
+        sim = self.sim
+        paid, unmet = stacking.repay(sim.borrowers, available, sim.scenario.borrowers.stacking)
+        sim.recorder.add(int(sim.env.now), "outside_repaid", round(paid * 100))
+        sim.recorder.add(int(sim.env.now), "outside_unmet", unmet.size)
+        people = sim.borrowers
+        people.score[unmet] = score.missed(people.score[unmet], sim.scenario.borrowers.score.miss_points, np.ones(unmet.size))
 
     def coming_due(self) -> np.ndarray:
         """What each borrower's next due date will ask for (currency): instalment and arrears."""

@@ -2,11 +2,13 @@
 
 A borrower short of cash at a due date may borrow the shortfall (up to a limit) from an
 outside lender at a high rate and a short term: a chance per borrower, drawn once a
-month (``take_up_prob``). The outside debt is re-amortised over its term whenever it grows
-and is repaid at each month start, after essentials and before discretionary spending, so
-it competes with the next instalment. A repayment that cannot be met rolls over: the
-unpaid part stays owed and a rollover fee is added. That is the cycle practitioners
-describe: one loan paying another.
+month (``take_up_prob``). Each month start, after essentials and before discretionary
+spending, the outside lender collects the balance amortised over its term, so it competes
+with the next instalment. A repayment that cannot be met rolls over: the unpaid part stays
+owed, a rollover fee is added, the borrower's credit score takes a miss, and after
+``max_rollovers`` of them outside lenders stop lending and sell the debt to collectors:
+it stops growing but goes on taking cash. That is the cycle practitioners describe: one
+loan paying another until the borrower runs out of lenders.
 """
 
 from __future__ import annotations
@@ -19,34 +21,47 @@ from loansim.borrowers import Borrowers
 
 
 def borrow(people: Borrowers, ids: np.ndarray, shortfall: np.ndarray, params: Any) -> np.ndarray:
-    """Borrowers `ids` borrow their `shortfall` (currency) outside, up to the limit; returns the amounts."""
+    """Borrowers `ids` borrow their `shortfall` (currency) outside, up to the limit; returns the amounts.
+
+    Borrowers cut off by outside lenders (after too many unmet repayments) get nothing.
+    """
     room = np.maximum(params.max_balance - people.outside_balance[ids], 0.0)
+    room[people.outside_rollovers[ids] >= params.max_rollovers] = 0.0
     amount = np.minimum(shortfall, room)
     people.outside_balance[ids] += amount
     people.outside_taken[ids] += amount
     people.savings[ids] += amount
-    r = params.apr / 12
-    balance, n = people.outside_balance[ids], params.term_months
-    people.outside_payment[ids] = balance / n if r == 0 else balance * r / -np.expm1(-n * np.log1p(r))
     return amount
 
 
-def repay(people: Borrowers, available: np.ndarray, params: Any) -> float:
-    """Month-start repayment of outside debt, taken out of `available` cash in place;
-    returns the total repaid. Interest accrues first; a shortfall rolls over with a fee
-    on the unpaid part."""
+def required_payment(balance: np.ndarray, params: Any) -> np.ndarray:
+    """This month's repayment: the balance amortised over the outside term (re-set each month,
+    so a rollover starts the term again)."""
+    r, n = params.apr / 12, params.term_months
+    return balance / n if r == 0 else balance * r / -np.expm1(-n * np.log1p(r))
+
+
+def repay(people: Borrowers, available: np.ndarray, params: Any) -> tuple[float, np.ndarray]:
+    """Month-start repayment of outside debt, taken out of `available` cash in place.
+
+    Interest accrues first; a shortfall rolls over with a fee on the unpaid part and counts
+    against the borrower (after ``max_rollovers`` of them, no more outside credit).
+    Returns the total repaid and the ids of borrowers who could not meet the repayment.
+    """
     owing = np.flatnonzero(people.outside_balance > 0)
     if owing.size == 0:
-        return 0.0
-    balance = people.outside_balance[owing] * (1 + params.apr / 12)
-    required = np.minimum(people.outside_payment[owing], balance)
+        return 0.0, owing
+    # Debt of borrowers cut off has been charged off by the outside lender and sold to
+    # collectors: it no longer grows, but is still collected.
+    live = people.outside_rollovers[owing] < params.max_rollovers
+    balance = people.outside_balance[owing] * np.where(live, 1 + params.apr / 12, 1.0)
+    required = np.minimum(required_payment(people.outside_balance[owing], params), balance)
     pay = np.minimum(required, np.maximum(available[owing], 0.0))
     unpaid = required - pay
-    balance += -pay + params.rollover_fee_share * unpaid
-    people.outside_rollovers[owing] += unpaid > 0.005
-    settled = balance < 0.005
-    people.outside_balance[owing] = np.where(settled, 0.0, balance)
-    people.outside_payment[owing] = np.where(settled, 0.0, people.outside_payment[owing])
+    balance += -pay + np.where(live, params.rollover_fee_share * unpaid, 0.0)
+    rolled = unpaid > 0.005
+    people.outside_rollovers[owing] += rolled
+    people.outside_balance[owing] = np.where(balance < 0.005, 0.0, balance)
     people.outside_repaid[owing] += pay
     available[owing] -= pay
-    return float(pay.sum())
+    return float(pay.sum()), owing[rolled]

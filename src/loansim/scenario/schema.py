@@ -161,8 +161,9 @@ class Stacking(_Table):
     take_up_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance a borrower short at a due date borrows the shortfall outside, per borrower")  # type: ignore[valid-type]
     max_balance: float = Field(default=1000.0, ge=0, le=MAX_MONEY, description="most a borrower can owe outside lenders, currency units")
     apr: float = Field(default=1.0, ge=0, le=20, description="outside lenders' annual rate as a share (1.0 = 100%)")
-    term_months: int = Field(default=3, ge=1, le=60, description="months over which outside debt is repaid")
+    term_months: int = Field(default=3, ge=1, le=60, description="months over which outside debt is repaid (re-amortised each month)")
     rollover_fee_share: float = Field(default=0.1, ge=0, le=1, description="fee on an unmet outside repayment, as a share of the unmet part")
+    max_rollovers: int = Field(default=2, ge=0, le=1000, description="unmet outside repayments after which outside lenders stop lending to the borrower")
 
 
 class LoanUse(_Table):
