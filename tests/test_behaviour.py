@@ -149,16 +149,24 @@ def test_shock_rate_zero_means_no_shock_expense_and_shocks_raise_defaults() -> N
     assert ill.metrics["default_rate"] > quiet.metrics["default_rate"]
 
 
-def test_an_income_loss_spell_lasts_its_months() -> None:
+def test_income_loss_spells_last_their_months_and_combine() -> None:
     people = Borrowers(3)
     people.base_income = np.full(3, 1000.0)
-    people.income_loss_months = np.array([2, 0, 1])
-    people.income_loss_share = np.array([0.5, 0.0, 1.0])
+    illness, injury = np.array([2, 0, 1], dtype=np.int16), np.array([1, 0, 3], dtype=np.int16)
     seen = []
-    for _ in range(3):
-        income.receive_income(people, 0.3)
-        seen.append(people.income.tolist())
-    assert seen == [[500, 1000, 0], [500, 1000, 1000], [1000, 1000, 1000]]
+    for _ in range(4):
+        income.receive_income(people, 0.3, [(illness, 0.5), (injury, 0.2)])
+        seen.append(people.income.round(6).tolist())
+    assert seen == [[400, 1000, 400], [500, 1000, 800], [1000, 1000, 800], [1000, 1000, 1000]]
+
+
+def test_a_short_mild_spell_does_not_end_a_long_severe_one() -> None:
+    severe = {"annual_rate": 0.0, "income_loss_share": 1.0, "income_loss_months": 6}
+    mild = {"annual_rate": 100.0, "income_loss_share": 0.05, "income_loss_months": 1}
+    sim = Simulation(make_scenario(borrowers={"shocks": {"illness": severe, "cold": mild}}))
+    sim.population.spells["illness"][:] = 6
+    sim.advance(1)
+    assert np.all(sim.borrowers.income == 0)          # fully off work, whatever else happens
 
 
 # ------------------------------------------------------------------ spending and literacy
@@ -338,3 +346,49 @@ def test_productive_use_supports_income_and_risky_use_less_so() -> None:
 
     consumption, productive, risky = rate(), rate(productive_share=1.0), rate(risky_share=1.0, risky_monthly_loss_prob=0.1)
     assert productive < risky < consumption
+
+
+# ------------------------------------------------------------------ edge cases
+
+@pytest.mark.parametrize("partial", [True, False])
+def test_a_borrower_who_thinks_the_instalment_lower_pays_that_much(partial: bool) -> None:
+    scenario = make_scenario(run={"months": 1}, borrowers={
+        "income_monthly": 0, "initial_savings_months": 0, "monthly_forget_prob": 0, "partial_payments": partial,
+        "misunderstanding": {"share": 1.0, "date_share": 0.0, "paid_share": 0.5}})
+    sim = Simulation(scenario)
+    sim.borrowers.savings[:] = sim.loans.installment / 100 * 0.7   # enough for what they believe, not all
+    sim.run()
+    believed = np.floor(sim.loans.installment * 0.5)
+    assert np.array_equal(sim.loans.interest_paid + sim.loans.principal_repaid, believed)
+
+
+def test_without_partial_payments_outside_credit_is_taken_only_to_complete_a_payment() -> None:
+    scenario = make_scenario(run={"months": 1}, portfolio={"principal": 8000}, borrowers={
+        "income_monthly": 0, "initial_savings_months": 0, "monthly_forget_prob": 0, "partial_payments": False,
+        "stacking": {"take_up_prob": 1.0, "max_balance": 100.0}})
+    sim = Simulation(scenario)
+    short = sim.loans.installment / 100 - 50.0                      # 50 short: the limit covers it
+    sim.borrowers.savings[:] = np.where(np.arange(sim.borrowers.n) % 2 == 0, short, short - 100)
+    sim.run()
+    covered = np.arange(sim.borrowers.n) % 2 == 0
+    assert np.all(sim.loans.n_missed[covered] == 0) and np.all(sim.borrowers.outside_taken[covered] == 50)
+    assert np.all(sim.loans.n_missed[~covered] == 1) and np.all(sim.borrowers.outside_taken[~covered] == 0)
+
+
+def test_stacking_metrics_exist_in_every_replication() -> None:
+    scenario = make_scenario(portfolio={"borrowers": 20}, run={"months": 2},
+                             borrowers={"stacking": {"take_up_prob": {"dist": "normal", "mean": -1, "sd": 0.3, "low": 0, "high": 1}}})
+    keys = {frozenset(run(scenario, r)[1].metrics) for r in range(4)}
+    assert len(keys) == 1 and "share_borrowers_stacking" in next(iter(keys))
+
+
+def test_pay_cuts_on_a_path_starting_at_zero_are_rejected() -> None:
+    with pytest.raises(ScenarioError, match="the path must start above 0"):
+        make_scenario(economy={"monthly_job_loss_prob": None, "unemployment_path": [0.0, 0.01], "monthly_pay_cut_prob": 0.01})
+
+
+def test_scores_stay_on_the_scale_with_extreme_points() -> None:
+    scenario = make_scenario(borrowers={"score": {"miss_points": 550, "on_time_points": 550, "utilisation_points": 550,
+                                                  "default_points": 550}})
+    s = run(scenario)[0].borrowers.score
+    assert s.min() >= 300 and s.max() <= 850

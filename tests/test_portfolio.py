@@ -35,6 +35,7 @@ def test_cash_is_split_in_payment_order() -> None:
     assert allocate(np.array([120, 100]), due, first, partial=True).tolist() == [100, 20, 80]
     assert allocate(np.array([120, 100]), due, first, partial=False).tolist() == [100, 0, 80]
     assert allocate(np.array([40, 0]), due, first, partial=False).tolist() == [0, 0, 0]
+    assert allocate(np.array([60, 0]), due, first, partial=False).tolist() == [0, 50, 0]  # skips what it cannot cover
 
 
 def test_segments_hold_their_products() -> None:

@@ -142,6 +142,8 @@ def _by_group(sim: Simulation) -> dict[str, float]:
         for g, name in enumerate(names):
             mine = of_loan == g
             n, lent = int(mine.sum()), int(L.disbursed[mine].sum())
+            if n == 0:  # a product no segment holds
+                continue
             loss = int(L.principal_charged_off[mine].sum()) - int(L.recoveries[mine].sum())
             due = int(L.n_due[mine].sum())
             out[f"default_rate_{kind}_{name}"] = float(np.count_nonzero(L.defaulted_day[mine] >= 0) / n) if n else 0.0

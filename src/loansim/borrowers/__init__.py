@@ -43,8 +43,6 @@ class Borrowers(StateArrays):
         "savings": Field(np.float64, 0.0, "currency", "cash available to pay instalments"),
         "literacy": Field(np.float32, 0.0, "0-1", "financial literacy"),
         "forget_prob": Field(np.float32, 0.0, "probability/month", "chance of forgetting a due date, before literacy"),
-        "income_loss_months": Field(np.int16, 0, "months", "months left of income lost to a shock"),
-        "income_loss_share": Field(np.float32, 0.0, "share", "share of income lost while the spell lasts"),
         "misreads": Field(np.int8, 0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower"),
         "misread_late_days": Field(np.int8, 0, "days", "how late a borrower who misreads the date pays"),
         "misread_paid_share": Field(np.float32, 1.0, "share", "share of the amount due paid by one who misreads the instalment"),
@@ -77,7 +75,7 @@ def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
     people.job_loss_sensitivity = b.job_loss_sensitivity.sample(streams.generator("population.job_loss_sensitivity"), n)
     people.essentials = b.essential_spending_share.sample(streams.generator("population.essentials"), n) * people.base_income
     people.overspender = streams.uniform("population.overspender", 0, n) < b.overspender_share
-    people.region = (np.arange(n) * b.regions) // n  # spread evenly; attributes are drawn independently
+    people.region = np.minimum(streams.uniform("population.region", 0, n) * b.regions, b.regions - 1).astype(np.int16)
     people.due_day = (np.arange(n, dtype=np.int64) * 30) // n  # in blocks: keeps each day's borrowers together
     draw_misreadings(people, b.misunderstanding, streams)
     people.strategic_propensity = b.strategic.monthly_prob.sample(streams.generator("population.strategic"), n)

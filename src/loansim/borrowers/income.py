@@ -27,12 +27,15 @@ def grow_incomes(people: Borrowers, monthly_factor: float) -> None:
         people.essentials *= monthly_factor
 
 
-def receive_income(people: Borrowers, unemployment_income_share: float) -> None:
-    """This month's income: base income if employed, else the replacement share, less any
-    income lost to a shock spell (which then has a month less to run)."""
+def receive_income(people: Borrowers, unemployment_income_share: float,
+                   spells: list[tuple[np.ndarray, float]] = ()) -> None:
+    """This month's income: base income if employed, else the replacement share, less what
+    shock spells take. `spells` holds, per shock kind, each borrower's months left and the
+    share of income that kind takes; spells of different kinds combine as
+    ``income × (1 − share_1) × (1 − share_2) ...``, and each then has a month less to run."""
     share = np.where(people.employed, 1.0, unemployment_income_share)
     np.multiply(people.base_income, share, out=people.income)
-    ill = np.flatnonzero(people.income_loss_months > 0)
-    if ill.size:
-        people.income[ill] *= 1.0 - people.income_loss_share[ill]
-        people.income_loss_months[ill] -= 1
+    for months_left, lost_share in spells:
+        ill = np.flatnonzero(months_left > 0)
+        people.income[ill] *= 1.0 - lost_share
+        months_left[ill] -= 1

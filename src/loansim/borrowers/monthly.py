@@ -31,12 +31,15 @@ class PopulationMonth:
         self.literate = bool(np.any(people.literacy > 0))
         self.strategic = s.borrowers.strategic.monthly_prob.support()[1] > 0
         if self.strategic:  # propensity raised by the loans' size against annual income, at origination
-            size = sim.book.per_borrower(sim.loans.disbursed) / 100 / np.maximum(12 * people.base_income, 1.0)
+            size = np.minimum(sim.book.per_borrower(sim.loans.disbursed) / 100 / np.maximum(12 * people.base_income, 1.0), 10.0)
             self.strategic_base = (people.strategic_propensity * (1 + s.borrowers.strategic.size_multiplier * size)).astype(np.float32)
         self.misreading = bool(np.any(people.misreads))  # late notices only clear misreadings
         self.essentials = bool(np.any(people.essentials > 0))
+        # Months left of income lost to each kind of shock that takes income.
+        self.spells = {kind: np.zeros(people.n, dtype=np.int16)
+                       for kind, shock in s.borrowers.shocks.items() if shock.income_loss_share > 0}
         self.overspenders = np.flatnonzero(people.overspender)
-        self.stacking = bool(np.any(people.stacking_take_up > 0))
+        self.stacking = s.borrowers.stacking.take_up_prob.support()[1] > 0  # the same in every replication
         self.may_stack = np.empty(0, dtype=np.bool_)
         use = s.borrowers.loan_use
         self.loan_use = use.productive_share + use.risky_share > 0
@@ -78,10 +81,11 @@ class PopulationMonth:
             self.cut_pay(month)
             income.grow_incomes(people, (1 + e.annual_income_growth) ** (1 / 12))
         for kind, shock in s.borrowers.shocks.items():
-            hits, expense = shocks.apply_shock(kind, shock, people, sim.streams, month)
+            hits, expense = shocks.apply_shock(kind, shock, people, sim.streams, month, self.spells.get(kind))
             sim.recorder.add(day, f"shock_{kind}_events", hits)
             sim.recorder.add(day, f"shock_{kind}_expense", round(expense * 100))
-        income.receive_income(people, s.borrowers.unemployment_income_share)
+        income.receive_income(people, s.borrowers.unemployment_income_share,
+                              [(self.spells[k], s.borrowers.shocks[k].income_loss_share) for k in self.spells])
         if self.loan_use:
             failures, lost = loan_use.fail_ventures(people, s.borrowers.loan_use, sim.streams, month)
             sim.recorder.add(day, "venture_failures", failures)
@@ -123,7 +127,7 @@ class PopulationMonth:
         sim, e, people = self.sim, self.sim.scenario.economy, self.sim.borrowers
         if e.monthly_pay_cut_prob == 0:
             return
-        pressure = 1.0 if self.path is None else float(self.path[month] / max(self.path[0], 1e-9))
+        pressure = 1.0 if self.path is None else float(self.path[month] / self.path[0])  # path[0] > 0: validated
         prob = min(e.monthly_pay_cut_prob * pressure ** e.pay_cut_unemployment_elasticity, 1.0)
         hit = sim.streams.subset("income.pay_cut", month, np.flatnonzero(people.employed), prob)
         income.cut_pay(people, hit, e.pay_cut_share.sample(sim.streams.generator("income.pay_cut.size", month), hit.size))

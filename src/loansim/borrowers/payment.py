@@ -47,40 +47,45 @@ def decide(sim: Simulation, cohort: Cohort, due: np.ndarray) -> tuple[np.ndarray
     if misread.any():
         reason[misread > 0] = MISUNDERSTOOD
     reason[month.forgets[B]] = FORGOT
-    due_b = cohort.per_borrower(due)
     if month.strategic:
-        reason[choose_not_to_pay(sim, cohort, due_b)] = UNWILLING
-    cash = np.floor(people.savings[B] * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
-    if month.stacking:
-        cash += borrow_outside(sim, cohort, due_b, cash, reason == 0)
-    partial = sim.scenario.borrowers.partial_payments
-    if cohort.holder is None:
-        paid = np.minimum(due, cash) if partial else np.where(cash >= due, due, 0)
-    else:
-        paid = allocate(cash, due, cohort.first, partial)
+        reason[choose_not_to_pay(sim, cohort, cohort.per_borrower(due))] = UNWILLING
+    # What each loan's borrower means to pay: everything due, a share of it for those who
+    # think the instalment lower, nothing for those who will not, forgot, or think it later.
     reason_loans = cohort.to_loans(reason)
-    stops = reason_loans > 0  # these pay nothing, except those who think the instalment lower
+    meant = np.where(reason_loans > 0, 0, due)
     if misread.any():
-        short = cohort.to_loans((reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT))
-        share = cohort.to_loans(people.misread_paid_share[B])
-        paid[short] = np.minimum(paid[short], (due[short] * share[short]).astype(np.int64))
-        stops &= ~short
-    paid[stops] = 0
+        low = cohort.to_loans((reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT))
+        meant[low] = (due[low] * cohort.to_loans(people.misread_paid_share[B])[low]).astype(np.int64)
+    cash = np.floor(people.savings[B] * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
+    partial = sim.scenario.borrowers.partial_payments
+    if month.stacking:
+        cash += borrow_outside(sim, cohort, cohort.per_borrower(meant), cash, reason == 0, whole_only=not partial)
+    if cohort.holder is None:
+        paid = np.minimum(meant, cash) if partial else np.where(cash >= meant, meant, 0)
+    else:
+        paid = allocate(cash, meant, cohort.first, partial)
     return paid, reason_loans
 
 
 def allocate(cash: np.ndarray, due: np.ndarray, first: np.ndarray, partial: bool) -> np.ndarray:
     """Split each borrower's `cash` over their loans in order (loans grouped by borrower,
     `first` the position of each borrower's first loan): each loan gets what is left after
-    the loans before it. Without partial payments a loan is paid in full or not at all,
-    and the borrower stops at the first loan the rest of the cash cannot cover."""
+    the loans before it. Without partial payments a loan is paid in full or not at all:
+    one the cash left cannot cover is skipped, and the next ones may still be paid."""
     counts = np.diff(np.append(first, due.size))
-    before = np.cumsum(due) - due
-    before -= np.repeat(before[first], counts)  # due on the borrower's earlier loans
-    left = np.repeat(cash, counts) - before
     if partial:
-        return np.clip(left, 0, due)
-    return np.where(left >= due, due, 0)
+        before = np.cumsum(due) - due
+        before -= np.repeat(before[first], counts)  # due on the borrower's earlier loans
+        return np.clip(np.repeat(cash, counts) - before, 0, due)
+    holder = np.repeat(np.arange(cash.size), counts)
+    rank = np.arange(due.size) - np.repeat(first, counts)  # 0 for each borrower's first loan, ...
+    left, paid = cash.copy(), np.zeros_like(due)
+    for k in range(int(counts.max(initial=0))):  # a few products: loop over rank, not borrowers
+        at = np.flatnonzero(rank == k)
+        covered = at[left[holder[at]] >= due[at]]
+        paid[covered] = due[covered]
+        left[holder[covered]] -= due[covered]
+    return paid
 
 
 def choose_not_to_pay(sim: Simulation, cohort: Cohort, due: np.ndarray) -> np.ndarray:
@@ -97,13 +102,16 @@ def choose_not_to_pay(sim: Simulation, cohort: Cohort, due: np.ndarray) -> np.nd
     return people.unwilling[B] & (due > 0)
 
 
-def borrow_outside(sim: Simulation, cohort: Cohort, due: np.ndarray, cash: np.ndarray, willing: np.ndarray) -> np.ndarray:
-    """Cash (cents) that borrowers short of their amount due raise from outside lenders today."""
+def borrow_outside(sim: Simulation, cohort: Cohort, due: np.ndarray, cash: np.ndarray, willing: np.ndarray,
+                   whole_only: bool = False) -> np.ndarray:
+    """Cash (cents) that borrowers short of what they mean to pay raise from outside lenders
+    today; with `whole_only`, only when the loan would cover the whole shortfall."""
     people, B = sim.borrowers, cohort.borrowers
     local = np.flatnonzero(willing & (cash < due) & sim.population.may_stack[B])
     raised = np.zeros(due.shape, dtype=np.int64)
     if local.size:
-        amount = stacking.borrow(people, B.start + local, (due[local] - cash[local]) / 100, sim.scenario.borrowers.stacking)
+        amount = stacking.borrow(people, B.start + local, (due[local] - cash[local]) / 100,
+                                 sim.scenario.borrowers.stacking, whole_only)
         raised[local] = np.floor(amount * 100 + 1e-6).astype(np.int64)
         sim.recorder.add(int(sim.env.now), "outside_borrowed", int(raised.sum()))
     return raised

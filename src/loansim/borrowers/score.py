@@ -8,8 +8,9 @@ On each scheduled due date:
 - missed: ``− miss_points × instalments behind × footroom``, with
   ``footroom = (score − 300) / 550``; nothing for utilisation.
 
-On default: ``− default_points × footroom``. The headroom and footroom factors keep the
-score within [300, 850]; an on-time payment never lowers it and a miss never raises it.
+On default: ``− default_points × footroom``. The headroom and footroom factors slow the
+score near the ends of the scale, and it is clipped to [300, 850] (large point settings
+could otherwise overshoot); an on-time payment never lowers it and a miss never raises it.
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ SPAN = HIGH - LOW
 
 
 def on_time(score: np.ndarray, points: float, utilisation_drop: np.ndarray, utilisation_points: float) -> np.ndarray:
-    """Score after a payment in full (never lower than before)."""
+    """Score after a payment in full (never lower than before, never above 850)."""
     headroom = (HIGH - score) / SPAN
     gain = np.float32(points) + np.float32(utilisation_points) * np.maximum(utilisation_drop, np.float32(0))
-    return score + gain * headroom
+    return np.minimum(score + gain * headroom, HIGH)
 
 
 def missed(score: np.ndarray, points: float, instalments_behind: np.ndarray) -> np.ndarray:
-    """Score after a missed due date (never higher than before)."""
-    return score - points * np.maximum(instalments_behind, 1) * (score - LOW) / SPAN
+    """Score after a missed due date (never higher than before, never below 300)."""
+    return np.maximum(score - points * np.maximum(instalments_behind, 1) * (score - LOW) / SPAN, LOW)
 
 
 def defaulted(score: np.ndarray, points: float) -> np.ndarray:
-    """Score after reaching default."""
-    return score - points * (score - LOW) / SPAN
+    """Score after reaching default (never below 300)."""
+    return np.maximum(score - points * (score - LOW) / SPAN, LOW)

@@ -34,16 +34,21 @@ def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: in
     return np.flatnonzero(regions_hit[people.region] & (rng.random(people.n, dtype=np.float32) < shock.regional_hit_share))
 
 
-def apply_shock(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int) -> tuple[int, float]:
-    """Hit, charge and start income-loss spells for one shock type; returns (hits, expense)."""
+def apply_shock(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int,
+                spell: np.ndarray | None = None) -> tuple[int, float]:
+    """Hit, charge and start income-loss spells for one shock type; returns (hits, expense).
+
+    `spell` holds each borrower's months left of this kind's income loss; a new spell never
+    shortens one already running. An expense beyond all the borrower's cash goes unmet (an
+    unpaid bill the model does not follow further); the full expense is recorded.
+    """
     hit = hit_by(kind, shock, people, streams, month)
     if hit.size == 0:
         return 0, 0.0
     rng = streams.generator(f"shock.{kind}.size", month)  # drawn only for those hit, who do not depend on policy
     expense = shock.expense.sample(rng, hit.size)
     people.savings[hit] -= expense  # may go below zero: the rest comes out of this month's income
-    if shock.income_loss_share > 0:
+    if spell is not None:
         months = np.rint(shock.income_loss_months.sample(rng, hit.size)).astype(np.int16)
-        people.income_loss_months[hit] = np.maximum(people.income_loss_months[hit], months)
-        people.income_loss_share[hit] = np.where(months > 0, shock.income_loss_share, people.income_loss_share[hit])
+        spell[hit] = np.maximum(spell[hit], months)
     return int(hit.size), float(expense.sum())

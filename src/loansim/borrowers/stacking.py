@@ -20,14 +20,15 @@ import numpy as np
 from loansim.borrowers import Borrowers
 
 
-def borrow(people: Borrowers, ids: np.ndarray, shortfall: np.ndarray, params: Any) -> np.ndarray:
+def borrow(people: Borrowers, ids: np.ndarray, shortfall: np.ndarray, params: Any, whole_only: bool = False) -> np.ndarray:
     """Borrowers `ids` borrow their `shortfall` (currency) outside, up to the limit; returns the amounts.
 
-    Borrowers cut off by outside lenders (after too many unmet repayments) get nothing.
+    Borrowers cut off by outside lenders (after too many unmet repayments) get nothing;
+    with `whole_only` a borrower borrows only if the limit covers the whole shortfall.
     """
     room = np.maximum(params.max_balance - people.outside_balance[ids], 0.0)
     room[people.outside_rollovers[ids] >= params.max_rollovers] = 0.0
-    amount = np.minimum(shortfall, room)
+    amount = np.where(room >= shortfall, shortfall, 0.0) if whole_only else np.minimum(shortfall, room)
     people.outside_balance[ids] += amount
     people.outside_taken[ids] += amount
     people.savings[ids] += amount

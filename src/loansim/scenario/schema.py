@@ -142,7 +142,7 @@ class Strategic(_Table):
 
     monthly_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="base monthly chance a borrower chooses to stop paying")  # type: ignore[valid-type]
     arrears_multiplier: float = Field(default=1.0, ge=0, le=100, description="chance × (1 + this × instalments in arrears)")
-    size_multiplier: float = Field(default=1.0, ge=0, le=100, description="chance × (1 + this × principal lent / annual income at origination)")
+    size_multiplier: float = Field(default=1.0, ge=0, le=100, description="chance × (1 + this × principal lent / annual income at origination, counted up to 10)")
 
 
 class CreditScore(_Table):
@@ -245,6 +245,16 @@ class Economy(_Table):
         if any(not 0 <= r < 1 for r in rates):
             raise ValueError("unemployment rates must be shares in [0, 1)")
         return value
+
+    @model_validator(mode="after")
+    def _pay_cuts_need_a_starting_rate(self) -> Economy:
+        from loansim.macro import unemployment_path
+
+        if self.unemployment_path is not None and self.monthly_pay_cut_prob > 0 and self.pay_cut_unemployment_elasticity > 0:
+            if unemployment_path(self.unemployment_path, 0)[0] <= 0:
+                raise ValueError("pay cuts scale with unemployment relative to the path's first month, "
+                                 "so the path must start above 0 (or set pay_cut_unemployment_elasticity = 0)")
+        return self
 
     def job_loss_prob(self) -> float:
         """The constant job-loss hazard used without a path."""
