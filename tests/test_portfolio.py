@@ -105,3 +105,11 @@ def test_ledger_balances_with_several_loans_per_borrower(seed: int, share: float
     sim, result = run(scenario)
     assert ledger_errors(sim.loans) == [] and result.ledger_problems == []
     assert np.all(sim.borrowers.savings >= -1e-6)
+
+
+def test_a_borrower_with_several_late_loans_counts_each_month_once() -> None:
+    sim, _ = run(multi(borrowers={"income_monthly": 0, "initial_savings_months": 0}, run={"months": 8}))
+    people = sim.borrowers
+    # Past due at the month ends from the first due date until charge-off at 120 DPD.
+    expected = np.where(people.due_day < 29, 4, 3)
+    assert np.array_equal(people.months_in_arrears, expected)

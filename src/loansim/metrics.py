@@ -60,7 +60,8 @@ class Recorder:
         L = sim.loans
         late = np.flatnonzero(L.oldest_unpaid_day >= 0)
         dpd = day - L.oldest_unpaid_day[late]
-        sim.borrowers.months_in_arrears[np.unique(L.borrower[late[dpd > 0]])] += 1
+        # Fancy-index += adds once per distinct index: a borrower with several late loans counts once.
+        sim.borrowers.months_in_arrears[L.borrower[late[dpd > 0]]] += 1
         bucket = np.minimum(dpd // DAYS_PER_MONTH + (dpd > 0), len(BUCKETS) - 1)  # 1-29 -> 1, ..., 90+ -> 4
         counts = np.bincount(bucket, minlength=len(BUCKETS))
         balances = np.bincount(bucket, weights=L.principal[late], minlength=len(BUCKETS)).astype(np.int64)

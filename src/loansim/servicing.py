@@ -153,7 +153,7 @@ def default_step(sim: Simulation, day: int) -> None:
     cohort, reached = reaching(sim, day, sim.scenario.lender.default_dpd)
     new = cohort.start + np.flatnonzero(reached & (L.defaulted_day[cohort] < 0))
     L.defaulted_day[new] = day
-    holders = np.unique(L.borrower[new])
+    holders = L.borrower[new]  # a borrower with several loans defaulting today is marked once
     sim.borrowers.score[holders] = score.defaulted(sim.borrowers.score[holders], sim.scenario.borrowers.score.default_points)
     sim.recorder.add(day, "new_defaults", len(new))
     for code, count in enumerate(np.bincount(L.last_miss_cause[new], minlength=len(MISS_CAUSES))):
