@@ -29,6 +29,14 @@ class RunSettings(_Table):
 NAME = r"^[a-z][a-z0-9_]*$"
 
 
+def named_tables(tables: dict[str, Any]) -> dict[str, Any]:
+    """Check the names of a table of named tables (they become stream names and columns)."""
+    for name in tables:
+        if not re.match(NAME, name):
+            raise ValueError(f"name {name!r} must be lower-case letters, digits and '_', starting with a letter")
+    return tables
+
+
 class Product(_Table):
     """A loan product: amount, price and term."""
 
@@ -70,10 +78,7 @@ class Portfolio(_Table):
     @field_validator("products", "segments")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name in value:
-            if not re.match(NAME, name):
-                raise ValueError(f"name {name!r} must be lower-case letters, digits and '_', starting with a letter")
-        return value
+        return named_tables(value)
 
     @field_validator("segments")
     @classmethod
@@ -211,10 +216,7 @@ class BorrowerBehaviour(_Table):
     @field_validator("shocks")
     @classmethod
     def _shock_names(cls, value: dict[str, Shock]) -> dict[str, Shock]:
-        for name in value:
-            if not re.match(NAME, name):
-                raise ValueError(f"shock name {name!r} must be lower-case letters, digits and '_', starting with a letter")
-        return value
+        return named_tables(value)
 
 
 class Economy(_Table):
