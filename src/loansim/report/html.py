@@ -37,7 +37,7 @@ def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path)
         "<p class='note'>Default = reached the default DPD (90 days past due by default) or charged off. "
         "Intervals are 95% Student-t confidence intervals of the mean across replications.</p>",
     ]
-    for name in ("delinquency.png", "default_and_loss.png"):
+    for name in ("delinquency.png", "default_and_loss.png", "missed_by_cause.png"):
         data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
         parts.append(f"<p><img alt='{name}' src='data:image/png;base64,{data}'></p>")
     parts += ["<h2>Ledger (mean of replications, currency units)</h2>", _ledger_table(summary["ledger"])]

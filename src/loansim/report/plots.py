@@ -53,14 +53,17 @@ def plot_delinquency(runs: list[RunResult], ax: Axes | None = None) -> Figure:
     return fig
 
 
-def plot_default_and_loss(runs: list[RunResult]) -> Figure:
+def plot_default_and_loss(runs: list[RunResult], axes: tuple[Axes, Axes] | None = None) -> Figure:
     """Cumulative default rate and cumulative loss rate: the mean, and the range from the
     2.5th to the 97.5th percentile of replications (their spread, not a confidence interval)."""
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    if axes is None:
+        fig = Figure(figsize=(10, 4.2), layout="constrained")
+        axes = tuple(fig.subplots(1, 2))
+    fig = axes[0].figure
     months = runs[0].monthly["month"]
     default_dpd = runs[0].extra["default_dpd"]
     for ax, column, title in zip(
-        fig.subplots(1, 2),
+        axes,
         ("cum_default_rate", "cum_loss_rate"),
         (f"Cumulative default rate ({default_dpd}+ DPD or charged off)", "Cumulative net loss / principal disbursed"),
     ):
@@ -71,4 +74,23 @@ def plot_default_and_loss(runs: list[RunResult]) -> Figure:
         ax.set(xlabel="month", ylabel="%", title=title)
         ax.set_xlim(months[0], months[-1])
         ax.legend(loc="upper left", frameon=False)
+    return fig
+
+
+CAUSE_LABELS = {"cannot_pay": "could not pay", "forgot": "forgot", "misunderstood": "misread the contract",
+                "unwilling": "chose not to pay"}
+CAUSE_COLOURS = {"cannot_pay": "#d7301f", "forgot": "#fdae61", "misunderstood": "#74add1", "unwilling": "#4d4d4d"}
+
+
+def plot_missed_by_cause(runs: list[RunResult], ax: Axes | None = None) -> Figure:
+    """Missed due dates each month by cause, as a share of the month's due dates (mean of replications)."""
+    fig, ax = _axes(ax)
+    months = runs[0].monthly["month"]
+    due = np.maximum(mean_series(runs, "due_dates"), 1)
+    causes = [c for c in CAUSE_LABELS if f"missed_{c}" in runs[0].monthly]
+    shares = [100 * mean_series(runs, f"missed_{c}") / due for c in causes]
+    ax.stackplot(months, shares, labels=[CAUSE_LABELS[c] for c in causes], colors=[CAUSE_COLOURS[c] for c in causes])
+    ax.set(xlabel="month", ylabel="% of due dates", title="Missed due dates by cause (mean of replications)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.set_xlim(months[0], months[-1])
     return fig

@@ -21,9 +21,10 @@ import numpy as np
 from loansim import __version__
 from loansim.experiment import Experiment
 from loansim.report.html import render_report
-from loansim.report.plots import plot_default_and_loss, plot_delinquency
+from loansim.report.plots import plot_default_and_loss, plot_delinquency, plot_missed_by_cause
 
-PLOTS = {"delinquency.png": plot_delinquency, "default_and_loss.png": plot_default_and_loss}
+PLOTS = {"delinquency.png": plot_delinquency, "default_and_loss.png": plot_default_and_loss,
+         "missed_by_cause.png": plot_missed_by_cause}
 
 
 def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> Path:
