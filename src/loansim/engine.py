@@ -73,6 +73,7 @@ class Hooks:
         self._callbacks[hook].append(callback)
 
     def run(self, hook: str, *args: Any) -> None:
+        """Call every callback registered for `hook`, in the order they were added."""
         for callback in self._callbacks.get(hook, ()):
             callback(*args)
 

@@ -36,6 +36,7 @@ class Cohort:
 
     @property
     def empty(self) -> bool:
+        """No loans fall due on this day."""
         return self.loans.stop == self.loans.start
 
     def to_loans(self, per_borrower: np.ndarray) -> np.ndarray:

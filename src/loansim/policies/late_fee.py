@@ -35,6 +35,7 @@ class LateFee(Policy):
     params: LateFeeParams
 
     def setup(self, sim: Simulation) -> None:
+        """Charge penalty interest before each due date, and the flat fee after a miss."""
         if self.params.penalty_monthly_rate > 0:
             sim.hooks.add("before_due", self.penalise_arrears)
         if self.params.flat_fee > 0:

@@ -36,6 +36,7 @@ _MESSAGES = {
 
 
 def format_error(error: dict[str, Any], data: Any, prefix: tuple[str, ...], model: type[BaseModel], origins: dict[str, str], file: str) -> str:
+    """One line for one pydantic error: origin file, dotted key, value written, what was expected."""
     keys = _real_keys(data, error["loc"])
     path = ".".join((*prefix, *keys)) or "(top level)"
     kind = error["type"]
@@ -56,6 +57,7 @@ def format_error(error: dict[str, Any], data: Any, prefix: tuple[str, ...], mode
 
 
 def problem(origins: dict[str, str], file: str, path: str, value: Any, message: str) -> str:
+    """``file: key.path = value: message``, naming the file that set the key."""
     return f"{_origin(origins, path, file)}: {path} = {show(value)}: {message}"
 
 
@@ -119,11 +121,13 @@ def _model_of(annotation: Any, node: Any) -> type[BaseModel] | None:
 
 
 def did_you_mean(word: str, choices: Any) -> str:
+    """A ``(did you mean 'x'?)`` hint when a choice is close to `word`, else ``""``."""
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def show(value: Any) -> str:
+    """A value as it would be written in TOML (strings quoted, tables inline)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value)) if abs(value) < 1e16 else f"{value:g}"
     if isinstance(value, str):
