@@ -9,7 +9,7 @@ from typing import Any
 
 from loansim.experiment import Experiment
 
-RATES = {"default_rate", "charge_off_rate", "loss_rate", "missed_payment_rate", "prepaid_or_repaid_rate"}
+BORROWER = ("_per_loan", "_per_borrower", "mean_credit_score", "outside_", "share_borrowers")
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
@@ -32,11 +32,12 @@ def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path)
         f"<p class='note'>{s.portfolio.borrowers:,} borrowers, {s.run.months} months, "
         f"{s.run.replications} replication(s), seed {s.run.seed}; run {html.escape(experiment.started_at)} "
         f"in {experiment.wall_seconds:.1f} s.</p>",
-        "<h2>Headline metrics</h2>",
-        _metrics_table(summary["metrics"]),
-        "<p class='note'>Default = reached the default DPD (90 days past due by default) or charged off. "
-        "Intervals are 95% Student-t confidence intervals of the mean across replications.</p>",
     ]
+    for title, block in _groups(summary["metrics"]).items():
+        if block:
+            parts += [f"<h2>{title}</h2>", _metrics_table(block)]
+    parts.append("<p class='note'>Default = reached the default DPD (90 days past due by default) or charged off. "
+                 "Intervals are 95% Student-t confidence intervals of the mean across replications.</p>")
     for name in ("delinquency.png", "default_and_loss.png", "missed_by_cause.png"):
         data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
         parts.append(f"<p><img alt='{name}' src='data:image/png;base64,{data}'></p>")
@@ -65,5 +66,21 @@ def _ledger_table(ledger: dict[str, Any]) -> str:
     return "\n".join(rows) + "</table>"
 
 
+def _groups(metrics: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Headline metrics, rates by cause, by segment and product, and borrower-side outcomes."""
+    groups: dict[str, dict[str, dict[str, Any]]] = {
+        "Headline metrics": {}, "By cause": {}, "By segment and product": {}, "Borrower-side outcomes": {}}
+    for name, m in metrics.items():
+        if "_segment_" in name or "_product_" in name:
+            groups["By segment and product"][name] = m
+        elif any(part in name for part in BORROWER):
+            groups["Borrower-side outcomes"][name] = m
+        elif name.startswith(("missed_payment_rate_", "default_rate_")):
+            groups["By cause"][name] = m
+        else:
+            groups["Headline metrics"][name] = m
+    return groups
+
+
 def _num(name: str, value: float) -> str:
-    return f"{100 * value:.2f}%" if name in RATES else f"{value:,.2f}"
+    return f"{100 * value:.2f}%" if "_rate" in name or name.startswith("share_") else f"{value:,.2f}"
