@@ -103,7 +103,9 @@ def test_manifest_records_the_resolved_run(baseline: tuple[Path, str]) -> None:
     assert manifest["seed"] == 2026
     assert manifest["replications"] == 2
     assert manifest["loansim_version"] == loansim.__version__
-    assert "portfolio.borrowers=500" in manifest["overrides"]
+    assert "--set portfolio.borrowers=500" in manifest["overrides"]
+    assert "--replications run.replications=2" in manifest["overrides"]
+    assert manifest["extends_chain"] == [str(BASELINE)]
     assert datetime.fromisoformat(manifest["started_at"]).tzinfo is not None
     assert isinstance(manifest["wall_seconds"], (int, float)) and manifest["wall_seconds"] >= 0
 
@@ -155,7 +157,7 @@ def test_existing_results_folder_is_replaced_whole(tmp_path: Path) -> None:
     out = tmp_path / "x"
     out.mkdir()
     (out / "stray.txt").write_text("old", encoding="utf-8")
-    (out / "summary.json").write_text("{}", encoding="utf-8")
+    (out / "manifest.json").write_text('{"loansim_version": "0.1.0"}', encoding="utf-8")  # an earlier result
     summary = summary_of(out, "--workers", "1")
     assert {p.name for p in out.iterdir()} == RESULT_FILES
     assert summary["replications"] == 2
@@ -165,7 +167,7 @@ def test_existing_results_folder_is_replaced_whole(tmp_path: Path) -> None:
 def test_interrupted_write_leaves_the_old_folder_and_no_temporary_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "x"
     out.mkdir()
-    (out / "summary.json").write_text("old", encoding="utf-8")
+    (out / "manifest.json").write_text('{"loansim_version": "old"}', encoding="utf-8")
 
     def interrupt(runs: Any) -> Any:
         raise KeyboardInterrupt
@@ -175,8 +177,8 @@ def test_interrupted_write_leaves_the_old_folder_and_no_temporary_one(tmp_path: 
     assert code == 130
     assert "interrupted; no results were written" in stderr
     assert [p.name for p in tmp_path.iterdir()] == ["x"]
-    assert [p.name for p in out.iterdir()] == ["summary.json"]
-    assert (out / "summary.json").read_text(encoding="utf-8") == "old"
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+    assert (out / "manifest.json").read_text(encoding="utf-8") == '{"loansim_version": "old"}'
 
 
 # ------------------------------------------------------------------ user errors
@@ -204,8 +206,8 @@ def assert_user_error(argv: list[str | Path], parent: Path, *needles: str) -> st
         (["--set", "portfolio.borowers=3"], ["--set: portfolio.borowers = 3: unknown key (did you mean 'borrowers'?)"]),
         (["--set", "portfolio.borrowers"], ["--set 'portfolio.borrowers': expected KEY.PATH=VALUE"]),
         (["--set", "economy.monthly_job_loss_prob=1.5"], ["--set: economy.monthly_job_loss_prob = 1.5: must be <= 1"]),
-        (["--replications", "0"], ["--set: run.replications = 0: must be >= 1"]),
-        (["--seed", "-1"], ["--set: run.seed = -1: must be >= 0"]),
+        (["--replications", "0"], ["--replications: run.replications = 0: must be >= 1"]),
+        (["--seed", "-1"], ["--seed: run.seed = -1: must be >= 0"]),
         (["--workers", "0"], ["--workers 0: must be >= 1"]),
     ],
     ids=["bad-set-value", "unknown-set-key", "set-without-equals", "set-out-of-range", "zero-replications",
@@ -296,3 +298,38 @@ def test_validate_reports_every_bad_file(tmp_path: Path) -> None:
     assert code == 2
     assert f"{missing}: no such scenario file" in stderr
     assert f"{broken}: not valid TOML" in stderr
+
+
+@pytest.mark.parametrize("folder", ["notes", "scenarios"])
+def test_a_folder_that_is_not_a_loansim_result_is_never_replaced(tmp_path: Path, folder: str) -> None:
+    out = tmp_path / folder
+    out.mkdir()
+    (out / "notes.txt").write_text("important", encoding="utf-8")
+    scenario = BASELINE
+    if folder == "scenarios":  # the scenario file itself lives in the folder
+        scenario = out / "s.toml"
+        scenario.write_text(BASELINE.read_text(encoding="utf-8").replace('extends', '#'), encoding="utf-8")
+    code, _, stderr = run_cli("run", scenario, *TINY_RUN, "--workers", "1", "--out", out)
+    assert code == 2 and "choose" in stderr
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "important"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]
+
+
+def test_default_results_folder_names_the_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, stdout, _ = run_cli("run", BASELINE, "--set", "portfolio.borrowers=300", "--set", "run.months=6",
+                              "--seed", "7", "--replications", "1")
+    assert code == 0
+    assert (tmp_path / "results" / "baseline+borrowers=300+months=6+seed=7+replications=1" / "summary.json").is_file()
+    assert "active_at_end_rate" in stdout and "note: the run ends before the longest loans" in stdout
+
+
+def test_validate_applies_overrides() -> None:
+    assert run_cli("validate", BASELINE, "--set", "portfolio.borrowers=10")[0] == 0
+    code, _, stderr = run_cli("validate", BASELINE, "--set", "portfolio.borrowers=0")
+    assert code == 2 and "--set: portfolio.borrowers = 0: must be >= 1" in stderr
+
+
+def test_set_value_that_is_not_toml_is_an_error() -> None:
+    code, _, stderr = run_cli("validate", BASELINE, "--set", "portfolio.principal={dist=")
+    assert code == 2 and "is not a TOML value" in stderr

@@ -319,7 +319,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_folder_is_not_a_scenario_file(tmp_path: Path) -> None:
-    assert error_of(tmp_path) == f"{tmp_path}: no such scenario file"
+    assert error_of(tmp_path) == f"{tmp_path}: is a folder, not a scenario file"
 
 
 def test_extends_missing_file(tmp_path: Path) -> None:

@@ -122,6 +122,8 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "operating_cost": sim.ledger.total_cost_cents() / 100,
         **_by_cause(sim, n, due_dates),
         **_by_group(sim),
+        "active_at_end_rate": float(np.count_nonzero(L.status == ACTIVE) / n),
+        "delinquent_at_end_rate": float(np.count_nonzero((L.status == ACTIVE) & (L.oldest_unpaid_day >= 0)) / n),
         "missed_payments_per_loan": float(L.n_missed.mean()),
         "months_in_arrears_per_borrower": float(sim.borrowers.months_in_arrears.mean()),
         "mean_credit_score": float(sim.borrowers.score.mean(dtype=np.float64)),

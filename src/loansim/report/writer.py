@@ -55,6 +55,7 @@ def manifest(experiment: Experiment, source: dict[str, Any]) -> dict[str, Any]:
     return {
         "loansim_version": __version__,
         "scenario_file": source.get("scenario_file"),
+        "extends_chain": source.get("extends_chain", []),
         "overrides": source.get("overrides", []),
         "scenario": s.to_dict(),
         "seed": s.run.seed,
@@ -97,7 +98,18 @@ def _fmt(value: Any) -> str:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(_tidy(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def _tidy(data: Any) -> Any:
+    """Floats to 12 significant digits, so 0.8355874999999999 is written 0.8355875."""
+    if isinstance(data, float):
+        return float(f"{data:.12g}")
+    if isinstance(data, dict):
+        return {k: _tidy(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_tidy(v) for v in data]
+    return data
 
 
 def _umask() -> int:

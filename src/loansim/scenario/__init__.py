@@ -19,6 +19,7 @@ set the value, the dotted key path, the value and what was expected.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -30,17 +31,25 @@ from loansim.policies import REGISTRY, PolicyParams
 from loansim.scenario.messages import did_you_mean, format_error, problem, show
 from loansim.scenario.schema import Scenario
 
-__all__ = ["Scenario", "load_scenario", "validate_scenario"]
+__all__ = ["Scenario", "extends_chain", "load_scenario", "validate_scenario"]
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Read, merge (``extends``), override (``--set``) and validate a scenario file."""
+Override = str | tuple[str, str]
+
+
+def load_scenario(path: str | Path, overrides: list[Override] | tuple[Override, ...] = ()) -> Scenario:
+    """Read, merge (``extends``), override and validate a scenario file.
+
+    Each override is ``"key.path=value"`` (reported as coming from ``--set``) or a pair
+    ``(source, "key.path=value")`` naming where it came from, e.g. ``("--seed", "run.seed=7")``.
+    """
     path = Path(path)
     raw, origins = _load_merged(path, stack=())
-    for item in overrides:
-        key, value = _parse_override(item)
+    for override in overrides:
+        source, item = override if isinstance(override, tuple) else ("--set", override)
+        key, value = _parse_override(item, source)
         for created in _set_path(raw, key, value, str(path)):
-            origins[created] = "--set"
+            origins[created] = source
     raw.setdefault("name", path.stem)
     return validate_scenario(raw, origins, str(path))
 
@@ -87,8 +96,21 @@ def _validate_policy(name: str, table: Any, origins: dict[str, str], file: str, 
         return None
 
 
+def extends_chain(path: str | Path) -> list[str]:
+    """The scenario files a file is built from, itself first, then what it extends, in turn."""
+    chain, path = [], Path(path)
+    while True:
+        chain.append(str(path))
+        parent = _read_toml(path, None).get("extends")
+        if not isinstance(parent, str) or str(path.parent / parent) in chain:
+            return chain
+        path = path.parent / parent
+
+
 def _read_toml(path: Path, referrer: str | None, written: str | None = None) -> dict[str, Any]:
     where = f"{referrer}: extends = {show(written)}: " if referrer else f"{path}: "
+    if path.is_dir():
+        raise ScenarioError(f"{where}is a folder, not a scenario file")
     if not path.is_file():
         raise ScenarioError(f"{where}no such scenario file")
     try:
@@ -141,15 +163,18 @@ def _leaf_paths(data: dict[str, Any], prefix: str = "") -> list[str]:
     return paths
 
 
-def _parse_override(item: str) -> tuple[str, Any]:
+def _parse_override(item: str, source: str = "--set") -> tuple[str, Any]:
     key, sep, text = item.partition("=")
-    key = key.strip()
+    key, text = key.strip(), text.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ScenarioError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. --set portfolio.borrowers=2000")
+        raise ScenarioError(f"{source} {item!r}: expected KEY.PATH=VALUE, e.g. --set portfolio.borrowers=2000")
     try:
-        return key, tomllib.loads(f"v = {text.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        return key, text.strip()  # a bare word is a string, e.g. --set name=test
+        return key, tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError as exc:
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", text):
+            return key, text  # a bare word is a string, e.g. --set economy.unemployment_path=adverse
+        raise ScenarioError(f"{source} {item!r}: {text!r} is not a TOML value ({exc}); "
+                            "quote text with spaces or symbols, e.g. name='\"my run\"'") from None
 
 
 def _set_path(raw: dict[str, Any], key: str, value: Any, file: str) -> list[str]:

@@ -49,8 +49,8 @@ def format_error(error: dict[str, Any], data: Any, prefix: tuple[str, ...], mode
     else:
         message = error["msg"].removeprefix("Value error, ")
     written = error.get("input", 0)
-    if kind == "missing":
-        return f"{file}: {path}: {message}"
+    if kind == "missing":  # blame whoever wrote the table the key is missing from
+        return f"{_origin(origins, path, file)}: {path}: {message}"
     if written is None or (isinstance(written, dict) and "dist" not in written and kind == "value_error"):
         return f"{_origin(origins, path, file)}: {path}: {message}"  # nothing written there, or a whole table
     return problem(origins, file, path, error.get("input"), message)
