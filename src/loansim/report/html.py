@@ -83,4 +83,6 @@ def _groups(metrics: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str,
 
 
 def _num(name: str, value: float) -> str:
-    return f"{100 * value:.2f}%" if "_rate" in name or name.startswith("share_") else f"{value:,.2f}"
+    if "_rate" in name or name.startswith("share_"):
+        return f"{100 * value:.2f}%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
