@@ -55,12 +55,6 @@ class Cohort:
         """Loan ids of positions `local` within this cohort."""
         return self.loans.start + local
 
-    def loans_of(self, local_borrowers: np.ndarray) -> np.ndarray:
-        """Positions within the cohort of the loans of the borrowers at `local_borrowers`."""
-        if self.holder is None:
-            return local_borrowers
-        return np.flatnonzero(np.isin(self.holder, local_borrowers))
-
 
 class Book:
     """How loans and borrowers relate: segments, products and the due-day cohorts."""
