@@ -291,7 +291,7 @@ def test_scores_follow_payment_history() -> None:
     sim, _ = run(make_scenario(portfolio=BIG))
     L, s = sim.loans, sim.borrowers.score
     initial = np.clip(Simulation(make_scenario(portfolio=BIG)).borrowers.score, 300, 850)
-    never_missed = (L.n_missed == 0) & (L.n_due > 0)
+    never_missed = (L.n_missed == 0) & (L.n_billed > 0)
     assert np.all(s[never_missed] >= initial[never_missed])
     assert s[L.defaulted_day >= 0].mean() < s[never_missed].mean() - 100
     assert np.all((s >= 300) & (s <= 850))

@@ -166,7 +166,7 @@ def test_arrears_left_at_the_end_of_the_term_keep_ageing() -> None:
     assert (L.defaulted_day[0], L.charged_off_day[0]) == (60 + 90, 60 + 120)
     assert result.metrics["default_rate"] == 1.0
     # Only the three scheduled instalments are due dates; the third was missed.
-    assert (L.n_due[0], L.n_missed[0]) == (3, 1)
+    assert (L.n_billed[0], L.n_missed[0]) == (3, 1)
 
 
 def test_no_late_fee_on_a_late_fee() -> None:

@@ -63,8 +63,7 @@ class Loans(StateArrays):
         "term_months": Field(np.int16, 0, "months", "number of scheduled instalments"),
         "installment": Field(np.int64, 0, "cents", "level scheduled payment"),
         "status": Field(np.int8, ACTIVE, "code", "0 active, 1 repaid, 2 charged off"),
-        "n_billed": Field(np.int16, 0, "count", "scheduled instalments billed so far"),
-        "first_due_day": Field(np.int32, 0, "day", "day the first instalment is due (disbursed 30 days before)"),
+        "n_billed": Field(np.int16, 0, "count", "scheduled instalments billed so far (= scheduled due dates)"),
         "oldest_unpaid_day": Field(np.int32, -1, "day", "due day of the oldest unpaid instalment; -1 if current"),
         "defaulted_day": Field(np.int32, -1, "day", "day the loan first reached the default DPD; -1 if never"),
         "charged_off_day": Field(np.int32, -1, "day", "day of charge-off; -1 if not charged off"),
@@ -88,7 +87,6 @@ class Loans(StateArrays):
         "recoveries": Field(np.int64, 0, "cents", "cash recovered after charge-off"),
         "recoveries_pending": Field(np.int64, 0, "cents", "recoveries expected but not yet received"),
         # payment history
-        "n_due": Field(np.int32, 0, "count", "scheduled instalment due dates"),
         "last_miss_cause": Field(np.int8, 0, "code", "why the latest due date was missed (engine.MISS_CAUSES)"),
         "n_missed": Field(np.int32, 0, "count", "scheduled due dates whose interest and principal due were not paid in full"),
     }

@@ -106,7 +106,7 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
     L, n = sim.loans, sim.loans.n
     disbursed = int(L.disbursed.sum())
     net_loss = int(L.principal_charged_off.sum()) - int(L.recoveries.sum())
-    due_dates = int(L.n_due.sum())
+    due_dates = int(L.n_billed.sum())
     return {
         "default_rate": float(np.count_nonzero(L.defaulted_day >= 0) / n),
         "charge_off_rate": float(np.count_nonzero(L.status == CHARGED_OFF) / n),
@@ -148,7 +148,7 @@ def _by_group(sim: Simulation) -> dict[str, float]:
             if n == 0:  # a product no segment holds
                 continue
             loss = int(L.principal_charged_off[mine].sum()) - int(L.recoveries[mine].sum())
-            due = int(L.n_due[mine].sum())
+            due = int(L.n_billed[mine].sum())
             out[f"default_rate_{kind}_{name}"] = float(np.count_nonzero(L.defaulted_day[mine] >= 0) / n) if n else 0.0
             out[f"loss_rate_{kind}_{name}"] = loss / lent if lent else 0.0
             out[f"missed_payment_rate_{kind}_{name}"] = int(L.n_missed[mine].sum()) / due if due else 0.0

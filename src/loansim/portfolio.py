@@ -100,8 +100,7 @@ def build_loans(scenario: Scenario, streams: Streams, people: Borrowers, product
     loans = Loans(holder.size)
     loans.borrower = holder
     loans.product = kind
-    loans.due_day = people.due_day[holder]
-    loans.first_due_day = loans.due_day  # disbursed 30 days earlier, before the run starts
+    loans.due_day = people.due_day[holder]  # first due in month 0, disbursed 30 days earlier
     principal, apr, term = np.zeros(holder.size), np.zeros(holder.size), np.zeros(holder.size, dtype=np.int64)
     for p, name in enumerate(products):
         mine = np.flatnonzero(kind == p)

@@ -44,7 +44,6 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     missed = np.flatnonzero(scheduled & (short > 0))
     cause = np.where(reason[missed] > 0, reason[missed], CANNOT_PAY).astype(np.int8)
     ids = cohort.loan_ids(missed)
-    L.n_due[loans] += scheduled
     L.n_missed[ids] += 1
     L.last_miss_cause[ids] = cause
     update_scores(sim, cohort, scheduled, missed, principal_before)
@@ -95,7 +94,7 @@ def update_delinquency(L: Loans, ids: Ids) -> None:
     covered = (L.interest_paid[owing] + L.principal_repaid[owing]) // np.maximum(L.installment[owing], 1)
     unpaid = np.minimum(covered, L.n_billed[owing] - 1)
     oldest = np.full(past_due.shape, -1, dtype=np.int32)
-    oldest[behind] = L.first_due_day[owing] + DAYS_PER_MONTH * unpaid
+    oldest[behind] = L.due_day[owing] + DAYS_PER_MONTH * unpaid  # instalment j falls due on due_day + 30 j
     L.oldest_unpaid_day[ids] = oldest
 
 
