@@ -109,7 +109,7 @@ class Simulation:
         self.cohorts = self.book.cohorts
         self.ledger = Ledger(self.loans, self.months, lambda: self.env.now)
         self.ledger.book_disbursement(slice(None))
-        self.recorder = Recorder(self.months)
+        self.recorder = Recorder(self.months, self.borrowers.n)
         self.policies: list[Policy] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
         for policy in self.policies:
             policy.setup(self)

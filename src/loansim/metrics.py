@@ -31,14 +31,14 @@ COUNTS = ("new_defaults", "new_charge_offs", "due_dates", "missed_payments", "n_
 class Recorder:
     """Preallocated per-month series of one run."""
 
-    def __init__(self, months: int) -> None:
+    def __init__(self, months: int, n_borrowers: int) -> None:
         self.months = months
+        self.n_borrowers = n_borrowers
         self.counts = {name: np.zeros(months, dtype=np.int64) for name in COUNTS}
         self.bucket_counts = np.zeros((months, len(BUCKETS)), dtype=np.int64)
         self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
         self.mean_credit_score = np.zeros(months)
         self.money: set[str] = set()
-        self.n_borrowers = 1
 
     def declare(self, *names: str, money: bool = False) -> None:
         """Add series that only some scenarios have; `money` series are kept in cents."""
@@ -74,7 +74,6 @@ class Recorder:
         self.counts["n_repaid"][month] = by_status[REPAID]
         self.counts["n_charged_off"][month] = by_status[CHARGED_OFF]
         self.counts["n_unemployed"][month] = sim.borrowers.n - np.count_nonzero(sim.borrowers.employed)
-        self.n_borrowers = sim.borrowers.n
         self.mean_credit_score[month] = float(sim.borrowers.score.mean(dtype=np.float64))
         if "outside_balance" in self.counts:
             self.counts["outside_balance"][month] = round(float(sim.borrowers.outside_balance.sum()) * 100)

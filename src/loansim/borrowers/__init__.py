@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from loansim.loans import DAYS_PER_MONTH
 from loansim.rng import Streams
 from loansim.scenario import Scenario
 from loansim.state import Field, StateArrays
@@ -76,7 +77,7 @@ def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
     people.essentials = b.essential_spending_share.sample(streams.generator("population.essentials"), n) * people.base_income
     people.overspender = streams.uniform("population.overspender", 0, n) < b.overspender_share
     people.region = np.minimum(streams.uniform("population.region", 0, n) * b.regions, b.regions - 1).astype(np.int16)
-    people.due_day = (np.arange(n, dtype=np.int64) * 30) // n  # in blocks: keeps each day's borrowers together
+    people.due_day = (np.arange(n, dtype=np.int64) * DAYS_PER_MONTH) // n  # in blocks: keeps each day's borrowers together
     draw_misreadings(people, b.misunderstanding, streams)
     people.strategic_propensity = b.strategic.monthly_prob.sample(streams.generator("population.strategic"), n)
     people.stacking_take_up = b.stacking.take_up_prob.sample(streams.generator("population.stacking"), n)
