@@ -16,7 +16,7 @@ from pathlib import Path
 
 from loansim import __version__
 from loansim.errors import UserError
-from loansim.scenario import Scenario, extends_chain, load_scenario
+from loansim.scenario import Scenario, load_scenario, load_scenario_and_files
 
 EXIT_USER_ERROR = 2
 
@@ -67,13 +67,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from loansim.report import write_results
 
     overrides = _overrides(args)
-    scenario = load_scenario(args.scenario, overrides)
+    scenario, files = load_scenario_and_files(args.scenario, overrides)
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be >= 1")
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
     _check_out(out, args.scenario)
     experiment = run_experiment(scenario, workers=args.workers, progress=not args.quiet)
-    source = {"scenario_file": str(args.scenario), "extends_chain": extends_chain(args.scenario),
+    source = {"scenario_file": str(args.scenario), "extends_chain": files,
               "overrides": [f"{label} {item}" for label, item in overrides]}
     try:
         write_results(out, experiment, source)

@@ -31,7 +31,7 @@ from loansim.policies import REGISTRY, PolicyParams
 from loansim.scenario.messages import did_you_mean, format_error, problem, show
 from loansim.scenario.schema import Scenario
 
-__all__ = ["Scenario", "extends_chain", "load_scenario", "validate_scenario"]
+__all__ = ["Scenario", "load_scenario", "load_scenario_and_files", "validate_scenario"]
 
 
 Override = str | tuple[str, str]
@@ -43,15 +43,21 @@ def load_scenario(path: str | Path, overrides: list[Override] | tuple[Override, 
     Each override is ``"key.path=value"`` (reported as coming from ``--set``) or a pair
     ``(source, "key.path=value")`` naming where it came from, e.g. ``("--seed", "run.seed=7")``.
     """
+    return load_scenario_and_files(path, overrides)[0]
+
+
+def load_scenario_and_files(path: str | Path, overrides: list[Override] | tuple[Override, ...] = ()) -> tuple[Scenario, list[str]]:
+    """``load_scenario``, and the files the scenario was built from (the named file first,
+    then each file it extends in turn)."""
     path = Path(path)
-    raw, origins = _load_merged(path, stack=())
+    raw, origins, files = _load_merged(path, stack=())
     for override in overrides:
         source, item = override if isinstance(override, tuple) else ("--set", override)
         key, value = _parse_override(item, source)
         for created in _set_path(raw, key, value, str(path)):
             origins[created] = source
     raw.setdefault("name", path.stem)
-    return validate_scenario(raw, origins, str(path))
+    return validate_scenario(raw, origins, str(path)), files
 
 
 def validate_scenario(raw: dict[str, Any], origins: dict[str, str] | None = None, file: str = "<scenario>") -> Scenario:
@@ -96,17 +102,6 @@ def _validate_policy(name: str, table: Any, origins: dict[str, str], file: str, 
         return None
 
 
-def extends_chain(path: str | Path) -> list[str]:
-    """The scenario files a file is built from, itself first, then what it extends, in turn."""
-    chain, path = [], Path(path)
-    while True:
-        chain.append(str(path))
-        parent = _read_toml(path, None).get("extends")
-        if not isinstance(parent, str) or str(path.parent / parent) in chain:
-            return chain
-        path = path.parent / parent
-
-
 def _read_toml(path: Path, referrer: str | None, written: str | None = None) -> dict[str, Any]:
     where = f"{referrer}: extends = {show(written)}: " if referrer else f"{path}: "
     if path.is_dir():
@@ -123,8 +118,9 @@ def _read_toml(path: Path, referrer: str | None, written: str | None = None) -> 
 
 
 def _load_merged(path: Path, stack: tuple[Path, ...], referrer: str | None = None,
-                 written: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The file's data merged over everything it extends, and which file set each key."""
+                 written: str | None = None) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The file's data merged over everything it extends, which file set each key, and the
+    files in the chain (this one first)."""
     resolved = path.resolve()
     if resolved in stack:
         chain = " -> ".join(str(p.name) for p in (*stack, resolved))
@@ -133,13 +129,13 @@ def _load_merged(path: Path, stack: tuple[Path, ...], referrer: str | None = Non
     origins = {key: str(path) for key in _leaf_paths(data)}
     parent = data.pop("extends", None)
     if parent is None:
-        return data, origins
+        return data, origins, [str(path)]
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: extends = {show(parent)}: must be a file name (a string)")
-    base, base_origins = _load_merged(path.parent / parent, (*stack, resolved), str(path), parent)
+    base, base_origins, files = _load_merged(path.parent / parent, (*stack, resolved), str(path), parent)
     base.pop("name", None)  # the name is the extending file's own
     base_origins.update(origins)
-    return _merge(base, data), base_origins
+    return _merge(base, data), base_origins, [str(path), *files]
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
