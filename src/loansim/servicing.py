@@ -75,15 +75,28 @@ def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort
 
 
 def pay_late(sim: Simulation, ids: np.ndarray, days_late: int):
-    """Borrowers who thought the due date later pay what they can, `days_late` days after it,
-    to their loans in payment order."""
+    """Borrowers who thought the due date later pay what they can, `days_late` days after it."""
     yield sim.env.timeout(days_late)
-    active = ids[sim.loans.status[ids] == ACTIVE]
+    pay_what_cash_allows(sim, ids)
+
+
+def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
+    """The holders of loans `ids` pay what is due on those that are active, now, out of their
+    savings, in payment order; returns what was paid on each of `ids` (cents)."""
+    paid_out = np.zeros(len(ids), dtype=np.int64)
+    mine = np.flatnonzero(sim.loans.status[ids] == ACTIVE)
+    active = ids[mine]
+    if active.size == 0:
+        return paid_out
+    order = np.argsort(active, kind="stable")  # loans by borrower and priority, as allocate needs
+    active, mine = active[order], mine[order]
     holders, first = np.unique(sim.loans.borrower[active], return_index=True)
     due = sim.loans.amount_due(active)
-    cash = np.floor(sim.borrowers.savings[holders] * 100 + 1e-6).astype(np.int64)
+    cash = np.maximum(np.floor(sim.borrowers.savings[holders] * 100 + 1e-6), 0).astype(np.int64)
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
     collect(sim, active, due, paid)
+    paid_out[mine] = paid
+    return paid_out
 
 
 def update_delinquency(L: Loans, ids: Ids) -> None:

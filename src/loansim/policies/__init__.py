@@ -58,5 +58,13 @@ def register(cls: type[Policy]) -> type[Policy]:
     return cls
 
 
-# Built-in policies register themselves on import.
-from loansim.policies import late_fee  # noqa: E402,F401
+def _import_builtin_policies() -> None:
+    """Import every module of this package: built-in policies register themselves."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_import_builtin_policies()
