@@ -23,7 +23,8 @@ One clock process runs each day's steps, always in this order:
    notices correct misread contracts; credit scores move.
 7. **default**: loans whose DPD reaches ``lender.default_dpd`` today are flagged.
 8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
-   off, and a recovery process is started that books recoveries after the delay.
+   off, and a recovery process is started that books recoveries after the delay; then
+   hook ``charged_off(sim, day, ids)`` for them.
 9. hook ``day_end(sim, day)``.
 10. **month end** (day 29): the month is recorded; then hook ``month_end(sim, month)``.
 
@@ -57,7 +58,7 @@ from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
 
-HOOKS = ("month_start", "day_start", "before_due", "missed", "day_end", "month_end")
+HOOKS = ("month_start", "day_start", "before_due", "missed", "charged_off", "day_end", "month_end")
 
 
 class Hooks:

@@ -185,9 +185,10 @@ def charge_off_step(sim: Simulation, day: int) -> None:
     sim.recorder.add(day, "new_charge_offs", len(ids))
     expected = round_cents(principal * L.recovery_share[ids])
     if expected.any():
-        ids = ids[expected > 0]
-        sim.ledger.expect_recovery(ids, expected[expected > 0])
-        sim.env.process(recover(sim, ids))
+        recovering = ids[expected > 0]
+        sim.ledger.expect_recovery(recovering, expected[expected > 0])
+        sim.env.process(recover(sim, recovering))
+    sim.hooks.run("charged_off", sim, day, ids)
 
 
 def recover(sim: Simulation, ids: np.ndarray):
