@@ -25,7 +25,7 @@ from loansim.scenario import Scenario
 LEDGER_KEYS = (
     "disbursed", "principal_repaid", "principal_charged_off", "principal_outstanding", "recoveries",
     "recoveries_pending",
-    "interest_billed", "interest_paid", "interest_written_off", "interest_outstanding",
+    "interest_billed", "interest_paid", "interest_written_off", "capitalised", "interest_outstanding",
     "fees_billed", "fees_paid", "fees_written_off", "fees_outstanding", "operating_cost",
 )
 

@@ -3,13 +3,18 @@
 Money on the book is held as int64 cents, so every identity is exact by construction:
 per loan and in total,
 
-    disbursed      = principal repaid + principal charged off + principal outstanding
-    interest billed = interest paid + interest written off + interest outstanding
+    disbursed + capitalised = principal repaid + principal charged off + principal outstanding
+    interest billed = interest paid + interest written off + capitalised + interest outstanding
     fees billed     = fees paid + fees written off + fees outstanding
     recoveries received + recoveries pending <= principal charged off
 
 ``Ledger`` is the one place that moves money: billing, payments (allocated fees →
-interest → principal), fees, charge-offs, recoveries and operating costs. It also sums
+interest → principal), fees, charge-offs, recoveries, operating costs, and modifications
+(a deferral or restructuring that re-ages arrears and sets a new schedule, ``modify``).
+
+A loan's *schedule* runs from ``sched_start_day``, its first due date under the current
+terms: before that day nothing is billed (a loan not yet lent, or one whose instalments are
+deferred). Delinquency counts instalments from the schedule's start (``servicing``). It also sums
 each movement into per-month flows for the results.
 """
 
@@ -24,7 +29,7 @@ from loansim.state import Field, StateArrays
 
 DAYS_PER_MONTH = 30  # the 30/360 convention
 
-ACTIVE, REPAID, CHARGED_OFF = 0, 1, 2
+ACTIVE, REPAID, CHARGED_OFF, NOT_LENT = 0, 1, 2, 3  # NOT_LENT: an application pending or declined
 
 
 def annuity_payment(principal: float | np.ndarray, apr: float | np.ndarray, term_months: int | np.ndarray) -> np.ndarray:
@@ -62,11 +67,15 @@ class Loans(StateArrays):
         "monthly_rate": Field(np.float64, 0.0, "share", "contract interest per month (apr / 12)"),
         "term_months": Field(np.int16, 0, "months", "number of scheduled instalments"),
         "installment": Field(np.int64, 0, "cents", "level scheduled payment"),
-        "status": Field(np.int8, ACTIVE, "code", "0 active, 1 repaid, 2 charged off"),
+        "status": Field(np.int8, ACTIVE, "code", "0 active, 1 repaid, 2 charged off, 3 not lent (application pending or declined)"),
         "n_billed": Field(np.int16, 0, "count", "scheduled instalments billed so far (= scheduled due dates)"),
         "oldest_unpaid_day": Field(np.int32, -1, "day", "due day of the oldest unpaid instalment; -1 if current"),
         "defaulted_day": Field(np.int32, -1, "day", "day the loan first reached the default DPD; -1 if never"),
         "charged_off_day": Field(np.int32, -1, "day", "day of charge-off; -1 if not charged off"),
+        "sched_start_day": Field(np.int32, 0, "day", "first due date of the current schedule (the loan's first, or the first after a modification)"),
+        "sched_billed_base": Field(np.int16, 0, "count", "scheduled instalments billed before the current schedule started"),
+        "sched_paid_base": Field(np.int64, 0, "cents", "interest and principal paid before the current schedule started"),
+        "n_modified": Field(np.int16, 0, "count", "modifications (deferrals, restructurings)"),
         "recovery_share": Field(np.float64, 0.0, "share", "share of charged-off principal this loan will recover"),
         # balances outstanding
         "principal": Field(np.int64, 0, "cents", "principal outstanding, billed or not"),
@@ -81,6 +90,7 @@ class Loans(StateArrays):
         "interest_billed": Field(np.int64, 0, "cents", "contract interest charged"),
         "interest_paid": Field(np.int64, 0, "cents", "contract interest paid"),
         "interest_written_off": Field(np.int64, 0, "cents", "interest reversed at charge-off"),
+        "capitalised": Field(np.int64, 0, "cents", "interest billed and then added to principal (a modification)"),
         "fees_billed": Field(np.int64, 0, "cents", "fees and penalty charges billed"),
         "fees_paid": Field(np.int64, 0, "cents", "fees and penalty charges paid"),
         "fees_written_off": Field(np.int64, 0, "cents", "fees reversed at charge-off"),
@@ -108,7 +118,7 @@ def originate(loans: Loans, principal: np.ndarray, apr: float | np.ndarray, term
 FLOWS = (
     "disbursed", "interest_billed", "fees_billed", "payments", "principal_repaid", "interest_paid",
     "fees_paid", "principal_charged_off", "interest_written_off", "fees_written_off", "recoveries",
-    "operating_cost",
+    "capitalised", "operating_cost",
 )
 
 
@@ -140,16 +150,19 @@ class Ledger:
         The scheduled principal is the level instalment less that interest; the last
         scheduled instalment bills whatever principal is left, so the loan amortises to
         zero exactly. Loans already charged off or repaid have no principal and are billed 0.
-        After the term, loans still owing are billed interest only. Returns a mask of the
-        loans that had a scheduled instalment due today.
+        After the term, loans still owing are billed interest only. Loans whose schedule
+        has not started (not yet lent, or deferred) are billed nothing. Returns a mask of
+        the loans that had a scheduled instalment due today.
         """
         L = self.loans
-        interest = (L.principal[ids] * L.monthly_rate[ids] + 0.5).astype(np.int64)  # >= 0: round half up
+        started = L.sched_start_day[ids] <= self.now()
+        interest = (L.principal[ids] * L.monthly_rate[ids] + 0.5).astype(np.int64) * started  # >= 0: round half up
         unbilled = L.principal[ids] - L.principal_due[ids]
         n_billed = L.n_billed[ids]
         scheduled = n_billed < L.term_months[ids]
         last = n_billed == L.term_months[ids] - 1
         regular = np.clip(L.installment[ids] - interest, 0, unbilled)
+        scheduled &= started
         principal_part = np.where(last, unbilled, regular) * scheduled
         L.interest_due[ids] += interest
         L.interest_billed[ids] += interest
@@ -158,6 +171,47 @@ class Ledger:
         L.n_billed[ids] += scheduled
         self._flow("interest_billed", interest)
         return scheduled
+
+    def capitalise_interest(self, ids: np.ndarray, cents: np.ndarray) -> None:
+        """Bill interest `cents` on loans `ids` and add it to their principal at once (the
+        interest of a deferred month, when it is capitalised rather than waived)."""
+        L = self.loans
+        L.interest_billed[ids] += cents
+        L.capitalised[ids] += cents
+        L.principal[ids] += cents
+        self._flow("interest_billed", cents)
+        self._flow("capitalised", cents)
+
+    def modify(self, ids: np.ndarray, first_due_day: np.ndarray, remaining_months: np.ndarray,
+               monthly_rate: np.ndarray | None = None, balance_at_start: np.ndarray | None = None) -> None:
+        """Modify loans `ids` (a deferral or a restructuring): re-age and set a new schedule.
+
+        Arrears are re-aged: interest past due is capitalised and principal past due
+        returns to the unbilled balance (fees past due stay due). The new schedule bills
+        `remaining_months` level instalments from `first_due_day` (a due day of the loan's
+        own cohort), at `monthly_rate` if given; the instalment amortises
+        `balance_at_start` (default: the principal now) over them, and the last instalment
+        bills whatever is left, so the loan still amortises to zero exactly. The loan is
+        current afterwards.
+        """
+        L = self.loans
+        interest = L.interest_due[ids]
+        L.capitalised[ids] += interest
+        L.principal[ids] += interest
+        L.interest_due[ids] = 0
+        L.principal_due[ids] = 0
+        L.fee_displaced[ids] = 0
+        self._flow("capitalised", interest)
+        if monthly_rate is not None:
+            L.monthly_rate[ids] = monthly_rate
+        balance = L.principal[ids] if balance_at_start is None else balance_at_start
+        L.installment[ids] = to_cents(annuity_payment(balance / 100, L.monthly_rate[ids] * 12, remaining_months))
+        L.sched_start_day[ids] = first_due_day
+        L.sched_billed_base[ids] = L.n_billed[ids]
+        L.sched_paid_base[ids] = L.interest_paid[ids] + L.principal_repaid[ids]
+        L.term_months[ids] = L.n_billed[ids] + remaining_months
+        L.oldest_unpaid_day[ids] = -1
+        L.n_modified[ids] += 1
 
     def charge_fee(self, ids: np.ndarray, cents: np.ndarray | int) -> None:
         """Bill a fee or penalty charge to loans `ids`."""
@@ -242,7 +296,7 @@ class Ledger:
         L = self.loans
         names = (
             "disbursed", "principal_repaid", "principal_charged_off", "principal",
-            "interest_billed", "interest_paid", "interest_written_off", "interest_due",
+            "interest_billed", "interest_paid", "interest_written_off", "capitalised", "interest_due",
             "fees_billed", "fees_paid", "fees_written_off", "fees_due", "recoveries", "recoveries_pending",
         )
         totals = {name: int(getattr(L, name).sum()) for name in names}
@@ -257,8 +311,8 @@ def ledger_errors(loans: Loans) -> list[str]:
     """Every broken ledger identity, per loan; an empty list when the book balances."""
     L = loans
     checks = {
-        "principal": L.disbursed - (L.principal_repaid + L.principal_charged_off + L.principal),
-        "interest": L.interest_billed - (L.interest_paid + L.interest_written_off + L.interest_due),
+        "principal": L.disbursed + L.capitalised - (L.principal_repaid + L.principal_charged_off + L.principal),
+        "interest": L.interest_billed - (L.interest_paid + L.interest_written_off + L.capitalised + L.interest_due),
         "fees": L.fees_billed - (L.fees_paid + L.fees_written_off + L.fees_due),
     }
     problems = [f"{name}: {np.count_nonzero(gap)} loans off by up to {np.abs(gap).max()} cents" for name, gap in checks.items() if gap.any()]

@@ -101,6 +101,7 @@ def build_loans(scenario: Scenario, streams: Streams, people: Borrowers, product
     loans.borrower = holder
     loans.product = kind
     loans.due_day = people.due_day[holder]  # first due in month 0, disbursed 30 days earlier
+    loans.sched_start_day = loans.due_day
     principal, apr, term = np.zeros(holder.size), np.zeros(holder.size), np.zeros(holder.size, dtype=np.int64)
     for p, name in enumerate(products):
         mine = np.flatnonzero(kind == p)

@@ -5,8 +5,8 @@ delinquency, missed-payment hooks); ``default_step`` and ``charge_off_step`` are
 Money moves only through ``sim.ledger``.
 
 Delinquency uses the payment-count method: instalments covered = (interest + principal
-paid so far) // instalment; the oldest unpaid instalment is the next one, and at the latest
-the one billed most recently. The oldest unpaid day therefore moves only when money
+paid since the schedule started) // instalment; the oldest unpaid instalment is the next
+one, and at the latest the one billed most recently. The oldest unpaid day therefore moves only when money
 arrives, during the term or after it. A scheduled due date is *missed* when interest and
 principal are left unpaid for a reason other than payments having gone to fees first
 (no late fee on a late fee: the FTC Credit Practices Rule's ban on pyramiding).
@@ -104,10 +104,11 @@ def update_delinquency(L: Loans, ids: Ids) -> None:
     past_due = L.principal_due[ids] + L.interest_due[ids]
     behind = np.flatnonzero(past_due)
     owing = _pick(ids, behind)
-    covered = (L.interest_paid[owing] + L.principal_repaid[owing]) // np.maximum(L.installment[owing], 1)
-    unpaid = np.minimum(covered, L.n_billed[owing] - 1)
+    paid = L.interest_paid[owing] + L.principal_repaid[owing] - L.sched_paid_base[owing]
+    covered = paid // np.maximum(L.installment[owing], 1)
+    unpaid = np.minimum(covered, L.n_billed[owing] - L.sched_billed_base[owing] - 1)
     oldest = np.full(past_due.shape, -1, dtype=np.int32)
-    oldest[behind] = L.due_day[owing] + DAYS_PER_MONTH * unpaid  # instalment j falls due on due_day + 30 j
+    oldest[behind] = L.sched_start_day[owing] + DAYS_PER_MONTH * unpaid  # instalment j of the schedule falls due 30 j days after its start
     L.oldest_unpaid_day[ids] = oldest
 
 
