@@ -114,10 +114,10 @@ def test_hooks_run_in_the_documented_order() -> None:
     finally:
         del REGISTRY["tracer"]
     day0 = [hook for day, hook in calls if day == 0]
-    assert day0 == ["month_start", "day_start", "before_due", "missed", "day_end"]
+    assert day0 == ["before_month", "month_start", "day_start", "before_due", "missed", "day_end"]
     day29 = [hook for day, hook in calls if day == 29]
     assert day29 == ["day_start", "before_due", "missed", "day_end", "month_end"]
-    assert [hook for day, hook in calls if day == 30][0] == "month_start"
+    assert [hook for day, hook in calls if day == 30][:2] == ["before_month", "month_start"]
 
 
 def test_billing_happens_between_before_due_and_missed() -> None:

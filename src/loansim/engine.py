@@ -7,9 +7,12 @@ rule below works on array views.
 
 One clock process runs each day's steps, always in this order:
 
-1. **month start** (day 0 of a month, whole population, ``borrowers.monthly``):
-   employment and pay → shocks → income → spending → savings; then hook
-   ``month_start(sim, month)``.
+1. **month start** (day 0 of a month, whole population, ``borrowers.monthly``): hook
+   ``before_month(sim, month)`` (policies that change borrowers: education); employment
+   and pay → shocks → income → spending → savings; then hook ``month_start(sim, month)``
+   (policies reacting to the month's shocks: hardship deferral, early warning).
+   **Pay day**: income arrives for those paid today (and, if borrowers do so, arrears are
+   paid out of it).
 2. hook ``day_start(sim, day)`` — policies acting ahead of a due date (reminders).
 3. hook ``before_due(sim, day, cohort)`` — for the loans due today (penalty interest);
    ``cohort`` is a ``portfolio.Cohort`` (``cohort.loans`` is their slice).
@@ -18,9 +21,11 @@ One clock process runs each day's steps, always in this order:
    what savings allow, or misses: unwilling, forgot, misread the contract, or no cash.
    Those who misread the date pay later, in a process of their own.
 6. **delinquency**: instalments covered by payments set the oldest unpaid due day
-   (hence DPD); loans with nothing left to pay are repaid; hook ``missed(sim, day, ids)``
-   for loans whose scheduled instalment date saw interest or principal go unpaid; late
-   notices correct misread contracts; credit scores move.
+   (hence DPD); loans with nothing left to pay are repaid. Then the due date is
+   *assessed* — today, or ``sim.grace_days`` later when a grace period is on (a process
+   of its own): hook ``missed(sim, day, ids)`` for loans whose scheduled instalment date
+   saw interest or principal go unpaid; late notices correct misread contracts; credit
+   scores move.
 7. **default**: loans whose DPD reaches ``lender.default_dpd`` today are flagged.
 8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
    off, and a recovery process is started that books recoveries after the delay; then
@@ -58,7 +63,7 @@ from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
 
-HOOKS = ("month_start", "day_start", "before_due", "missed", "charged_off", "day_end", "month_end")
+HOOKS = ("before_month", "month_start", "day_start", "before_due", "missed", "charged_off", "day_end", "month_end")
 
 
 class Hooks:
@@ -111,6 +116,7 @@ class Simulation:
         self.ledger = Ledger(self.loans, self.months, lambda: self.env.now)
         self.ledger.book_disbursement(slice(None))
         self.recorder = Recorder(self.months, self.borrowers.n)
+        self.grace_days = 0  # days after a due date within which a payment counts as on time
         self.policies: list[Policy] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
         for policy in self.policies:
             policy.setup(self)
@@ -118,6 +124,9 @@ class Simulation:
         self.recorder.declare(*[f"missed_{c}" for c in MISS_CAUSES[1:]], *[f"new_defaults_{c}" for c in MISS_CAUSES],
                               *self.population.series())
         self.recorder.declare(*self.population.money_series(), money=True)
+        if self.grace_days:
+            self.recorder.declare("cured_in_grace")
+            self.recorder.declare("paid_in_grace", money=True)
         self._clock: simpy.Process | None = None
         self._progress: Callable[[int], None] | None = None
 
@@ -156,8 +165,10 @@ class Simulation:
         for day in range(self.months * DAYS_PER_MONTH):
             month, day_of_month = divmod(day, DAYS_PER_MONTH)
             if day_of_month == 0:
+                self.hooks.run("before_month", self, month)
                 self.population.start(month)
                 self.hooks.run("month_start", self, month)
+            self.population.pay_day(day)
             self.hooks.run("day_start", self, day)
             servicing.due_date(self, day, self.cohorts[day_of_month])
             servicing.default_step(self, day)

@@ -60,6 +60,8 @@ class Recorder:
         L = sim.loans
         late = np.flatnonzero(L.oldest_unpaid_day >= 0)
         dpd = day - L.oldest_unpaid_day[late]
+        if sim.grace_days:  # inside the grace period a loan is not late
+            late, dpd = late[dpd > sim.grace_days], dpd[dpd > sim.grace_days]
         # Fancy-index += adds once per distinct index: a borrower with several late loans counts once.
         sim.borrowers.months_in_arrears[L.borrower[late[dpd > 0]]] += 1
         bucket = np.minimum(dpd // DAYS_PER_MONTH + (dpd > 0), len(BUCKETS) - 1)  # 1-29 -> 1, ..., 90+ -> 4
@@ -119,6 +121,7 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "recoveries_pending": int(L.recoveries_pending.sum()) / 100,
         "expected_net_loss": (net_loss - int(L.recoveries_pending.sum())) / 100,
         "operating_cost": sim.ledger.total_cost_cents() / 100,
+        "net_income": (int(L.interest_paid.sum()) + int(L.fees_paid.sum()) - net_loss - sim.ledger.total_cost_cents()) / 100,
         **_by_cause(sim, n, due_dates),
         **_by_group(sim),
         "active_at_end_rate": float(np.count_nonzero(L.status == ACTIVE) / n),
@@ -128,6 +131,7 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "mean_credit_score": float(sim.borrowers.score.mean(dtype=np.float64)),
         **_outside_debt(sim),
         "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,
+        **{k: v for policy in sim.policies for k, v in policy.portfolio_metrics(sim).items()},
     }
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loansim.borrowers import payment, score
+from loansim.borrowers import cash_cents, payment, score
 from loansim.borrowers.payment import CANNOT_PAY, MISS_CAUSES
 from loansim.loans import ACTIVE, DAYS_PER_MONTH, REPAID, Loans, round_cents
 from loansim.portfolio import Cohort
@@ -30,7 +30,8 @@ Ids = slice | np.ndarray
 
 
 def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
-    """Bill today's cohort, collect what borrowers pay, update delinquency and scores."""
+    """Bill today's cohort and collect what borrowers pay; then assess misses, today or,
+    with a grace period, when it ends (``assess``)."""
     if cohort.empty:
         return
     L, loans = sim.loans, cohort.loans
@@ -39,7 +40,24 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     scheduled = sim.ledger.bill_instalment(loans)
     due = L.amount_due(loans)
     paid, reason = payment.decide(sim, cohort, due)
+    L.pay_reason[loans] = reason
     collect(sim, loans, due, paid, cohort)
+    sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
+    if sim.population.misreading:
+        for days_late, late in payment.late_payers(sim, cohort, reason).items():
+            sim.env.process(pay_late(sim, late, days_late))
+    if sim.grace_days == 0:
+        assess(sim, day, cohort, scheduled, reason, principal_before)
+    else:
+        sim.env.process(assess_after_grace(sim, day, cohort, scheduled, reason, principal_before))
+
+
+def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
+           principal_before: np.ndarray) -> None:
+    """Record the misses of the due date `day` of `cohort` (a scheduled due date whose interest
+    and principal are still unpaid), move credit scores, send late notices, and run the
+    ``missed`` hook (late fees)."""
+    L, loans = sim.loans, cohort.loans
     short = L.principal_due[loans] + L.interest_due[loans] - L.fee_displaced[loans]
     missed = np.flatnonzero(scheduled & (short > 0))
     cause = np.where(reason[missed] > 0, reason[missed], CANNOT_PAY).astype(np.int8)
@@ -47,16 +65,32 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     L.n_missed[ids] += 1
     L.last_miss_cause[ids] = cause
     update_scores(sim, cohort, scheduled, missed, principal_before)
-    sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
-    sim.recorder.add(day, "missed_payments", len(missed))
+    now = int(sim.env.now)
+    sim.recorder.add(now, "missed_payments", len(missed))
     for code, count in enumerate(np.bincount(cause, minlength=len(MISS_CAUSES))):
         if code:
-            sim.recorder.add(day, f"missed_{MISS_CAUSES[code]}", int(count))
+            sim.recorder.add(now, f"missed_{MISS_CAUSES[code]}", int(count))
     if sim.population.misreading:
-        for days_late, late in payment.late_payers(sim, cohort, reason).items():
-            sim.env.process(pay_late(sim, late, days_late))
         payment.read_late_notice(sim, ids)
-    sim.hooks.run("missed", sim, day, ids)
+    sim.hooks.run("missed", sim, now, ids)
+
+
+def assess_after_grace(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
+                       principal_before: np.ndarray):
+    """With a grace period of G days, a due date is assessed G days after it: what was paid
+    by then counts as paid on time. Records what was paid inside the window on loans short
+    at the due date, and how many of them it cured."""
+    L, loans = sim.loans, cohort.loans
+    short = scheduled & (L.principal_due[loans] + L.interest_due[loans] - L.fee_displaced[loans] > 0)
+    local = np.flatnonzero(short)
+    ids = cohort.loan_ids(local)
+    paid_before = L.interest_paid[ids] + L.principal_repaid[ids]
+    yield sim.env.timeout(sim.grace_days)
+    now = int(sim.env.now)
+    sim.recorder.add(now, "paid_in_grace", int((L.interest_paid[ids] + L.principal_repaid[ids] - paid_before).sum()))
+    still = L.principal_due[ids] + L.interest_due[ids] - L.fee_displaced[ids] > 0
+    sim.recorder.add(now, "cured_in_grace", int(np.count_nonzero(~still)))
+    assess(sim, day, cohort, scheduled, reason, principal_before)
 
 
 def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None) -> None:
@@ -92,7 +126,7 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     active, mine = active[order], mine[order]
     holders, first = np.unique(sim.loans.borrower[active], return_index=True)
     due = sim.loans.amount_due(active)
-    cash = np.maximum(np.floor(sim.borrowers.savings[holders] * 100 + 1e-6), 0).astype(np.int64)
+    cash = cash_cents(sim.borrowers, holders)
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
     collect(sim, active, due, paid)
     paid_out[mine] = paid

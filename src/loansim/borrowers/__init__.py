@@ -14,7 +14,10 @@ Each month, for the whole population at once (``loansim.engine`` calls these in 
    and literate borrowers cut to protect the month's instalment; savings absorb the rest
    (``spending``). What the loan itself was used for can add income or be lost (``loan_use``).
 
-Instalments are then paid out of savings on each loan's due day (``engine``).
+Income arrives on each borrower's pay day: until then this month's income, though budgeted
+at the month's start, is not cash the borrower can pay with (``Borrowers.income_pending``).
+Instalments are paid out of that cash on each loan's due day (``engine``); a borrower who
+was short of cash may pay the arrears on the pay day (``pay_arrears_on_pay_day``).
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ class Borrowers(StateArrays):
         "essentials": Field(np.float64, 0.0, "currency/month", "spending that cannot be cut"),
         "spending_habit": Field(np.float64, 0.0, "share", "habitual discretionary share of income"),
         "overspender": Field(np.bool_, False, "flag", "spends more the more cash is at hand"),
-        "savings": Field(np.float64, 0.0, "currency", "cash available to pay instalments"),
+        "savings": Field(np.float64, 0.0, "currency", "cash held, including this month's income once it has arrived"),
+        "pay_day": Field(np.int8, 0, "day of month", "day the month's income arrives"),
+        "income_pending": Field(np.float64, 0.0, "currency", "this month's income counted in savings but not yet arrived (before the pay day)"),
         "literacy": Field(np.float32, 0.0, "0-1", "financial literacy"),
         "forget_prob": Field(np.float32, 0.0, "probability/month", "chance of forgetting a due date, before literacy"),
         "misreads": Field(np.int8, 0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower"),
@@ -82,11 +87,18 @@ def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
     people.strategic_propensity = b.strategic.monthly_prob.sample(streams.generator("population.strategic"), n)
     people.stacking_take_up = b.stacking.take_up_prob.sample(streams.generator("population.stacking"), n)
     people.score = np.clip(b.score.initial.sample(streams.generator("population.score"), n), 300, 850)
+    people.pay_day = np.clip(np.rint(b.pay_day.sample(streams.generator("population.pay_day"), n)), 0, 29)
     months_saved = b.initial_savings_months.sample(streams.generator("population.savings"), n)
     people.savings = months_saved * people.base_income
     unemployed_share = initial_unemployment(scenario)
     people.employed = streams.uniform("population.employment", 0, n) >= unemployed_share
     return people
+
+
+def cash_cents(people: Borrowers, ids: slice | np.ndarray) -> np.ndarray:
+    """Cash the borrowers can pay with now, in whole cents: savings less income not yet arrived."""
+    cash = people.savings[ids] - people.income_pending[ids]
+    return np.floor(np.maximum(cash, 0.0) * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
 
 
 def draw_misreadings(people: Borrowers, m: object, streams: Streams) -> None:

@@ -28,7 +28,7 @@ class PopulationMonth:
         e = s.economy
         self.path = None if e.unemployment_path is None else macro.unemployment_path(e.unemployment_path, sim.months)
         self.uniform_sensitivity = bool(np.all(people.job_loss_sensitivity == 1))
-        self.literate = bool(np.any(people.literacy > 0))
+        self.literate = False  # anyone literate (checked each month: policies may teach)
         self.strategic = s.borrowers.strategic.monthly_prob.support()[1] > 0
         if self.strategic:  # propensity raised by the loans' size against annual income, at origination
             size = np.minimum(sim.book.per_borrower(sim.loans.disbursed) / 100 / np.maximum(12 * people.base_income, 1.0), 10.0)
@@ -45,9 +45,21 @@ class PopulationMonth:
         self.loan_use = use.productive_share + use.risky_share > 0
         if self.loan_use:
             loan_use.assign_uses(people, sim.book.per_borrower(sim.loans.disbursed) / 100, use, sim.streams)
+        # Pay days: who is paid on each day of the month, and their loans.
+        self.pay_days = bool(np.any(people.pay_day))
+        self.catch_up = s.borrowers.pay_arrears_on_pay_day
+        self.paid_on: list[np.ndarray] = []
+        self.paid_on_loans: list[np.ndarray] = []
+        if self.pay_days or self.catch_up:
+            self.paid_on = [np.flatnonzero(people.pay_day == d) for d in range(DAYS_PER_MONTH)]
+            holder_day = people.pay_day[sim.loans.borrower]
+            self.paid_on_loans = [np.flatnonzero(holder_day == d) for d in range(DAYS_PER_MONTH)]
         # What due dates need from this month's draws (filled at each month start).
         self.forgets = np.empty(0, dtype=np.bool_)
+        self.forget_draws = np.empty(0, dtype=np.float32)
         self.strategic_draws = np.empty(0, dtype=np.float32)
+        # Borrowers who lost a job, took a pay cut or were hit by a shock this month.
+        self.shocked = np.zeros(people.n, dtype=np.bool_)
 
     def series(self) -> list[str]:
         """Monthly series this population records (declared up front for every replication)."""
@@ -67,6 +79,8 @@ class PopulationMonth:
         names = [f"shock_{kind}_expense" for kind in s.borrowers.shocks]
         if self.stacking:
             names += ["outside_borrowed", "outside_repaid", "outside_balance"]
+        if self.catch_up:
+            names.append("paid_on_pay_day")
         if self.loan_use:
             names += ["investment_income", "venture_losses"]
         return names
@@ -75,14 +89,18 @@ class PopulationMonth:
         """Economy, shocks, income and spending for everyone, then the month's payment draws."""
         sim, s, people, n = self.sim, self.sim.scenario, self.sim.borrowers, self.sim.borrowers.n
         e, day = s.economy, month * DAYS_PER_MONTH
+        self.shocked[:] = False
         if month > 0:  # month 0 starts from the initial state
+            employed = people.employed
             income.step_employment(people, sim.streams.uniform("employment.transition", month, n),
                                    self.job_loss_hazards(month), e.monthly_job_finding_prob)
+            self.shocked |= employed & ~people.employed
             self.cut_pay(month)
             income.grow_incomes(people, (1 + e.annual_income_growth) ** (1 / 12))
         for kind, shock in s.borrowers.shocks.items():
-            hits, expense = shocks.apply_shock(kind, shock, people, sim.streams, month, self.spells.get(kind))
-            sim.recorder.add(day, f"shock_{kind}_events", hits)
+            hit, expense = shocks.apply_shock(kind, shock, people, sim.streams, month, self.spells.get(kind))
+            self.shocked[hit] = True
+            sim.recorder.add(day, f"shock_{kind}_events", hit.size)
             sim.recorder.add(day, f"shock_{kind}_expense", round(expense * 100))
         income.receive_income(people, s.borrowers.unemployment_income_share,
                               [(self.spells[k], s.borrowers.shocks[k].income_loss_share) for k in self.spells])
@@ -95,20 +113,45 @@ class PopulationMonth:
             sim.recorder.add(day, "investment_income", round((people.income.sum() - before) * 100))
         sd = s.borrowers.spending_noise_sd
         noise = sim.streams.normal("spending.noise", month, n) * np.float32(sd) if sd > 0 else np.float32(0)
+        self.literate = bool(np.any(people.literacy > 0))
         coming = self.coming_due() if self.literate else None
         spending.spend_and_save(people, noise, s.borrowers.overspend_share_of_savings, coming, self.essentials,
                                 self.repay_outside if self.stacking else None, self.overspenders)
+        if self.pay_days:  # income budgeted now arrives on the pay day
+            np.multiply(people.income, people.pay_day > 0, out=people.income_pending)
         self.draw_for_due_dates(month)
+
+    def pay_day(self, day: int) -> None:
+        """Income arrives for those paid on `day` (of the month); with ``pay_arrears_on_pay_day``,
+        those who could not pay a due date for want of cash pay the arrears."""
+        if not self.paid_on:
+            return
+        sim, dom = self.sim, day % DAYS_PER_MONTH
+        self.sim.borrowers.income_pending[self.paid_on[dom]] = 0.0
+        if self.catch_up:
+            L, ids = sim.loans, self.paid_on_loans[dom]
+            late = ids[(L.oldest_unpaid_day[ids] >= 0) & (L.pay_reason[ids] == 0)]  # short of cash, not of will or memory
+            late = late[~sim.borrowers.unwilling[L.borrower[late]]]
+            if late.size:
+                from loansim.servicing import pay_what_cash_allows
+
+                paid = pay_what_cash_allows(sim, late)
+                sim.recorder.add(day, "paid_on_pay_day", int(paid.sum()))
 
     def draw_for_due_dates(self, month: int) -> None:
         """This month's per-borrower draws for due dates, turned into what due dates need."""
         sim, people, n = self.sim, self.sim.borrowers, self.sim.borrowers.n
-        forget = people.forget_prob * (1 - people.literacy) if self.literate else people.forget_prob
-        self.forgets = sim.streams.uniform("payment.forget", month, n) < forget
+        self.forget_draws = sim.streams.uniform("payment.forget", month, n)
+        self.forgets = self.forget_draws < self.forget_chance()
         if self.strategic:
             self.strategic_draws = sim.streams.uniform("payment.strategic", month, n)
         if self.stacking:
             self.may_stack = sim.streams.uniform("payment.stacking", month, n) < people.stacking_take_up
+
+    def forget_chance(self, ids: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """This month's chance that borrowers `ids` forget a due date: forgetfulness × (1 − literacy)."""
+        people = self.sim.borrowers
+        return people.forget_prob[ids] * (1 - people.literacy[ids]) if self.literate else people.forget_prob[ids]
 
     def job_loss_hazards(self, month: int) -> np.ndarray | float:
         """This month's job-loss hazard per borrower: on the path, shared by sensitivity."""
@@ -131,6 +174,7 @@ class PopulationMonth:
         prob = min(e.monthly_pay_cut_prob * pressure ** e.pay_cut_unemployment_elasticity, 1.0)
         hit = sim.streams.subset("income.pay_cut", month, np.flatnonzero(people.employed), prob)
         income.cut_pay(people, hit, e.pay_cut_share.sample(sim.streams.generator("income.pay_cut.size", month), hit.size))
+        self.shocked[hit] = True
         sim.recorder.add(month * DAYS_PER_MONTH, "pay_cuts", hit.size)
 
     def repay_outside(self, available: np.ndarray) -> None:

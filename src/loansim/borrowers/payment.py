@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loansim.borrowers import MISREAD_AMOUNT, MISREAD_DATE, stacking
+from loansim.borrowers import MISREAD_AMOUNT, MISREAD_DATE, cash_cents, stacking
 from loansim.loans import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def decide(sim: Simulation, cohort: Cohort, due: np.ndarray) -> tuple[np.ndarray
     if misread.any():
         low = cohort.to_loans((reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT))
         meant[low] = (due[low] * cohort.to_loans(people.misread_paid_share[B])[low]).astype(np.int64)
-    cash = np.floor(people.savings[B] * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
+    cash = cash_cents(people, B)
     partial = sim.scenario.borrowers.partial_payments
     if month.stacking:
         cash += borrow_outside(sim, cohort, cohort.per_borrower(meant), cash, reason == 0, whole_only=not partial)

@@ -35,8 +35,8 @@ def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: in
 
 
 def apply_shock(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int,
-                spell: np.ndarray | None = None) -> tuple[int, float]:
-    """Hit, charge and start income-loss spells for one shock type; returns (hits, expense).
+                spell: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Hit, charge and start income-loss spells for one shock type; returns (ids hit, expense).
 
     `spell` holds each borrower's months left of this kind's income loss; a new spell never
     shortens one already running. An expense beyond all the borrower's cash goes unmet (an
@@ -44,11 +44,11 @@ def apply_shock(kind: str, shock: Any, people: Borrowers, streams: Streams, mont
     """
     hit = hit_by(kind, shock, people, streams, month)
     if hit.size == 0:
-        return 0, 0.0
+        return hit, 0.0
     rng = streams.generator(f"shock.{kind}.size", month)  # drawn only for those hit, who do not depend on policy
     expense = shock.expense.sample(rng, hit.size)
     people.savings[hit] -= expense  # may go below zero: the rest comes out of this month's income
     if spell is not None:
         months = np.rint(shock.income_loss_months.sample(rng, hit.size)).astype(np.int16)
         spell[hit] = np.maximum(spell[hit], months)
-    return int(hit.size), float(expense.sum())
+    return hit, float(expense.sum())

@@ -13,20 +13,25 @@ Adding a policy is adding one module to this package and decorating its class wi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+import numpy as np
 
 from loansim.distributions import STRICT
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+    from loansim.scenario import Scenario
 
 
 class PolicyParams(BaseModel):
     """Base for policy parameter tables: unknown keys, wrong types and inf/nan are errors."""
 
     model_config = STRICT
+
+    enabled: bool = Field(default=True, description="false switches off a policy a scenario inherits through extends")
 
 
 class Policy:
@@ -39,12 +44,27 @@ class Policy:
         self.params = params
         self.actions = 0  # number of times the policy acted (fees charged, messages sent, ...)
 
+    @classmethod
+    def check(cls, params: PolicyParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
+        """Problems with `params` given the rest of the scenario and the other enabled
+        `policies`, as (key, value, what was expected); none by default."""
+        return []
+
     def setup(self, sim: Simulation) -> None:
         """Register hooks or start processes; called once before the run starts."""
 
     def report(self, sim: Simulation) -> dict[str, float]:
-        """The policy's own figures for ``summary.json``, in currency units and counts."""
+        """The policy's own figures for ``summary.json``, in currency units and counts
+        (the same keys in every replication)."""
         return {"actions": float(self.actions), "cost": sim.ledger.cost_cents(self.name) / 100}
+
+    def portfolio_metrics(self, sim: Simulation) -> dict[str, float]:
+        """Portfolio-level metrics only this policy makes meaningful (``approval_rate``)."""
+        return {}
+
+    def book_cost(self, sim: Simulation, cents: int | np.ndarray) -> None:
+        """Book operating cost (cents, a total or per action) to this policy."""
+        sim.ledger.book_cost(self.name, int(np.sum(cents)))
 
 
 REGISTRY: dict[str, type[Policy]] = {}

@@ -77,8 +77,12 @@ def validate_scenario(raw: dict[str, Any], origins: dict[str, str] | None = None
     policies: dict[str, PolicyParams] = {}
     for name, table in policies_raw.items():
         params = _validate_policy(name, table, origins, file, problems)
-        if params is not None:
+        if params is not None and params.enabled:
             policies[name] = params
+    if scenario is not None and not problems:
+        for name, params in policies.items():
+            for key, value, message in REGISTRY[name].check(params, scenario, policies):
+                problems.append(problem(origins, file, f"policies.{name}.{key}", value, message))
     if problems:
         raise ScenarioError("\n".join(problems))
     assert scenario is not None

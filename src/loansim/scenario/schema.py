@@ -206,6 +206,8 @@ class BorrowerBehaviour(_Table):
     literacy: dist_in(0.0, 1.0) = Field(default=0.0, description="financial literacy in [0, 1]: cuts forgetting, protects payments from discretionary spending")  # type: ignore[valid-type]
     monthly_forget_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance of forgetting a due date, per borrower per month, before literacy")  # type: ignore[valid-type]
     partial_payments: bool = Field(default=True, description="a borrower who cannot pay in full pays what savings allow")
+    pay_day: dist_in(0.0, 29.0) = Field(default=0.0, description="day of the 30-day month the month's income arrives (rounded); 0 = with the month's start")  # type: ignore[valid-type]
+    pay_arrears_on_pay_day: bool = Field(default=False, description="a borrower who could not pay a due date for want of cash pays the arrears on the next pay day")
     shocks: dict[str, Shock] = Field(default={}, description="sudden shocks by name")
     misunderstanding: Misunderstanding = Misunderstanding()
     strategic: Strategic = Strategic()

@@ -1,0 +1,78 @@
+"""What several policies need: who is a customer, days past due, the next due date, and
+re-default tracking after a loan is modified."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+
+REDEFAULT_MONTHS = (3, 6, 12)
+
+
+def dpd(sim: Simulation, ids: np.ndarray | slice) -> np.ndarray:
+    """Days past due of loans `ids` now (0 when current)."""
+    oldest = sim.loans.oldest_unpaid_day[ids]
+    return np.where(oldest >= 0, int(sim.env.now) - oldest, 0)
+
+
+def next_due_day(sim: Simulation, ids: np.ndarray) -> np.ndarray:
+    """The next due date of loans `ids` on or after today (a day of the loan's own cohort)."""
+    now = int(sim.env.now)
+    first = now - now % DAYS_PER_MONTH + sim.loans.due_day[ids].astype(np.int64)
+    return np.where(first >= now, first, first + DAYS_PER_MONTH)
+
+
+def active_loans_of(sim: Simulation, borrower_mask: np.ndarray) -> np.ndarray:
+    """Ids of the active loans whose borrowers are marked in `borrower_mask`."""
+    L = sim.loans
+    return np.flatnonzero((L.status == ACTIVE) & borrower_mask[L.borrower])
+
+
+def with_instalments_left(sim: Simulation, ids: np.ndarray) -> np.ndarray:
+    """Those of `ids` that still have scheduled instalments to bill."""
+    L = sim.loans
+    return ids[L.n_billed[ids] < L.term_months[ids]]
+
+
+class ReDefaults:
+    """Loans watched from a day on (the end of a deferral, a modification): the first month
+    end at which each has reached the default DPD again, or was charged off."""
+
+    def __init__(self) -> None:
+        self.ids = np.empty(0, dtype=np.int64)
+        self.start = np.empty(0, dtype=np.int64)
+        self.day = np.empty(0, dtype=np.int64)  # -1 while it has not re-defaulted
+
+    def watch(self, ids: np.ndarray, from_day: np.ndarray | int) -> None:
+        """Start watching loans `ids` from `from_day` on."""
+        self.ids = np.concatenate([self.ids, ids])
+        self.start = np.concatenate([self.start, np.broadcast_to(np.asarray(from_day, dtype=np.int64), ids.shape)])
+        self.day = np.concatenate([self.day, np.full(ids.size, -1, dtype=np.int64)])
+
+    def check(self, sim: Simulation, day: int) -> None:
+        """At a month end: mark the watched loans that have re-defaulted by `day`."""
+        L = sim.loans
+        open_ = np.flatnonzero((self.day < 0) & (self.start <= day))
+        ids = self.ids[open_]
+        charged = (L.status[ids] == CHARGED_OFF) & (L.charged_off_day[ids] >= self.start[open_])
+        late = (L.oldest_unpaid_day[ids] >= self.start[open_]) & (day - L.oldest_unpaid_day[ids] >= sim.scenario.lender.default_dpd)
+        self.day[open_[charged]] = L.charged_off_day[ids[charged]]
+        self.day[open_[late & ~charged]] = day
+
+    def report(self, horizon_day: int) -> dict[str, float]:
+        """Re-default rates 3, 6 and 12 months on, among the loans watched that long, and by
+        the end of the run among all watched."""
+        out = {"watched": float(self.ids.size)}
+        gone = self.day - self.start
+        for k in REDEFAULT_MONTHS:
+            seen = self.start + k * DAYS_PER_MONTH <= horizon_day
+            out[f"redefault_rate_{k}m"] = float(np.count_nonzero(seen & (self.day >= 0) & (gone <= k * DAYS_PER_MONTH)) / max(np.count_nonzero(seen), 1))
+            out[f"watched_{k}m"] = float(np.count_nonzero(seen))
+        out["redefault_rate_by_end"] = float(np.count_nonzero(self.day >= 0) / max(self.ids.size, 1))
+        return out

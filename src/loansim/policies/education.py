@@ -1,0 +1,97 @@
+"""Borrower education: a financial-literacy campaign.
+
+*Who*: in each campaign month, ``reach_share`` of the borrowers with an active loan (drawn
+afresh per campaign), optionally only those who have missed a due date. *What*: each
+participant's literacy rises by a drawn gain (capped at 1), which then decays by half every
+``half_life_months``; a later campaign adds to what is left. Literacy cuts forgetting and
+protects the coming instalment from discretionary spending (``loansim.borrowers``), from
+the campaign month on. Each participant costs ``cost_per_participant``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from loansim.distributions import dist_in
+from loansim.loans import ACTIVE
+from loansim.policies import Policy, PolicyParams, register
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+    from loansim.scenario import Scenario
+
+
+class EducationParams(PolicyParams):
+    first_month: int = Field(default=1, ge=1, description="month of the run (1 = the first) of the first campaign")
+    repeat_every_months: int | None = Field(default=None, ge=1, description="months between campaigns; none = one campaign")
+    reach_share: float = Field(default=0.3, ge=0, le=1, description="share of eligible borrowers who take part in a campaign")
+    target: Literal["all", "past_miss"] = Field(default="all", description="who is invited: every borrower with an active loan, or only those who have missed a due date")
+    literacy_gain: dist_in(0.0, 1.0) = Field(default={"dist": "beta", "a": 2, "b": 8}, description="rise in literacy (0-1 scale) per participant")  # type: ignore[valid-type]
+    half_life_months: float = Field(default=12.0, gt=0, le=1200, description="months for the gain to decay by half")
+    cost_per_participant: float = Field(default=30.0, ge=0, description="cost per participant, currency units")
+
+
+@register
+class Education(Policy):
+    """Campaigns that raise literacy for a while."""
+
+    name = "education"
+    Params = EducationParams
+    params: EducationParams
+
+    @classmethod
+    def check(cls, params: EducationParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
+        if params.first_month > scenario.run.months:
+            return [("first_month", params.first_month, f"must be within the run (run.months = {scenario.run.months})")]
+        return []
+
+    def setup(self, sim: Simulation) -> None:
+        n = sim.borrowers.n
+        self.base = sim.borrowers.literacy.copy()
+        self.gain = np.zeros(n, dtype=np.float32)  # what is left of campaign gains
+        self.decay = np.float32(0.5 ** (1 / self.params.half_life_months))
+        self.gains_given = 0.0
+        if self.params.reach_share > 0:
+            sim.hooks.add("before_month", self.before_month)
+
+    def campaign_months(self, months: int) -> list[int]:
+        """Months (0-based) in which a campaign runs."""
+        first, every = self.params.first_month - 1, self.params.repeat_every_months
+        return [first] if every is None else list(range(first, months, every))
+
+    # who
+    def eligible(self, sim: Simulation) -> np.ndarray:
+        """Mask of borrowers who can be invited: an active loan (and a past miss, if targeted)."""
+        L = sim.loans
+        mask = np.zeros(sim.borrowers.n, dtype=np.bool_)
+        active = L.status == ACTIVE
+        if self.params.target == "past_miss":
+            active &= L.n_missed > 0
+        mask[L.borrower[active]] = True
+        return mask
+
+    # what
+    def teach(self, sim: Simulation, ids: np.ndarray, month: int) -> None:
+        """Raise the literacy of participants `ids` by their drawn gains; book the cost."""
+        gain = self.params.literacy_gain.sample(sim.streams.generator("policy.education.gain", month), sim.borrowers.n)
+        self.gain[ids] += gain[ids].astype(np.float32)
+        self.gains_given += float(gain[ids].sum())
+        self.actions += ids.size
+        self.book_cost(sim, round(100 * self.params.cost_per_participant) * ids.size)
+
+    def before_month(self, sim: Simulation, month: int) -> None:
+        """Decay earlier gains, run a campaign if one is due, and set literacy."""
+        self.gain *= self.decay
+        if month in self.campaign_months(sim.months):
+            u = sim.streams.uniform("policy.education.reach", month, sim.borrowers.n)
+            self.teach(sim, np.flatnonzero(self.eligible(sim) & (u < self.params.reach_share)), month)
+        if self.gains_given:
+            np.minimum(self.base + self.gain, 1, out=sim.borrowers.literacy)
+
+    def report(self, sim: Simulation) -> dict[str, float]:
+        return {**super().report(sim), "participants": float(self.actions),
+                "mean_literacy_gain": self.gains_given / max(self.actions, 1),
+                "mean_literacy_at_end": float(sim.borrowers.literacy.mean(dtype=np.float64))}

@@ -1,0 +1,141 @@
+"""Reminders: an SMS and/or app message some days before each due date, and optionally the
+day after a missed one.
+
+*Who*: borrowers with a scheduled instalment on the coming due date whom the lender can
+reach (``reach_share`` of borrowers, drawn once), optionally only those who have missed a
+due date before. *What*: a reminder before the due date cuts that month's chance of
+forgetting it by the channel's ``forget_reduction`` (two channels combine as
+``1 - (1 - a)(1 - b)``). The cut is a share of the borrower's own chance, so it is largest
+for those who forget most, and it uses the same monthly draw as without reminders: a
+reminded borrower who remembers would have remembered anyway (never more forgotten
+payments). A reminder the day after a due date goes to every borrower whose loan is then
+past due; those who forgot it or misread the contract pay what their cash allows that day
+with chance ``after_miss_pay_prob`` (it also corrects a misread contract). Each message
+costs its channel's price.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import Field
+
+from loansim.loans import ACTIVE, DAYS_PER_MONTH
+from loansim.policies import Policy, PolicyParams, register
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+    from loansim.portfolio import Cohort
+
+
+class RemindersParams(PolicyParams):
+    days_before_due: int = Field(default=3, ge=0, le=29, description="days before the due date the reminder is sent (0 = on the morning of the due date)")
+    sms: bool = Field(default=True, description="send an SMS")
+    app: bool = Field(default=False, description="send an app notification")
+    cost_per_sms: float = Field(default=0.05, ge=0, description="cost of one SMS, currency units")
+    cost_per_app_message: float = Field(default=0.005, ge=0, description="cost of one app notification, currency units")
+    sms_forget_reduction: float = Field(default=0.5, ge=0, le=1, description="share by which an SMS cuts the chance of forgetting the due date")
+    app_forget_reduction: float = Field(default=0.3, ge=0, le=1, description="share by which an app notification cuts the chance of forgetting the due date")
+    reach_share: float = Field(default=1.0, ge=0, le=1, description="share of borrowers the lender can reach (a mobile number, the app installed)")
+    target: Literal["all", "past_miss"] = Field(default="all", description="who is reminded: every borrower, or only those who have missed a due date before")
+    after_miss: bool = Field(default=False, description="also remind borrowers the day after a due date they did not pay in full")
+    after_miss_pay_prob: float = Field(default=0.6, ge=0, le=1, description="chance a borrower who forgot or misread the contract pays on the day of an after-miss reminder")
+
+
+@register
+class Reminders(Policy):
+    """Messages before the due date (fewer forgotten payments) and after a miss."""
+
+    name = "reminders"
+    Params = RemindersParams
+    params: RemindersParams
+
+    def setup(self, sim: Simulation) -> None:
+        p = self.params
+        self.channels = [(cost, cut) for on, cost, cut in ((p.sms, p.cost_per_sms, p.sms_forget_reduction),
+                                                           (p.app, p.cost_per_app_message, p.app_forget_reduction)) if on]
+        self.cost_cents = round(100 * sum(cost for cost, _ in self.channels))  # per reminder, all channels
+        self.keeps_forgetting = float(np.prod([1 - cut for _, cut in self.channels]))
+        self.reached = sim.streams.uniform("policy.reminders.reach", 0, sim.borrowers.n) < p.reach_share
+        self.pending: list[np.ndarray] = []  # reminded for a due date in the next month
+        self.sent_before = self.sent_after = self.paid_after = 0
+        self.forgets_avoided = 0
+        if not self.channels or p.reach_share == 0:
+            return
+        sim.hooks.add("day_start", self.remind_before_due)
+        sim.hooks.add("month_start", self.apply_pending)
+        if p.after_miss:
+            sim.hooks.add("day_start", self.remind_after_miss)
+
+    # who
+    def eligible(self, sim: Simulation, cohort: Cohort) -> np.ndarray:
+        """Ids of the borrowers of `cohort` to remind of their coming due date: reached, with
+        an instalment scheduled, and (if targeted) with a miss before."""
+        L, loans = sim.loans, cohort.loans
+        scheduled = (L.status[loans] == ACTIVE) & (L.n_billed[loans] < L.term_months[loans])
+        mask = self.reached[cohort.borrowers] & (cohort.most_per_borrower(scheduled.astype(np.int8)) > 0)
+        if self.params.target == "past_miss":
+            mask &= cohort.most_per_borrower(L.n_missed[loans]) > 0
+        return cohort.borrowers.start + np.flatnonzero(mask)
+
+    # what
+    def cut_forgetting(self, sim: Simulation, ids: np.ndarray) -> None:
+        """A reminder's effect: this month's chance of forgetting falls for borrowers `ids`."""
+        month = sim.population
+        keep = month.forget_draws[ids] < month.forget_chance(ids) * self.keeps_forgetting
+        self.forgets_avoided += int(np.count_nonzero(month.forgets[ids] & ~keep))
+        month.forgets[ids] &= keep
+
+    def remind_before_due(self, sim: Simulation, day: int) -> None:
+        """Remind the borrowers whose due date is `days_before_due` days away."""
+        target = day + self.params.days_before_due
+        if target >= sim.months * DAYS_PER_MONTH:
+            return
+        ids = self.eligible(sim, sim.cohorts[target % DAYS_PER_MONTH])
+        self._send(sim, ids.size)
+        self.sent_before += ids.size
+        if target // DAYS_PER_MONTH == day // DAYS_PER_MONTH:
+            self.cut_forgetting(sim, ids)
+        else:  # next month's forgetting is drawn at its start: the reminder counts from then
+            self.pending.append(ids)
+
+    def apply_pending(self, sim: Simulation, month: int) -> None:
+        """Reminders sent late last month for due dates early in this one take effect."""
+        for ids in self.pending:
+            self.cut_forgetting(sim, ids)
+        self.pending = []
+
+    def remind_after_miss(self, sim: Simulation, day: int) -> None:
+        """The day after a due date, remind every borrower whose loan is past due; those who
+        forgot or misread pay what they can, with chance ``after_miss_pay_prob``."""
+        if day == 0:
+            return
+        cohort = sim.cohorts[(day - 1) % DAYS_PER_MONTH]
+        L, loans = sim.loans, cohort.loans
+        late = cohort.loan_ids(np.flatnonzero((L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)))
+        holders = np.unique(L.borrower[late])
+        holders = holders[self.reached[holders]]
+        if holders.size == 0:
+            return
+        self._send(sim, holders.size)
+        self.sent_after += holders.size
+        people = sim.borrowers
+        responds = (sim.population.forgets[holders] | (people.misreads[holders] > 0)) & ~people.unwilling[holders]
+        responds &= sim.streams.keyed_uniform("policy.reminders.after_miss", day, holders) < self.params.after_miss_pay_prob
+        people.misreads[holders] = 0
+        payers = holders[responds]
+        if payers.size:
+            from loansim.servicing import pay_what_cash_allows
+
+            loans_of = late[np.isin(L.borrower[late], payers)]
+            self.paid_after += int(pay_what_cash_allows(sim, loans_of).sum())
+
+    def report(self, sim: Simulation) -> dict[str, float]:
+        return {**super().report(sim), "reminders_before_due": float(self.sent_before),
+                "reminders_after_miss": float(self.sent_after), "forgotten_due_dates_avoided": float(self.forgets_avoided),
+                "paid_after_reminder": self.paid_after / 100}
+
+    def _send(self, sim: Simulation, n: int) -> None:
+        self.actions += n
+        self.book_cost(sim, self.cost_cents * n)
