@@ -11,6 +11,7 @@ import pytest
 
 from conftest import SCENARIOS, TINY, deep_update, make_scenario
 from loansim.errors import ScenarioError, UserError
+from loansim.policies import REGISTRY
 from loansim.scenario import Scenario, load_scenario
 
 DIST_NAMES = "fixed, uniform, normal, lognormal, beta"
@@ -93,7 +94,7 @@ def test_scenario_error_is_a_user_error() -> None:
         ({"borowers": 1}, "borowers = 1: unknown key (did you mean 'borrowers'?); expected one of: borrowers, description,"),
         ({"portfolio": {"borowers": 1}}, "portfolio.borowers = 1: unknown key (did you mean 'borrowers'?); expected one of: apr, borrowers, payment_order, principal, products, segments, term_months"),
         ({"run": {"month": 12}}, "run.month = 12: unknown key (did you mean 'months'?)"),
-        ({"policies": {"late_fee": {"flat_fe": 3}}}, "policies.late_fee.flat_fe = 3: unknown key (did you mean 'flat_fee'?); expected one of: flat_fee, max_fees_per_loan, penalty_monthly_rate"),
+        ({"policies": {"late_fee": {"flat_fe": 3}}}, "policies.late_fee.flat_fe = 3: unknown key (did you mean 'flat_fee'?); expected one of: enabled, flat_fee, max_fees_per_loan, penalty_monthly_rate"),
         ({"borrowers": {"income_monthly": {"dist": "lognormal", "median": 3500, "sigma": 0.4, "median_": 1}}},
          "borrowers.income_monthly.median_ = 1: unknown key (did you mean 'median'?); expected one of: dist, median, sigma"),
         ({"borrowers": {"income_monthly": {"dist": "normal", "mean": 3500, "sd": 9, "low": 0, "hgh": 1}}},
@@ -279,7 +280,8 @@ def test_missing_required_key(tmp_path: Path, dotted: str) -> None:
 
 def test_unknown_policy_suggests_the_near_miss(tmp_path: Path) -> None:
     path = tiny_file(tmp_path, policies={"late_fees": {}})
-    assert error_of(path) == f"{path}: policies.late_fees = {{}}: unknown policy (did you mean 'late_fee'?); known policies: late_fee"
+    assert error_of(path) == (f"{path}: policies.late_fees = {{}}: unknown policy (did you mean 'late_fee'?); "
+                              f"known policies: {', '.join(sorted(REGISTRY))}")
 
 
 def test_empty_policy_table_enables_it_with_defaults(tmp_path: Path) -> None:
@@ -507,3 +509,11 @@ def test_set_unknown_policy_blames_set(tmp_path: Path) -> None:
     message = error_of(tiny_file(tmp_path), ["policies.late_fees.flat_fee=40"])
     assert "policies.late_fees = {flat_fee = 40}: unknown policy (did you mean 'late_fee'?)" in message
     assert message.startswith("--set")
+
+
+def test_enabled_false_switches_off_an_inherited_policy(tmp_path: Path) -> None:
+    parent = tiny_file(tmp_path, policies={"late_fee": {"flat_fee": 30}})
+    child = tmp_path / "child.toml"
+    child.write_text(f'extends = "{parent.name}"\nname = "child"\n[policies.late_fee]\nenabled = false\n', encoding="utf-8")
+    assert load_scenario(parent).policies.keys() == {"late_fee"}
+    assert load_scenario(child).policies == {}

@@ -8,3 +8,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 __all__ = ["__version__"]
+
+from loansim.policies import import_builtin_policies  # noqa: E402
+
+import_builtin_policies()

@@ -78,13 +78,14 @@ def register(cls: type[Policy]) -> type[Policy]:
     return cls
 
 
-def _import_builtin_policies() -> None:
-    """Import every module of this package: built-in policies register themselves."""
+def import_builtin_policies() -> None:
+    """Import every module of this package: built-in policies register themselves.
+
+    Called once from ``loansim/__init__.py``, after this module is complete, so that
+    policy modules may import the rest of loansim (which imports this module) freely.
+    """
     import importlib
     import pkgutil
 
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
-
-
-_import_builtin_policies()

@@ -298,5 +298,5 @@ class Scenario(_Table):
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as plain data (for manifests and for other processes)."""
         data = self.model_dump(mode="json", by_alias=True, exclude={"policies"})
-        data["policies"] = {name: p.model_dump(mode="json") for name, p in self.policies.items()}
+        data["policies"] = {name: p.model_dump(mode="json", exclude={"enabled"}) for name, p in self.policies.items()}
         return data
