@@ -1,0 +1,134 @@
+"""Hardship deferral: borrowers hit by a hardship skip a few instalments.
+
+*Who*: borrowers who lost a job, took a pay cut or were hit by a shock this month apply
+with chance ``application_prob``; ``documented_share`` of applicants can document the
+hardship. A documented applicant's active loans are approved if each is current or less
+than ``max_dpd`` days past due, has instalments left, and was not deferred in the last
+``cooldown_months``. (Early-warning outreach can offer the same deferral without the
+application step: ``offer``.)
+
+*What*: the next ``months`` instalments are skipped and the schedule resumes after them, so
+the term extends by that many months. Arrears at approval are re-aged into the balance
+(``Ledger.modify``). Interest for the deferred months is either waived (the lender's cost,
+booked as the interest forgone: ``waived``) or capitalised (added to the balance, and the
+instalment after the deferral is set to repay it: ``capitalised``). Loans that reach the
+default DPD again after the deferral ends are tracked 3, 6 and 12 months on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import Field
+
+from loansim.loans import ACTIVE, DAYS_PER_MONTH
+from loansim.policies import Policy, PolicyParams, register
+from loansim.policies._common import ReDefaults, active_loans_of, dpd, next_due_day, with_instalments_left
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+    from loansim.portfolio import Cohort
+
+
+class HardshipDeferralParams(PolicyParams):
+    application_prob: float = Field(default=0.3, ge=0, le=1, description="chance a borrower hit by a hardship this month applies")
+    documented_share: float = Field(default=0.7, ge=0, le=1, description="share of applicants who can document the hardship")
+    max_dpd: int = Field(default=30, ge=1, description="a loan must be less than this many days past due to qualify")
+    cooldown_months: int = Field(default=12, ge=0, description="months after a deferral starts before the loan can be deferred again")
+    months: int = Field(default=3, ge=1, le=24, description="instalments skipped (the term extends by as many months)")
+    interest: Literal["waived", "capitalised"] = Field(default="waived", description="interest of the deferred months: waived (the lender's cost) or capitalised (added to the balance)")
+    cost_per_application: float = Field(default=10.0, ge=0, description="cost of handling one application, currency units")
+
+
+@register
+class HardshipDeferral(Policy):
+    """Skip instalments after a documented hardship."""
+
+    name = "hardship_deferral"
+    Params = HardshipDeferralParams
+    params: HardshipDeferralParams
+
+    def setup(self, sim: Simulation) -> None:
+        n = sim.loans.n
+        self.deferred_from = np.full(n, -1, dtype=np.int64)  # day the latest deferral was granted
+        self.in_deferral = np.zeros(n, dtype=np.bool_)
+        self.redefaults = ReDefaults()
+        self.applications = self.approved = 0
+        self.interest_forgone = self.interest_capitalised = 0
+        self.deferred_days = 0
+        sim.hooks.add("month_start", self.take_applications)
+        sim.hooks.add("before_due", self.skip_instalments)
+        sim.hooks.add("month_end", lambda sim, month: self.redefaults.check(sim, int(sim.env.now)))
+
+    # who
+    def eligible(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
+        """Those of loans `ids` that qualify: active, below ``max_dpd``, instalments left,
+        not in or recently out of a deferral."""
+        L, p, now = sim.loans, self.params, int(sim.env.now)
+        ids = with_instalments_left(sim, ids[L.status[ids] == ACTIVE])
+        recent = (self.deferred_from[ids] >= 0) & (now - self.deferred_from[ids] < p.cooldown_months * DAYS_PER_MONTH)
+        return ids[(dpd(sim, ids) < p.max_dpd) & ~recent & ~self.in_deferral[ids]]
+
+    def applicants(self, sim: Simulation, month: int) -> np.ndarray:
+        """Mask of borrowers who apply this month and can document a hardship."""
+        n, p = sim.borrowers.n, self.params
+        applies = sim.population.shocked & (sim.streams.uniform("policy.hardship_deferral.apply", month, n) < p.application_prob)
+        applies &= ~sim.borrowers.unwilling
+        self.applications += int(np.count_nonzero(applies))
+        self.book_cost(sim, round(100 * p.cost_per_application) * int(np.count_nonzero(applies)))
+        return applies & (sim.streams.uniform("policy.hardship_deferral.documents", month, n) < p.documented_share)
+
+    # what
+    def defer(self, sim: Simulation, ids: np.ndarray) -> None:
+        """Skip the next ``months`` instalments of loans `ids`; the schedule resumes after them."""
+        L, p = sim.loans, self.params
+        if ids.size == 0:
+            return
+        resume = next_due_day(sim, ids) + p.months * DAYS_PER_MONTH
+        remaining = np.maximum(L.term_months[ids] - L.n_billed[ids], 1)
+        balance = None
+        if p.interest == "capitalised":  # the instalment after the deferral repays the grown balance
+            principal = L.principal[ids] + L.interest_due[ids]
+            balance = principal * (1 + L.monthly_rate[ids]) ** p.months
+        sim.ledger.modify(ids, resume, remaining, balance_at_start=balance)
+        self.deferred_from[ids] = int(sim.env.now)
+        self.in_deferral[ids] = True
+        self.redefaults.watch(ids, resume)
+        self.approved += ids.size
+        self.actions += ids.size
+        self.deferred_days += int((resume - int(sim.env.now)).sum())
+
+    def take_applications(self, sim: Simulation, month: int) -> None:
+        """Hardship applications this month: documented applicants' qualifying loans are deferred."""
+        self.defer(sim, self.eligible(sim, active_loans_of(sim, self.applicants(sim, month))))
+
+    def offer(self, sim: Simulation, ids: np.ndarray) -> int:
+        """A deferral offered proactively (early warning) on loans `ids`; returns how many qualified."""
+        ids = self.eligible(sim, ids)
+        self.defer(sim, ids)
+        return ids.size
+
+    def skip_instalments(self, sim: Simulation, day: int, cohort: Cohort) -> None:
+        """A deferred due date: its interest is waived (a cost) or capitalised."""
+        L, loans = sim.loans, cohort.loans
+        local = np.flatnonzero(self.in_deferral[loans])
+        if local.size == 0:
+            return
+        ids = cohort.loan_ids(local)
+        ended = L.sched_start_day[ids] <= day
+        self.in_deferral[ids[ended]] = False
+        ids = ids[~ended & (L.status[ids] == ACTIVE)]
+        interest = (L.principal[ids] * L.monthly_rate[ids] + 0.5).astype(np.int64)  # as billing would
+        if self.params.interest == "waived":
+            self.interest_forgone += int(interest.sum())
+            self.book_cost(sim, interest)
+        else:
+            self.interest_capitalised += int(interest.sum())
+            sim.ledger.capitalise_interest(ids, interest)
+
+    def report(self, sim: Simulation) -> dict[str, float]:
+        return {**super().report(sim), "applications": float(self.applications), "deferrals": float(self.approved),
+                "interest_forgone": self.interest_forgone / 100, "interest_capitalised": self.interest_capitalised / 100,
+                "in_deferral_at_end": float(np.count_nonzero(self.in_deferral & (sim.loans.status == ACTIVE))),
+                **self.redefaults.report(sim.months * DAYS_PER_MONTH)}

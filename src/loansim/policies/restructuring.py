@@ -1,0 +1,116 @@
+"""Restructuring: a longer term and a lower instalment for delinquent borrowers who accept.
+
+*Who*: at each month start, active loans at least ``entry_dpd`` days past due (and below
+``max_dpd``, if set) that have been modified fewer than ``max_modifications`` times and
+not in the last ``cooldown_months``; each is offered once per cooldown, and accepted with
+chance ``accept_prob``. Borrowers who have chosen not to pay never accept. (Early-warning
+outreach can offer it before any arrears: ``offer``.)
+
+*What*: the loan is modified (``Ledger.modify``): arrears are re-aged into the balance,
+and the balance is re-amortised over the instalments left plus ``extension_months``, at
+the contract rate cut by ``rate_cut_share``, starting at the next due date. The loan is
+current again. Each offer and each modification has a handling cost. Modified loans that
+reach the default DPD again are tracked 3, 6 and 12 months after the modification.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field
+
+from loansim.loans import ACTIVE, DAYS_PER_MONTH
+from loansim.policies import Policy, PolicyParams, register
+from loansim.policies._common import ReDefaults, dpd, next_due_day
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+
+
+class RestructuringParams(PolicyParams):
+    entry_dpd: int = Field(default=30, ge=1, description="days past due from which a loan is offered a restructuring")
+    max_dpd: int | None = Field(default=None, ge=1, description="no offer at or beyond this many days past due; none = until charge-off")
+    accept_prob: float = Field(default=0.5, ge=0, le=1, description="chance a borrower accepts an offer")
+    extension_months: int = Field(default=12, ge=0, le=360, description="months added to the instalments left")
+    rate_cut_share: float = Field(default=0.0, ge=0, le=1, description="share by which the contract rate is cut")
+    max_modifications: int = Field(default=1, ge=1, description="modifications per loan over its life (1 = one-time)")
+    cooldown_months: int = Field(default=6, ge=0, description="months after an offer before the loan is offered again")
+    cost_per_offer: float = Field(default=5.0, ge=0, description="cost of making one offer, currency units")
+    cost_per_modification: float = Field(default=50.0, ge=0, description="cost of booking one modification, currency units")
+
+
+@register
+class Restructuring(Policy):
+    """Re-age and re-amortise delinquent loans over a longer term."""
+
+    name = "restructuring"
+    Params = RestructuringParams
+    params: RestructuringParams
+
+    def setup(self, sim: Simulation) -> None:
+        self.offered_on = np.full(sim.loans.n, -1, dtype=np.int64)
+        self.modified = np.zeros(sim.loans.n, dtype=np.int16)
+        self.redefaults = ReDefaults()
+        self.offers = 0
+        self.instalment_before = self.instalment_after = 0
+        sim.hooks.add("month_start", self.make_offers)
+        sim.hooks.add("month_end", lambda sim, month: self.redefaults.check(sim, int(sim.env.now)))
+
+    # who
+    def eligible(self, sim: Simulation, ids: np.ndarray, by_arrears: bool = True) -> np.ndarray:
+        """Those of loans `ids` that can be offered a restructuring now."""
+        L, p, now = sim.loans, self.params, int(sim.env.now)
+        ids = ids[L.status[ids] == ACTIVE]
+        ids = ids[(self.modified[ids] < p.max_modifications)
+                  & ((self.offered_on[ids] < 0) | (now - self.offered_on[ids] >= p.cooldown_months * DAYS_PER_MONTH))]
+        if by_arrears:
+            days = dpd(sim, ids)
+            ids = ids[(days >= p.entry_dpd) & ((days < p.max_dpd) if p.max_dpd is not None else True)]
+        return ids
+
+    # what
+    def restructure(self, sim: Simulation, ids: np.ndarray) -> None:
+        """Modify loans `ids`: re-age, extend the term, cut the rate; book the cost."""
+        L, p = sim.loans, self.params
+        if ids.size == 0:
+            return
+        remaining = np.maximum(L.term_months[ids] - L.n_billed[ids], 0) + p.extension_months
+        remaining = np.maximum(remaining, 1)
+        self.instalment_before += int(L.installment[ids].sum())
+        rate = L.monthly_rate[ids] * (1 - p.rate_cut_share) if p.rate_cut_share else None
+        sim.ledger.modify(ids, next_due_day(sim, ids), remaining, monthly_rate=rate)
+        self.instalment_after += int(L.installment[ids].sum())
+        self.modified[ids] += 1
+        self.redefaults.watch(ids, int(sim.env.now))
+        self.actions += ids.size
+        self.book_cost(sim, round(100 * p.cost_per_modification) * ids.size)
+
+    def offer(self, sim: Simulation, ids: np.ndarray, by_arrears: bool = False) -> int:
+        """Offer loans `ids` a restructuring (all accept: they asked, or answered outreach);
+        returns how many were restructured."""
+        ids = self.eligible(sim, ids, by_arrears)
+        self.offered_on[ids] = int(sim.env.now)
+        self.offers += ids.size
+        self.book_cost(sim, round(100 * self.params.cost_per_offer) * ids.size)
+        ids = ids[~sim.borrowers.unwilling[sim.loans.borrower[ids]]]
+        self.restructure(sim, ids)
+        return ids.size
+
+    def make_offers(self, sim: Simulation, month: int) -> None:
+        """This month's offers to delinquent loans; those who accept are restructured."""
+        late = np.flatnonzero(sim.loans.oldest_unpaid_day >= 0)
+        ids = self.eligible(sim, late)
+        accept = sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.params.accept_prob
+        self.offered_on[ids] = int(sim.env.now)
+        self.offers += ids.size
+        self.book_cost(sim, round(100 * self.params.cost_per_offer) * ids.size)
+        ids = ids[accept & ~sim.borrowers.unwilling[sim.loans.borrower[ids]]]
+        self.restructure(sim, ids)
+
+    def report(self, sim: Simulation) -> dict[str, float]:
+        n = max(self.actions, 1)
+        return {**super().report(sim), "offers": float(self.offers), "modifications": float(self.actions),
+                "mean_instalment_before": self.instalment_before / 100 / n,
+                "mean_instalment_after": self.instalment_after / 100 / n,
+                **self.redefaults.report(sim.months * DAYS_PER_MONTH)}
