@@ -109,15 +109,16 @@ class Simulation:
         self.streams = Streams(scenario.run.seed, replication)
         self.env = simpy.Environment()
         self.hooks = Hooks()
-        self.borrowers = bh.generate_borrowers(scenario, self.streams)
+        self.policies: list[Policy] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
+        applicants = [policy.application_months(scenario) for policy in self.policies]
+        self.borrowers = bh.generate_borrowers(scenario, self.streams, np.concatenate([np.zeros(0, dtype=np.int16), *applicants]))
         self.book = Book(scenario, self.streams, self.borrowers)
         self.loans = self.book.loans
         self.cohorts = self.book.cohorts
         self.ledger = Ledger(self.loans, self.months, lambda: self.env.now)
-        self.ledger.book_disbursement(slice(None))
+        self.ledger.book_disbursement(slice(None))  # loans applied for are lent later, if approved
         self.recorder = Recorder(self.months, self.borrowers.n)
         self.grace_days = 0  # days after a due date within which a payment counts as on time
-        self.policies: list[Policy] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
         for policy in self.policies:
             policy.setup(self)
         self.population = PopulationMonth(self)

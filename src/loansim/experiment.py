@@ -88,7 +88,7 @@ DEFINITIONS = {
     "missed_payments_per_loan": "missed due dates per loan",
     "months_in_arrears_per_borrower": "month-ends at which a borrower had a loan past due, per borrower",
     "fees_paid_per_loan": "fees and penalty charges paid per loan, currency units",
-    "mean_credit_score": "mean credit score (300-850) of all borrowers at the end",
+    "mean_credit_score": "mean credit score (300-850) at the end of the borrowers the lender lent to",
     "share_borrowers_stacking": "share of borrowers who took outside short-term credit",
     "outside_debt_taken_per_borrower": "outside credit taken per borrower, currency units",
     "outside_debt_outstanding": "outside debt still owed at the end, currency units",

@@ -85,6 +85,7 @@ class Loans(StateArrays):
         "fee_displaced": Field(np.int64, 0, "cents", "interest and principal past due only because payments went to fees first"),
         # cumulative ledger per loan
         "disbursed": Field(np.int64, 0, "cents", "principal lent"),
+        "amount": Field(np.int64, 0, "cents", "principal of the loan (lent at the start, or applied for)"),
         "principal_repaid": Field(np.int64, 0, "cents", "principal paid by the borrower"),
         "principal_charged_off": Field(np.int64, 0, "cents", "principal written off at charge-off"),
         "interest_billed": Field(np.int64, 0, "cents", "contract interest charged"),
@@ -109,8 +110,9 @@ class Loans(StateArrays):
 
 def originate(loans: Loans, principal: np.ndarray, apr: float | np.ndarray, term_months: int | np.ndarray) -> None:
     """Book every loan as disbursed, with its level instalment rounded to the cent."""
-    loans.principal[:] = to_cents(principal)
-    loans.disbursed[:] = loans.principal
+    loans.amount[:] = to_cents(principal)
+    loans.principal[:] = loans.amount
+    loans.disbursed[:] = loans.amount
     loans.monthly_rate[:] = np.asarray(apr, dtype=float) / 12
     loans.term_months[:] = term_months
     loans.installment[:] = to_cents(annuity_payment(loans.principal / 100, apr, term_months))
@@ -143,6 +145,16 @@ class Ledger:
     def book_disbursement(self, ids: slice | np.ndarray) -> None:
         """Record the loans' principal as lent this month."""
         self._flow("disbursed", self.loans.disbursed[ids])
+
+    def lend(self, ids: np.ndarray, first_due_day: np.ndarray | int) -> None:
+        """Lend loans `ids` (applications approved) today: their amount is disbursed and the
+        schedule starts on `first_due_day`."""
+        L = self.loans
+        L.status[ids] = ACTIVE
+        L.principal[ids] = L.amount[ids]
+        L.disbursed[ids] = L.amount[ids]
+        L.sched_start_day[ids] = first_due_day
+        self.book_disbursement(ids)
 
     def bill_instalment(self, ids: slice) -> np.ndarray:
         """Bill one month's interest and, while the schedule runs, its principal part.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
-from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Ledger
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT, REPAID, Ledger
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 BUCKETS = ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_plus")
 
 COUNTS = ("new_defaults", "new_charge_offs", "due_dates", "missed_payments", "n_active", "n_repaid",
-          "n_charged_off", "n_unemployed")
+          "n_charged_off", "n_lent", "n_unemployed")
 
 
 class Recorder:
@@ -67,7 +67,7 @@ class Recorder:
         bucket = np.minimum(dpd // DAYS_PER_MONTH + (dpd > 0), len(BUCKETS) - 1)  # 1-29 -> 1, ..., 90+ -> 4
         counts = np.bincount(bucket, minlength=len(BUCKETS))
         balances = np.bincount(bucket, weights=L.principal[late], minlength=len(BUCKETS)).astype(np.int64)
-        by_status = np.bincount(L.status, minlength=3)
+        by_status = np.bincount(L.status, minlength=4)
         counts[0] = by_status[ACTIVE] - counts[1:].sum()  # current: active and not late
         balances[0] = int(L.principal.sum()) - balances[1:].sum()
         self.bucket_counts[month] = counts
@@ -75,6 +75,7 @@ class Recorder:
         self.counts["n_active"][month] = by_status[ACTIVE]
         self.counts["n_repaid"][month] = by_status[REPAID]
         self.counts["n_charged_off"][month] = by_status[CHARGED_OFF]
+        self.counts["n_lent"][month] = L.n - by_status[NOT_LENT]
         self.counts["n_unemployed"][month] = sim.borrowers.n - np.count_nonzero(sim.borrowers.employed)
         self.mean_credit_score[month] = float(sim.borrowers.score.mean(dtype=np.float64))
         if "outside_balance" in self.counts:
@@ -88,14 +89,13 @@ class Recorder:
         for i, name in enumerate(BUCKETS):
             cols[f"balance_{name}"] = self.bucket_balances[:, i] / 100
         cols.update({k: v / 100 if k in self.money else v for k, v in self.counts.items()})
-        n_loans = ledger.loans.n
         cols["unemployment_share"] = self.counts["n_unemployed"] / self.n_borrowers
         cols["mean_credit_score"] = self.mean_credit_score
         del cols["n_unemployed"]
         for name, cents in ledger.flows.items():
             cols[name] = cents / 100
         cols["cum_defaults"] = np.cumsum(self.counts["new_defaults"])
-        cols["cum_default_rate"] = cols["cum_defaults"] / n_loans
+        cols["cum_default_rate"] = cols["cum_defaults"] / np.maximum(self.counts["n_lent"], 1)
         net_loss = np.cumsum(ledger.flows["principal_charged_off"] - ledger.flows["recoveries"])
         cols["cum_net_loss"] = net_loss / 100
         cols["cum_loss_rate"] = net_loss / max(int(ledger.loans.disbursed.sum()), 1)
@@ -104,7 +104,11 @@ class Recorder:
 
 def run_metrics(sim: Simulation) -> dict[str, float]:
     """Headline metrics of one run (money in currency units, rates as shares)."""
-    L, n = sim.loans, sim.loans.n
+    L = sim.loans
+    lent = L.status != NOT_LENT  # loans applied for and never lent are not on the book
+    n = max(int(np.count_nonzero(lent)), 1)
+    customers = np.zeros(sim.borrowers.n, dtype=np.bool_)
+    customers[L.borrower[lent]] = True
     disbursed = int(L.disbursed.sum())
     net_loss = int(L.principal_charged_off.sum()) - int(L.recoveries.sum())
     due_dates = int(L.n_billed.sum())
@@ -126,10 +130,10 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         **_by_group(sim),
         "active_at_end_rate": float(np.count_nonzero(L.status == ACTIVE) / n),
         "delinquent_at_end_rate": float(np.count_nonzero((L.status == ACTIVE) & (L.oldest_unpaid_day >= 0)) / n),
-        "missed_payments_per_loan": float(L.n_missed.mean()),
-        "months_in_arrears_per_borrower": float(sim.borrowers.months_in_arrears.mean()),
-        "mean_credit_score": float(sim.borrowers.score.mean(dtype=np.float64)),
-        **_outside_debt(sim),
+        "missed_payments_per_loan": int(L.n_missed.sum()) / n,
+        "months_in_arrears_per_borrower": float(sim.borrowers.months_in_arrears[customers].mean()),
+        "mean_credit_score": float(sim.borrowers.score[customers].mean(dtype=np.float64)),
+        **_outside_debt(sim, customers),
         "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,
         **{k: v for policy in sim.policies for k, v in policy.portfolio_metrics(sim).items()},
     }
@@ -146,7 +150,7 @@ def _by_group(sim: Simulation) -> dict[str, float]:
     out = {}
     for kind, (names, of_loan) in groups.items():
         for g, name in enumerate(names):
-            mine = of_loan == g
+            mine = (of_loan == g) & (L.status != NOT_LENT)
             n, lent = int(mine.sum()), int(L.disbursed[mine].sum())
             if n == 0:  # a product no segment holds
                 continue
@@ -158,16 +162,17 @@ def _by_group(sim: Simulation) -> dict[str, float]:
     return out
 
 
-def _outside_debt(sim: Simulation) -> dict[str, float]:
-    """Borrower-side outcomes of loan stacking (only when it is switched on)."""
+def _outside_debt(sim: Simulation, customers: np.ndarray) -> dict[str, float]:
+    """Borrower-side outcomes of loan stacking (only when it is switched on), over the
+    borrowers the lender lent to."""
     if not sim.population.stacking:
         return {}
     people = sim.borrowers
     return {
-        "share_borrowers_stacking": float(np.count_nonzero(people.outside_taken) / people.n),
-        "outside_debt_taken_per_borrower": float(people.outside_taken.mean()),
-        "outside_debt_outstanding": float(people.outside_balance.sum()),
-        "outside_rollovers_per_borrower": float(people.outside_rollovers.mean()),
+        "share_borrowers_stacking": float(np.count_nonzero(people.outside_taken[customers]) / max(np.count_nonzero(customers), 1)),
+        "outside_debt_taken_per_borrower": float(people.outside_taken[customers].mean()),
+        "outside_debt_outstanding": float(people.outside_balance[customers].sum()),
+        "outside_rollovers_per_borrower": float(people.outside_rollovers[customers].mean()),
     }
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from loansim.borrowers import Borrowers
-from loansim.loans import DAYS_PER_MONTH, Loans, originate
+from loansim.loans import DAYS_PER_MONTH, NOT_LENT, Loans, originate
 from loansim.rng import Streams
 from loansim.scenario import Scenario
 
@@ -109,6 +109,10 @@ def build_loans(scenario: Scenario, streams: Streams, people: Borrowers, product
         principal[mine] = table[name].principal.sample(streams.generator(stream), mine.size)
         apr[mine], term[mine] = table[name].apr, table[name].term_months
     originate(loans, principal, apr, term)
+    applying = people.applies_in_month[holder] >= 0  # lent only if approved (``Ledger.lend``)
+    loans.status[applying] = NOT_LENT
+    loans.principal[applying] = 0
+    loans.disbursed[applying] = 0
     loans.recovery_share = scenario.lender.recovery_rate.sample(streams.generator("lender.recovery_share"), loans.n)
     return loans
 

@@ -62,6 +62,7 @@ class Borrowers(StateArrays):
         "outside_rollovers": Field(np.int16, 0, "count", "months the outside repayment was not met in full"),
         "months_in_arrears": Field(np.int16, 0, "months", "month-ends with at least one loan past due"),
         "loan_use": Field(np.int8, 0, "code", "0 consumption, 1 productive, 2 risky venture"),
+        "applies_in_month": Field(np.int16, -1, "month", "month an applicant applies for credit (origination); -1 for the book at the start"),
         "invested": Field(np.float64, 0.0, "currency", "borrowed money still at work in a productive or risky use"),
     }
 
@@ -69,11 +70,20 @@ class Borrowers(StateArrays):
 MISREAD_DATE, MISREAD_AMOUNT = 1, 2
 
 
-def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
-    """Draw the population's attributes, each from its own named stream."""
+def generate_borrowers(scenario: Scenario, streams: Streams, application_months: np.ndarray | None = None) -> Borrowers:
+    """Draw the population's attributes, each from its own named stream.
+
+    The population is the book at the start plus one borrower per entry of
+    `application_months` (applicants who apply in that month, drawn from the same model),
+    at random places among them.
+    """
     b = scenario.borrowers
-    n = scenario.portfolio.borrowers
+    months = np.zeros(0, dtype=np.int16) if application_months is None else np.asarray(application_months)
+    n = scenario.portfolio.borrowers + months.size
     people = Borrowers(n)
+    if months.size:
+        places = np.sort(streams.generator("population.applicants").permutation(n)[:months.size])
+        people.applies_in_month[places] = months
     people.base_income = b.income_monthly.sample(streams.generator("population.income"), n)
     people.spending_habit = b.spending_share.sample(streams.generator("population.spending_habit"), n)
     people.forget_prob = b.monthly_forget_prob.sample(streams.generator("population.forget_prob"), n)
@@ -90,9 +100,34 @@ def generate_borrowers(scenario: Scenario, streams: Streams) -> Borrowers:
     people.pay_day = np.clip(np.rint(b.pay_day.sample(streams.generator("population.pay_day"), n)), 0, 29)
     months_saved = b.initial_savings_months.sample(streams.generator("population.savings"), n)
     people.savings = months_saved * people.base_income
+    if b.score.risk_weight > 0:
+        people.score = rank_by_risk(people, months_saved, b.score.risk_weight, streams)
     unemployed_share = initial_unemployment(scenario)
     people.employed = streams.uniform("population.employment", 0, n) >= unemployed_share
     return people
+
+
+def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, streams: Streams) -> np.ndarray:
+    """The drawn scores, handed out so that they rank borrowers by a mix of their risk traits
+    and noise (a Gaussian copula with the score's own distribution as margin).
+
+    The traits, each turned into normal scores by rank: months of savings, literacy and
+    income count for a borrower; spending habit, essentials, forgetfulness and job-loss
+    sensitivity against. The mix is ``weight × traits + sqrt(1 - weight²) × noise``.
+    """
+    from scipy.special import ndtri
+
+    def normal_scores(x: np.ndarray) -> np.ndarray:
+        return ndtri((np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size)
+
+    good = (months_saved, people.literacy, people.base_income)
+    bad = (people.spending_habit, people.essentials / np.maximum(people.base_income, 1e-9), people.forget_prob,
+           people.job_loss_sensitivity)
+    traits = sum(normal_scores(np.asarray(x, dtype=float)) for x in good) - sum(normal_scores(np.asarray(x, dtype=float)) for x in bad)
+    traits = (traits - traits.mean()) / max(traits.std(), 1e-12)
+    mix = weight * traits + np.sqrt(1 - weight ** 2) * streams.normal("population.score.noise", 0, people.n)
+    ranks = np.argsort(np.argsort(mix, kind="stable"), kind="stable")
+    return np.sort(people.score)[ranks]
 
 
 def cash_cents(people: Borrowers, ids: slice | np.ndarray) -> np.ndarray:

@@ -50,6 +50,11 @@ class Policy:
         `policies`, as (key, value, what was expected); none by default."""
         return []
 
+    def application_months(self, scenario: Scenario) -> np.ndarray:
+        """The month of each applicant this policy brings to the book (origination): the
+        engine adds them to the population, with their loans not yet lent; none by default."""
+        return np.zeros(0, dtype=np.int16)
+
     def setup(self, sim: Simulation) -> None:
         """Register hooks or start processes; called once before the run starts."""
 

@@ -154,6 +154,7 @@ class CreditScore(_Table):
     """Credit score on the 300-850 scale, moved by payment history."""
 
     initial: dist_in(300.0, 850.0) = Field(default={"dist": "normal", "mean": 680, "sd": 60, "low": 300, "high": 850}, description="score at month 0, points")  # type: ignore[valid-type]
+    risk_weight: float = Field(default=0.0, ge=0, le=1, description="how far the initial score ranks borrowers by their risk traits (savings, spending, essentials, forgetfulness, literacy, job risk, income): 0 = not at all, 1 = exactly")
     on_time_points: float = Field(default=3.0, ge=0, le=550, description="points for a payment in full, scaled by (850 - score) / 550")
     utilisation_points: float = Field(default=40.0, ge=0, le=550, description="points per unit fall in utilisation (principal outstanding / lent), scaled likewise")
     miss_points: float = Field(default=35.0, ge=0, le=550, description="points lost per instalment behind at a miss, scaled by (score - 300) / 550")
