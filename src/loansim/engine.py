@@ -10,7 +10,8 @@ One clock process runs each day's steps, always in this order:
 1. **month start** (day 0 of a month, whole population, ``borrowers.monthly``): hook
    ``before_month(sim, month)`` (policies that change borrowers: education); employment
    and pay → shocks → income → spending → savings; then hook ``month_start(sim, month)``
-   (policies reacting to the month's shocks: hardship deferral, early warning).
+   (policies reacting to the month's shocks: hardship deferral, early warning; origination,
+   which runs hook ``lent(sim, day, ids)`` for the loans it lends).
    **Pay day**: income arrives for those paid today (and, if borrowers do so, arrears are
    paid out of it).
 2. hook ``day_start(sim, day)`` — policies acting ahead of a due date (reminders).
@@ -63,7 +64,7 @@ from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
 
-HOOKS = ("before_month", "month_start", "day_start", "before_due", "missed", "charged_off", "day_end", "month_end")
+HOOKS = ("before_month", "month_start", "lent", "day_start", "before_due", "missed", "charged_off", "day_end", "month_end")
 
 
 class Hooks:

@@ -3,8 +3,8 @@ instalment.
 
 *Who*: the borrowers given the clearer contract (``share_of_loans`` of them, drawn once).
 *What*: each of them who would have misread the contract reads it right with chance
-``misunderstanding_reduction``. The contract is issued at origination, so the whole cost,
-``cost_per_loan`` for each of the borrower's loans, is booked at the start of the run.
+``misunderstanding_reduction``. The contract is issued when the loan is lent, and costs
+``cost_per_loan``: for the book at the start, at the start of the run.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from loansim.loans import NOT_LENT
 from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
@@ -41,9 +42,15 @@ class ClearerTerms(Policy):
         reads_right = sim.streams.uniform("policy.clearer_terms.effect", 0, people.n) < p.misunderstanding_reduction
         people.misreads[given & reads_right] = 0
         self.misreading_after = int(np.count_nonzero(people.misreads))
-        loans = np.count_nonzero(given[sim.loans.borrower])
-        self.actions = int(loans)
-        self.book_cost(sim, round(100 * p.cost_per_loan) * loans)
+        self.given = given
+        self.issue(sim, np.flatnonzero(sim.loans.status != NOT_LENT))
+        sim.hooks.add("lent", lambda sim, day, ids: self.issue(sim, ids))
+
+    def issue(self, sim: Simulation, ids: np.ndarray) -> None:
+        """Loans `ids` are lent: book the cost of the clearer contracts among them."""
+        loans = int(np.count_nonzero(self.given[sim.loans.borrower[ids]]))
+        self.actions += loans
+        self.book_cost(sim, round(100 * self.params.cost_per_loan) * loans)
 
     def report(self, sim: Simulation) -> dict[str, float]:
         return {**super().report(sim), "loans_rewritten": float(self.actions),

@@ -1,0 +1,139 @@
+"""Underwriting and origination: a stream of applicants, decided by rules.
+
+*Applicants*: ``applications_per_month`` applicants apply in each month from
+``first_month`` to ``last_month``, drawn from the same population model as the book
+(income, spending, savings, literacy, score, ...). Each applies for one loan of each
+product their segment holds. A share ``applicant_overstating_share`` of applicants state
+an income higher than their true income by a drawn ``applicant_overstatement``.
+
+*Who* is approved (at the start of the application month), in this order of rules:
+the credit score is at least ``score_cutoff``; the instalments applied for take at most
+``max_dti`` of the stated monthly income (``verification_share`` of applicants have their
+income verified, which replaces a stated income by the true one). *What*: approved loans
+are lent that day (``Ledger.lend``) and their first instalment falls due on the
+borrower's due day of the next month. Each application costs ``cost_per_application``
+and each verification ``cost_per_verification``.
+
+The policy reports approvals and declines by rule, the volume lent, and the new loans'
+own outcome (default rate, interest and fee income, net loss), so that stricter rules show
+both the losses avoided and the business lost. The portfolio's ``approval_rate`` is
+approvals / applications decided.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import Field
+
+from loansim.distributions import dist_in
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT
+from loansim.policies import Policy, PolicyParams, register
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+    from loansim.scenario import Scenario
+
+
+class UnderwritingParams(PolicyParams):
+    applications_per_month: int = Field(default=1000, ge=0, le=10_000_000, description="applicants per month")
+    first_month: int = Field(default=1, ge=1, description="first month of the run (1 = the first) with applicants")
+    last_month: int | None = Field(default=None, ge=1, description="last month with applicants; none = the run's last month")
+    score_cutoff: float = Field(default=300.0, ge=300, le=850, description="lowest credit score approved, points")
+    max_dti: float = Field(default=1.0, gt=0, le=10, description="highest share of stated monthly income the instalments applied for may take")
+    verification_share: float = Field(default=0.0, ge=0, le=1, description="share of applicants whose income is verified")
+    applicant_overstating_share: float = Field(default=0.2, ge=0, le=1, description="share of applicants who state more income than they earn")
+    applicant_overstatement: dist_in(0.0, 10.0) = Field(default={"dist": "uniform", "low": 0.1, "high": 0.5}, description="how much more, as a share of true income")  # type: ignore[valid-type]
+    cost_per_application: float = Field(default=20.0, ge=0, description="cost of deciding one application, currency units")
+    cost_per_verification: float = Field(default=15.0, ge=0, description="cost of verifying one applicant's income, currency units")
+
+    def months(self, run_months: int) -> range:
+        """The run's months (0-based) with applicants."""
+        last = run_months if self.last_month is None else min(self.last_month, run_months)
+        return range(self.first_month - 1, last)
+
+
+@register
+class Underwriting(Policy):
+    """Applicants over time, approved by score, debt-to-income and verified income."""
+
+    name = "underwriting"
+    Params = UnderwritingParams
+    params: UnderwritingParams
+
+    @classmethod
+    def check(cls, params: UnderwritingParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
+        if params.first_month > scenario.run.months:
+            return [("first_month", params.first_month, f"must be within the run (run.months = {scenario.run.months})")]
+        if params.last_month is not None and params.last_month < params.first_month:
+            return [("last_month", params.last_month, f"must be >= first_month ({params.first_month})")]
+        return []
+
+    def application_months(self, scenario: Scenario) -> np.ndarray:
+        return np.repeat(np.array(self.params.months(scenario.run.months), dtype=np.int16), self.params.applications_per_month)
+
+    def setup(self, sim: Simulation) -> None:
+        people, p = sim.borrowers, self.params
+        applicants = people.applies_in_month >= 0
+        overstates = sim.streams.uniform("policy.underwriting.overstates", 0, people.n) < p.applicant_overstating_share
+        extra = p.applicant_overstatement.sample(sim.streams.generator("policy.underwriting.overstatement"), people.n)
+        self.stated_income = people.base_income * np.where(overstates & applicants, 1 + extra, 1.0)
+        self.verified = applicants & (sim.streams.uniform("policy.underwriting.verified", 0, people.n) < p.verification_share)
+        self.new = np.zeros(sim.loans.n, dtype=np.bool_)
+        self.counts = dict.fromkeys(("applications", "approved", "declined_score", "declined_dti", "verified",
+                                     "overstatements_caught"), 0)
+        sim.hooks.add("month_start", self.decide)
+
+    # who
+    def approve(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
+        """Mask over applicants `ids`: approved by the score cut-off, then the DTI limit."""
+        people, p, L = sim.borrowers, self.params, sim.loans
+        scored = people.score[ids] >= p.score_cutoff
+        income = np.where(self.verified[ids], people.base_income[ids], self.stated_income[ids])
+        instalments = np.zeros(people.n)
+        mine = np.flatnonzero(np.isin(L.borrower, ids))
+        np.add.at(instalments, L.borrower[mine], L.installment[mine] / 100)
+        affordable = instalments[ids] <= p.max_dti * income
+        self.counts["declined_score"] += int(np.count_nonzero(~scored))
+        self.counts["declined_dti"] += int(np.count_nonzero(scored & ~affordable))
+        self.counts["overstatements_caught"] += int(np.count_nonzero(self.verified[ids] & (self.stated_income[ids] > people.base_income[ids])))
+        return scored & affordable
+
+    # what
+    def decide(self, sim: Simulation, month: int) -> None:
+        """Decide this month's applications; lend to those approved."""
+        ids = np.flatnonzero(sim.borrowers.applies_in_month == month)
+        if ids.size == 0:
+            return
+        approved = ids[self.approve(sim, ids)]
+        L = sim.loans
+        loans = np.flatnonzero(np.isin(L.borrower, approved) & (L.status == NOT_LENT))
+        first_due = (month + 1) * DAYS_PER_MONTH + L.due_day[loans].astype(np.int64)
+        sim.ledger.lend(loans, first_due)
+        sim.hooks.run("lent", sim, int(sim.env.now), loans)
+        self.new[loans] = True
+        verified = int(np.count_nonzero(self.verified[ids]))
+        self.counts["applications"] += ids.size
+        self.counts["approved"] += approved.size
+        self.counts["verified"] += verified
+        self.actions += ids.size
+        self.book_cost(sim, round(100 * self.params.cost_per_application) * ids.size
+                       + round(100 * self.params.cost_per_verification) * verified)
+
+    def portfolio_metrics(self, sim: Simulation) -> dict[str, float]:
+        return {"approval_rate": self.counts["approved"] / max(self.counts["applications"], 1)}
+
+    def report(self, sim: Simulation) -> dict[str, float]:
+        L, new = sim.loans, self.new
+        n = max(int(np.count_nonzero(new)), 1)
+        net_loss = int(L.principal_charged_off[new].sum()) - int(L.recoveries[new].sum())
+        return {**super().report(sim), **{k: float(v) for k, v in self.counts.items()},
+                **self.portfolio_metrics(sim),
+                "new_loans": float(np.count_nonzero(new)), "new_volume": int(L.disbursed[new].sum()) / 100,
+                "new_default_rate": float(np.count_nonzero(L.defaulted_day[new] >= 0) / n),
+                "new_charge_off_rate": float(np.count_nonzero(L.status[new] == CHARGED_OFF) / n),
+                "new_active_at_end_rate": float(np.count_nonzero(L.status[new] == ACTIVE) / n),
+                "new_interest_income": int(L.interest_paid[new].sum()) / 100,
+                "new_fee_income": int(L.fees_paid[new].sum()) / 100,
+                "new_net_loss": net_loss / 100}
