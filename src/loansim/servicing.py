@@ -40,8 +40,10 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     scheduled = sim.ledger.bill_instalment(loans)
     due = L.amount_due(loans)
     paid, reason = payment.decide(sim, cohort, due)
-    L.pay_reason[loans] = reason
     collect(sim, loans, due, paid, cohort)
+    if sim.population.catch_up:  # short of cash, not of will or memory: pays on the pay day
+        short = (reason == 0) & (L.principal_due[loans] + L.interest_due[loans] > 0) & (L.status[loans] == ACTIVE)
+        sim.population.catch_up_later(day, cohort.loan_ids(np.flatnonzero(short)))
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
     if sim.population.misreading:
         for days_late, late in payment.late_payers(sim, cohort, reason).items():
@@ -122,9 +124,12 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     active = ids[mine]
     if active.size == 0:
         return paid_out
-    order = np.argsort(active, kind="stable")  # loans by borrower and priority, as allocate needs
-    active, mine = active[order], mine[order]
-    holders, first = np.unique(sim.loans.borrower[active], return_index=True)
+    if np.any(np.diff(active) < 0):  # loans by borrower and priority (= by id), as allocate needs
+        order = np.argsort(active, kind="stable")
+        active, mine = active[order], mine[order]
+    borrower = sim.loans.borrower[active]
+    first = np.flatnonzero(np.r_[True, borrower[1:] != borrower[:-1]])
+    holders = borrower[first]
     due = sim.loans.amount_due(active)
     cash = cash_cents(sim.borrowers, holders)
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)

@@ -49,11 +49,9 @@ class PopulationMonth:
         self.pay_days = bool(np.any(people.pay_day))
         self.catch_up = s.borrowers.pay_arrears_on_pay_day
         self.paid_on: list[np.ndarray] = []
-        self.paid_on_loans: list[np.ndarray] = []
-        if self.pay_days or self.catch_up:
+        if self.pay_days:
             self.paid_on = [np.flatnonzero(people.pay_day == d) for d in range(DAYS_PER_MONTH)]
-            holder_day = people.pay_day[sim.loans.borrower]
-            self.paid_on_loans = [np.flatnonzero(holder_day == d) for d in range(DAYS_PER_MONTH)]
+        self.catch_ups: dict[int, list[np.ndarray]] = {}  # day -> loans whose arrears are paid then
         # What due dates need from this month's draws (filled at each month start).
         self.forgets = np.empty(0, dtype=np.bool_)
         self.forget_draws = np.empty(0, dtype=np.float32)
@@ -122,21 +120,35 @@ class PopulationMonth:
         self.draw_for_due_dates(month)
 
     def pay_day(self, day: int) -> None:
-        """Income arrives for those paid on `day` (of the month); with ``pay_arrears_on_pay_day``,
-        those who could not pay a due date for want of cash pay the arrears."""
-        if not self.paid_on:
+        """Income arrives for those paid on `day`; with ``pay_arrears_on_pay_day``, those
+        whose next pay day after a due date they could not pay for want of cash is today
+        pay the arrears."""
+        if self.paid_on:
+            self.sim.borrowers.income_pending[self.paid_on[day % DAYS_PER_MONTH]] = 0.0
+        if day not in self.catch_ups:
             return
-        sim, dom = self.sim, day % DAYS_PER_MONTH
-        self.sim.borrowers.income_pending[self.paid_on[dom]] = 0.0
-        if self.catch_up:
-            L, ids = sim.loans, self.paid_on_loans[dom]
-            late = ids[(L.oldest_unpaid_day[ids] >= 0) & (L.pay_reason[ids] == 0)]  # short of cash, not of will or memory
-            late = late[~sim.borrowers.unwilling[L.borrower[late]]]
-            if late.size:
-                from loansim.servicing import pay_what_cash_allows
+        sim, L = self.sim, self.sim.loans
+        ids = np.sort(np.concatenate(self.catch_ups.pop(day)))
+        late = ids[(L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0)]
+        late = late[~sim.borrowers.unwilling[L.borrower[late]]]
+        if late.size:
+            from loansim.servicing import pay_what_cash_allows
 
-                paid = pay_what_cash_allows(sim, late)
-                sim.recorder.add(day, "paid_on_pay_day", int(paid.sum()))
+            sim.recorder.add(day, "paid_on_pay_day", int(pay_what_cash_allows(sim, late).sum()))
+
+    def catch_up_later(self, day: int, ids: np.ndarray) -> None:
+        """Loans `ids` were left short for want of cash at today's due date: their holders pay
+        the arrears on their next pay day (``pay_arrears_on_pay_day``)."""
+        if ids.size == 0:
+            return
+        dom = day % DAYS_PER_MONTH
+        pay_day = self.sim.borrowers.pay_day[self.sim.loans.borrower[ids]].astype(np.int64)
+        when = day - dom + pay_day + np.where(pay_day > dom, 0, DAYS_PER_MONTH)  # income of today is in already
+        order = np.argsort(when, kind="stable")
+        when, ids = when[order], ids[order]
+        cuts = np.flatnonzero(np.diff(when)) + 1
+        for group, target in zip(np.split(ids, cuts), when[np.r_[0, cuts]]):
+            self.catch_ups.setdefault(int(target), []).append(group)
 
     def draw_for_due_dates(self, month: int) -> None:
         """This month's per-borrower draws for due dates, turned into what due dates need."""

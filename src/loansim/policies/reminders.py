@@ -114,10 +114,11 @@ class Reminders(Policy):
         cohort = sim.cohorts[(day - 1) % DAYS_PER_MONTH]
         L, loans = sim.loans, cohort.loans
         late = cohort.loan_ids(np.flatnonzero((L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)))
-        holders = np.unique(L.borrower[late])
-        holders = holders[self.reached[holders]]
-        if holders.size == 0:
+        late = late[self.reached[L.borrower[late]]]
+        if late.size == 0:
             return
+        of_late = L.borrower[late]  # sorted: loans are stored by borrower
+        holders = of_late[np.r_[True, of_late[1:] != of_late[:-1]]]
         self._send(sim, holders.size)
         self.sent_after += holders.size
         people = sim.borrowers
@@ -128,7 +129,8 @@ class Reminders(Policy):
         if payers.size:
             from loansim.servicing import pay_what_cash_allows
 
-            loans_of = late[np.isin(L.borrower[late], payers)]
+            at = np.minimum(np.searchsorted(payers, of_late), payers.size - 1)
+            loans_of = late[payers[at] == of_late]
             self.paid_after += int(pay_what_cash_allows(sim, loans_of).sum())
 
     def report(self, sim: Simulation) -> dict[str, float]:
