@@ -23,10 +23,11 @@ One clock process runs each day's steps, always in this order:
    Those who misread the date pay later, in a process of their own.
 6. **delinquency**: instalments covered by payments set the oldest unpaid due day
    (hence DPD); loans with nothing left to pay are repaid. Then the due date is
-   *assessed* — today, or ``sim.grace_days`` later when a grace period is on (a process
-   of its own): hook ``missed(sim, day, ids)`` for loans whose scheduled instalment date
+   *assessed*: hook ``missed(sim, day, ids)`` for loans whose scheduled instalment date
    saw interest or principal go unpaid; late notices correct misread contracts; credit
-   scores move.
+   scores move. **Grace expiry**: with a grace period of G days (``sim.grace_days``), a
+   due date is assessed instead here on its window's last day, G days later, after that
+   day's payments.
 7. **default**: loans whose DPD reaches ``lender.default_dpd`` today are flagged.
 8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
    off, and a recovery process is started that books recoveries after the delay; then
@@ -120,6 +121,7 @@ class Simulation:
         self.ledger.book_disbursement(slice(None))  # loans applied for are lent later, if approved
         self.recorder = Recorder(self.months, self.borrowers.n)
         self.grace_days = 0  # days after a due date within which a payment counts as on time
+        self.grace_ends: dict[int, list[servicing.GraceWindow]] = {}  # day -> due dates assessed then
         for policy in self.policies:
             policy.setup(self)
         self.population = PopulationMonth(self)
@@ -173,6 +175,7 @@ class Simulation:
             self.population.pay_day(day)
             self.hooks.run("day_start", self, day)
             servicing.due_date(self, day, self.cohorts[day_of_month])
+            servicing.end_grace_windows(self, day)
             servicing.default_step(self, day)
             servicing.charge_off_step(self, day)
             self.hooks.run("day_end", self, day)

@@ -98,6 +98,7 @@ class Loans(StateArrays):
         "recoveries": Field(np.int64, 0, "cents", "cash recovered after charge-off"),
         "recoveries_pending": Field(np.int64, 0, "cents", "recoveries expected but not yet received"),
         # payment history
+        "pay_reason": Field(np.int8, 0, "code", "what limited the payment at the latest due date (payment.MISS_CAUSES; 0: only cash)"),
         "last_miss_cause": Field(np.int8, 0, "code", "why the latest due date was missed (engine.MISS_CAUSES)"),
         "n_missed": Field(np.int32, 0, "count", "scheduled due dates whose interest and principal due were not paid in full"),
     }

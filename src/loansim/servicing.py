@@ -1,7 +1,8 @@
 """Servicing the book: what happens on a due date, and as unpaid loans age.
 
 ``due_date`` runs steps 3-6 of the engine's day for one cohort (billing, payment,
-delinquency, missed-payment hooks); ``default_step`` and ``charge_off_step`` are steps 7-8.
+delinquency, and the assessment of misses unless a grace period defers it to
+``end_grace_windows``); ``default_step`` and ``charge_off_step`` are steps 7-8.
 Money moves only through ``sim.ledger``.
 
 Delinquency uses the payment-count method: instalments covered = (interest + principal
@@ -20,7 +21,7 @@ import numpy as np
 
 from loansim.borrowers import cash_cents, payment, score
 from loansim.borrowers.payment import CANNOT_PAY, MISS_CAUSES
-from loansim.loans import ACTIVE, DAYS_PER_MONTH, REPAID, Loans, round_cents
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Loans, round_cents
 from loansim.portfolio import Cohort
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     scheduled = sim.ledger.bill_instalment(loans)
     due = L.amount_due(loans)
     paid, reason = payment.decide(sim, cohort, due)
+    L.pay_reason[loans] = reason
     collect(sim, loans, due, paid, cohort)
     if sim.population.catch_up:  # short of cash, not of will or memory: pays on the pay day
         short = (reason == 0) & (L.principal_due[loans] + L.interest_due[loans] > 0) & (L.status[loans] == ACTIVE)
@@ -51,7 +53,7 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     if sim.grace_days == 0:
         assess(sim, day, cohort, scheduled, reason, principal_before)
     else:
-        sim.env.process(assess_after_grace(sim, day, cohort, scheduled, reason, principal_before))
+        sim.grace_ends.setdefault(day + sim.grace_days, []).append(GraceWindow(sim, day, cohort, scheduled, reason, principal_before))
 
 
 def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
@@ -61,7 +63,8 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     ``missed`` hook (late fees)."""
     L, loans = sim.loans, cohort.loans
     short = L.principal_due[loans] + L.interest_due[loans] - L.fee_displaced[loans]
-    missed = np.flatnonzero(scheduled & (short > 0))
+    gone = (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)  # charged off since, still unpaid
+    missed = np.flatnonzero(scheduled & ((short > 0) | gone))
     cause = np.where(reason[missed] > 0, reason[missed], CANNOT_PAY).astype(np.int8)
     ids = cohort.loan_ids(missed)
     L.n_missed[ids] += 1
@@ -77,22 +80,37 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     sim.hooks.run("missed", sim, now, ids)
 
 
-def assess_after_grace(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
-                       principal_before: np.ndarray):
-    """With a grace period of G days, a due date is assessed G days after it: what was paid
-    by then counts as paid on time. Records what was paid inside the window on loans short
-    at the due date, and how many of them it cured."""
-    L, loans = sim.loans, cohort.loans
-    short = scheduled & (L.principal_due[loans] + L.interest_due[loans] - L.fee_displaced[loans] > 0)
-    local = np.flatnonzero(short)
-    ids = cohort.loan_ids(local)
-    paid_before = L.interest_paid[ids] + L.principal_repaid[ids]
-    yield sim.env.timeout(sim.grace_days)
-    now = int(sim.env.now)
-    sim.recorder.add(now, "paid_in_grace", int((L.interest_paid[ids] + L.principal_repaid[ids] - paid_before).sum()))
-    still = L.principal_due[ids] + L.interest_due[ids] - L.fee_displaced[ids] > 0
-    sim.recorder.add(now, "cured_in_grace", int(np.count_nonzero(~still)))
-    assess(sim, day, cohort, scheduled, reason, principal_before)
+class GraceWindow:
+    """A due date inside its grace window: what was short on it, to be assessed when it ends.
+
+    The engine calls ``end()`` on the window's last day, after that day's payments (pay
+    day, reminders, collections, due dates), so a payment on the last day counts.
+    """
+
+    def __init__(self, sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
+                 principal_before: np.ndarray) -> None:
+        L, loans = sim.loans, cohort.loans
+        self.sim, self.day, self.cohort = sim, day, cohort
+        self.scheduled, self.reason, self.principal_before = scheduled, reason, principal_before
+        short = scheduled & (L.principal_due[loans] + L.interest_due[loans] - L.fee_displaced[loans] > 0)
+        self.ids = cohort.loan_ids(np.flatnonzero(short))
+        self.paid_before = L.interest_paid[self.ids] + L.principal_repaid[self.ids]
+
+    def end(self) -> None:
+        """Record what was paid inside the window on loans short at the due date, and how many
+        it cured; then assess the due date."""
+        sim, L, ids = self.sim, self.sim.loans, self.ids
+        now = int(sim.env.now)
+        sim.recorder.add(now, "paid_in_grace", int((L.interest_paid[ids] + L.principal_repaid[ids] - self.paid_before).sum()))
+        cured = (L.principal_due[ids] + L.interest_due[ids] - L.fee_displaced[ids] <= 0) & (L.status[ids] != CHARGED_OFF)
+        sim.recorder.add(now, "cured_in_grace", int(np.count_nonzero(cured)))
+        assess(sim, self.day, self.cohort, self.scheduled, self.reason, self.principal_before)
+
+
+def end_grace_windows(sim: Simulation, day: int) -> None:
+    """Assess the due dates whose grace window ends today."""
+    for window in sim.grace_ends.pop(day, ()):
+        window.end()
 
 
 def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None) -> None:

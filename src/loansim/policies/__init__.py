@@ -71,6 +71,14 @@ class Policy:
         """Book operating cost (cents, a total or per action) to this policy."""
         sim.ledger.book_cost(self.name, int(np.sum(cents)))
 
+    def book_priced(self, sim: Simulation, count: int, price: float) -> None:
+        """Book `count` actions at `price` (currency units, may be below a cent): the total
+        booked so far is always the exact running total rounded to the cent."""
+        self._priced = getattr(self, "_priced", 0.0) + count * price * 100
+        booked = getattr(self, "_booked", 0)
+        self._booked = round(self._priced)
+        self.book_cost(sim, self._booked - booked)
+
 
 REGISTRY: dict[str, type[Policy]] = {}
 

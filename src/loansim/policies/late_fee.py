@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from loansim.loans import round_cents, to_cents
+from loansim.loans import ACTIVE, round_cents, to_cents
 from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
@@ -48,8 +48,8 @@ class LateFee(Policy):
         self._charge(sim, ids, round_cents(overdue * self.params.penalty_monthly_rate))
 
     def charge_late_fee(self, sim: Simulation, day: int, missed: np.ndarray) -> None:
-        """Loans that missed today's due date pay the flat fee."""
-        self._charge(sim, missed, to_cents(self.params.flat_fee))
+        """Loans that missed today's due date pay the flat fee (not those charged off since)."""
+        self._charge(sim, missed[sim.loans.status[missed] == ACTIVE], to_cents(self.params.flat_fee))
 
     def _charge(self, sim: Simulation, ids: np.ndarray, cents: np.ndarray | int) -> None:
         cents = np.broadcast_to(np.asarray(cents, dtype=np.int64), ids.shape)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
+from loansim.borrowers.payment import FORGOT, MISUNDERSTOOD
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 
@@ -55,7 +56,7 @@ class Reminders(Policy):
         p = self.params
         self.channels = [(cost, cut) for on, cost, cut in ((p.sms, p.cost_per_sms, p.sms_forget_reduction),
                                                            (p.app, p.cost_per_app_message, p.app_forget_reduction)) if on]
-        self.cost_cents = round(100 * sum(cost for cost, _ in self.channels))  # per reminder, all channels
+        self.price = sum(cost for cost, _ in self.channels)  # per reminder, all channels
         self.keeps_forgetting = float(np.prod([1 - cut for _, cut in self.channels]))
         self.reached = sim.streams.uniform("policy.reminders.reach", 0, sim.borrowers.n) < p.reach_share
         self.pending: list[np.ndarray] = []  # reminded for a due date in the next month
@@ -88,10 +89,14 @@ class Reminders(Policy):
         month.forgets[ids] &= keep
 
     def remind_before_due(self, sim: Simulation, day: int) -> None:
-        """Remind the borrowers whose due date is `days_before_due` days away."""
-        target = day + self.params.days_before_due
-        if target >= sim.months * DAYS_PER_MONTH:
-            return
+        """Remind the borrowers whose due date is `days_before_due` days away (on the first
+        day, also those whose due date is sooner)."""
+        first = day + self.params.days_before_due
+        for target in range(0 if day == 0 else first, first + 1):
+            if target < sim.months * DAYS_PER_MONTH:
+                self._remind_for(sim, day, target)
+
+    def _remind_for(self, sim: Simulation, day: int, target: int) -> None:
         ids = self.eligible(sim, sim.cohorts[target % DAYS_PER_MONTH])
         self._send(sim, ids.size)
         self.sent_before += ids.size
@@ -122,7 +127,10 @@ class Reminders(Policy):
         self._send(sim, holders.size)
         self.sent_after += holders.size
         people = sim.borrowers
-        responds = (sim.population.forgets[holders] | (people.misreads[holders] > 0)) & ~people.unwilling[holders]
+        why = L.pay_reason[late]  # the reason recorded at the due date
+        forgot_or_misread = (why == FORGOT) | (why == MISUNDERSTOOD)
+        first = np.r_[True, of_late[1:] != of_late[:-1]]
+        responds = np.logical_or.reduceat(forgot_or_misread, np.flatnonzero(first)) & ~people.unwilling[holders]
         responds &= sim.streams.keyed_uniform("policy.reminders.after_miss", day, holders) < self.params.after_miss_pay_prob
         people.misreads[holders] = 0
         payers = holders[responds]
@@ -140,4 +148,4 @@ class Reminders(Policy):
 
     def _send(self, sim: Simulation, n: int) -> None:
         self.actions += n
-        self.book_cost(sim, self.cost_cents * n)
+        self.book_priced(sim, n, self.price)
