@@ -35,7 +35,8 @@ One clock process runs each day's steps, always in this order:
 9. hook ``day_end(sim, day)``.
 10. **month end** (day 29): the month is recorded; then hook ``month_end(sim, month)``.
 
-Actor processes (late payers, recoveries; collections later) are SimPy processes of their own.
+Actor processes are SimPy processes of their own: late payers, recoveries, the collections
+desk, promised payments and legal cases.
 An actor that wakes on day ``t`` runs before the clock's steps of day ``t``, because its
 timeout was scheduled before the clock's (SimPy runs same-time events first in, first out).
 

@@ -283,13 +283,26 @@ class Ledger:
         room = L.principal_charged_off[ids] - L.recoveries[ids] - L.recoveries_pending[ids]
         L.recoveries_pending[ids] += np.minimum(cents, room)
 
-    def recover(self, ids: np.ndarray) -> None:
-        """Book the recoveries pending on loans `ids` as cash received."""
+    def recover(self, ids: np.ndarray, cents: np.ndarray | None = None) -> None:
+        """Book recoveries pending on loans `ids` as cash received: all of them, or `cents`
+        of each (at most what is pending)."""
         L = self.loans
-        cents = L.recoveries_pending[ids]
+        pending = L.recoveries_pending[ids]
+        cents = pending if cents is None else np.minimum(cents, pending)
         L.recoveries[ids] += cents
-        L.recoveries_pending[ids] = 0
+        L.recoveries_pending[ids] = pending - cents
         self._flow("recoveries", cents)
+
+    def receive_recovery(self, ids: np.ndarray, cents: np.ndarray) -> np.ndarray:
+        """Receive `cents` more on charged-off loans `ids` (distinct) now, beyond any recovery
+        already pending, which stays pending; capped so that recoveries never exceed the
+        principal charged off. Returns what was received."""
+        L = self.loans
+        before = L.recoveries_pending[ids].copy()
+        self.expect_recovery(ids, cents)
+        added = L.recoveries_pending[ids] - before
+        self.recover(ids, added)
+        return added
 
     def book_cost(self, owner: str, cents: int) -> None:
         """Book an operating cost (a policy's messages, staff, ...) to `owner`."""

@@ -1,0 +1,437 @@
+"""Staged collections: SMS, phone calls, field visits and legal action, each with limited capacity.
+
+*Who*: a stage's **work queue** holds the active loans whose days past due (DPD) have
+reached its ``entry_dpd`` but not the next stage's, and that were not worked in the last
+``recontact_days``, ordered by the ``prioritise`` rule. *What*: each day the stage's
+collectors work ``collectors × actions_per_collector_per_day`` accounts from the head of its
+queue. An action costs ``cost_per_action``; it reaches the borrower with ``contact_prob``;
+a contacted borrower who has not chosen to stop paying promises to pay with
+``promise_prob``, and ``promise_days`` later pays what their cash allows on everything
+due. A contact alone changes nothing. Accounts beyond the day's capacity wait: their DPD
+grows, they roll into the next stage, or they are charged off without ever being worked.
+
+*Legal*: a loan charged off with at least ``legal.min_balance`` of principal is filed (at
+``cost_per_case``, booked when filed) and joins a first-come-first-served line for one of
+``legal.capacity`` slots; a case holds its slot ``duration_days`` and then recovers
+``recovery_share`` of the principal charged off, on top of the lender's own recovery
+(``[lender]``) and never more than was charged off in all. Cases still in line or in
+progress at the horizon recover nothing.
+
+Discrete events, and why capacity and waiting are real:
+
+- the **desk** is one SimPy process that wakes every day, before the clock's steps (so it
+  sees the book as the previous day left it), and works every stage. Every day is a working
+  day: for a five-day week, scale ``actions_per_collector_per_day`` by 5/7. A stage's
+  collectors are identical and share one queue, so their day's work is one slice of it;
+  one process per collector would give the same outcome with more events.
+- **promises** falling due on the same day are kept by one SimPy process that waits until
+  then (a loan promised twice pays once).
+- **legal cases** that start together hold their slots in one SimPy process; the line and
+  the free slots are arrays and a count. (A ``simpy.Resource`` request per case gives the
+  same outcome at about 10 µs a case: over a second a run at a million borrowers.)
+
+Queues without scanning the book: a loan's DPD grows by one a day from a due day of its own
+cohort, so the loans reaching the first stage's entry DPD on day ``t`` all belong to cohort
+``(t - entry_dpd) mod 30`` (``servicing.reaching``, as for default and charge-off). Loans in
+collections are either *waiting* (the queues) or *cooling off* after an action, filed by the
+day they may be worked again; each day the desk re-reads only the waiting ones and those
+whose cooling-off ends: those that cured (DPD below the first entry DPD), were repaid or
+charged off leave collections, the others join the queue of their DPD's stage. An account
+that cures and falls behind again while cooling off stays in the same spell. Draws use
+``Streams.keyed_uniform`` with the day and the loan id, so an account's outcome does not
+depend on which others are worked with it.
+
+``prioritise = "cure_probability"`` ranks by a fixed logistic score of what a lender sees:
+``p = 1 / (1 + exp(-z))``, ``z = 0.5 + 1.5 (score - 680) / 100 - DPD / 30 - 0.2 missed
+- 0.3 ln(balance / 10,000)``, with the credit score in points, missed the loan's missed due
+dates and balance everything owed (principal, past-due interest and fees), in currency units.
+``"oldest"`` ranks by DPD and ``"largest_balance"`` by that balance; ties go to the lower
+loan id.
+
+``report`` gives, per stage, actions, contacts, promises, promises kept (some payment
+made), amount collected on promises, cost, utilisation (actions / capacity offered) and the
+mean and largest queue (sampled daily, before the day's work); spells in collections
+(``accounts_entered``) and those never worked before they cured, closed or the run ended;
+legal cases filed, completed, open and still waiting at the end, their mean wait and
+recoveries; and ``cost_per_unit_recovered``: the policy's cost over what promises collected
+plus legal recoveries (0 when nothing was recovered). Amounts collected on promises include
+what some borrowers would have paid later anyway.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import deque
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, Field, field_validator
+
+from loansim import servicing
+from loansim.distributions import STRICT
+from loansim.loans import DAYS_PER_MONTH, Ledger, round_cents, to_cents
+from loansim.policies import Policy, PolicyParams, register
+
+if TYPE_CHECKING:
+    from loansim.engine import Simulation
+    from loansim.scenario import Scenario
+
+PRIORITIES = ("oldest", "largest_balance", "cure_probability")
+STAGE_NAME = r"^[a-z][a-z0-9_]*$"
+
+OUT, UNWORKED, WORKED = 0, 1, 2  # a loan's place in a spell of collections
+
+DEFAULT_STAGES: dict[str, dict[str, Any]] = {
+    "sms": {"entry_dpd": 5, "collectors": 1, "actions_per_collector_per_day": 1000, "cost_per_action": 0.05,
+            "contact_prob": 0.7, "promise_prob": 0.15, "promise_days": 5},
+    "phone": {"entry_dpd": 30, "collectors": 2, "actions_per_collector_per_day": 60, "cost_per_action": 4.0,
+              "contact_prob": 0.45, "promise_prob": 0.4, "promise_days": 7},
+    "field_visit": {"entry_dpd": 60, "collectors": 1, "actions_per_collector_per_day": 8, "cost_per_action": 35.0,
+                    "contact_prob": 0.7, "promise_prob": 0.5, "promise_days": 7},
+}
+
+
+class Stage(BaseModel):
+    """One stage of the collections process; a stage of a default name takes that stage's
+    values for the keys it does not set."""
+
+    model_config = STRICT
+
+    enabled: bool = Field(default=True, description="false drops the stage (a default or inherited one)")
+    entry_dpd: int = Field(ge=1, le=3650, description="days past due at which accounts enter this stage's queue")
+    collectors: int = Field(ge=0, le=1_000_000, description="collectors (or automated senders) working the stage; 0 = stage off")
+    actions_per_collector_per_day: int = Field(ge=0, le=10_000_000, description="accounts one collector works a day")
+    cost_per_action: float = Field(ge=0, le=1e6, description="cost of one action (message, call, visit), currency units, rounded to the cent")
+    contact_prob: float = Field(ge=0, le=1, description="chance an action reaches the borrower")
+    promise_prob: float = Field(ge=0, le=1, description="chance a contacted borrower (not one who chose to stop paying) promises to pay")
+    promise_days: int = Field(ge=0, le=365, description="days from the promise to the payment")
+
+
+class Legal(BaseModel):
+    """Legal action on charged-off loans."""
+
+    model_config = STRICT
+
+    capacity: int = Field(default=200, ge=0, le=10_000_000, description="cases in progress at once; 0 = no legal action")
+    duration_days: int = Field(default=180, ge=0, le=3650, description="days a case holds its slot before it recovers")
+    cost_per_case: float = Field(default=600.0, ge=0, le=1e9, description="cost of filing one case, currency units")
+    recovery_share: float = Field(default=0.25, ge=0, le=1, description="share of the principal charged off that a completed case recovers")
+    min_balance: float = Field(default=3000.0, ge=0, le=1e12, description="file only loans charged off with at least this much principal, currency units")
+
+
+class CollectionsParams(PolicyParams):
+    prioritise: str = Field(default="oldest", description="order of each work queue: oldest, largest_balance or cure_probability")
+    recontact_days: int = Field(default=7, ge=1, le=3650, description="days from an action on an account until it can be worked again (1 = the next day)")
+    stages: dict[str, Stage] = Field(default={}, description="stages by name, worked in order of entry_dpd; merged over the default sms, phone and field_visit")
+    legal: Legal = Legal()
+
+    @field_validator("prioritise")
+    @classmethod
+    def _known_rule(cls, value: str) -> str:
+        if value not in PRIORITIES:
+            close = difflib.get_close_matches(value, PRIORITIES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown rule{hint}; expected one of: {', '.join(PRIORITIES)}")
+        return value
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _over_defaults(cls, value: Any) -> Any:
+        """Stages given in the file change the default stages key by key, or add stages."""
+        if not isinstance(value, dict):
+            return value  # rejected as "must be a table"
+        merged: dict[str, Any] = {name: dict(stage) for name, stage in DEFAULT_STAGES.items()}
+        for name, table in value.items():
+            merged[name] = {**merged.get(name, {}), **table} if isinstance(table, dict) else table
+        return merged
+
+    @field_validator("stages")
+    @classmethod
+    def _ordered(cls, value: dict[str, Stage]) -> dict[str, Stage]:
+        for name in value:
+            if not re.match(STAGE_NAME, name):
+                raise ValueError(f"stage name {name!r} must be lower-case letters, digits and '_', starting with a letter")
+            if name == "legal":
+                raise ValueError("the stage name 'legal' is taken by [policies.collections.legal]")
+        ordered = dict(sorted(((k, v) for k, v in value.items() if v.enabled), key=lambda item: item[1].entry_dpd))
+        names = list(ordered)
+        for a, b in pairwise(names):
+            if ordered[a].entry_dpd == ordered[b].entry_dpd:
+                raise ValueError(f"stages {a!r} and {b!r} both have entry_dpd = {ordered[a].entry_dpd}; each stage needs its own")
+        return ordered
+
+
+@register
+class Collections(Policy):
+    """Staged, capacity-limited collections with a prioritised work queue, and legal action."""
+
+    name = "collections"
+    Params = CollectionsParams
+    params: CollectionsParams
+
+    @classmethod
+    def check(cls, params: CollectionsParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
+        """Stages must start after any grace period and before charge-off."""
+        grace = getattr(policies.get("grace"), "days", 0)
+        charge_off = scenario.lender.charge_off_dpd
+        problems = []
+        for name, stage in params.stages.items():
+            key = f"stages.{name}.entry_dpd"
+            if stage.entry_dpd <= grace:
+                problems.append((key, stage.entry_dpd, f"must be above policies.grace.days ({grace}): a payment inside the grace period is not late"))
+            elif stage.entry_dpd >= charge_off:
+                problems.append((key, stage.entry_dpd, f"must be below lender.charge_off_dpd ({charge_off}), or the stage never gets an account (enabled = false drops it)"))
+        return problems
+
+    # ------------------------------------------------------------------ setup
+
+    def setup(self, sim: Simulation) -> None:
+        """Start the desk and, when legal action is on, file cases at charge-off."""
+        p = self.params
+        self.stages = list(p.stages.values())
+        self.stage_names = list(p.stages)
+        self.entry = [s.entry_dpd for s in self.stages]
+        self.action_cents = [int(to_cents(s.cost_per_action)) for s in self.stages]
+        self.capacity = [s.collectors * s.actions_per_collector_per_day for s in self.stages]
+        self.actions_series = [f"collections_actions_{name}" for name in self.stage_names]
+        self.queue_series = [f"collections_queue_{name}" for name in self.stage_names]
+        self.spell = np.full(sim.loans.n, OUT, dtype=np.int8)  # OUT, UNWORKED or WORKED
+        # Loans in collections either wait to be worked, or cool off after an action, filed
+        # by the day they may be worked again.
+        self.waiting = np.empty(0, dtype=np.int64)
+        self.cooling: dict[int, np.ndarray] = {}
+        self.promises: dict[int, list[tuple[int, np.ndarray]]] = {}  # by the day they fall due
+        self.tally = {k: [0] * len(self.stages) for k in
+                      ("actions", "contacts", "promises", "kept", "collected", "queue_sum", "queue_max")}
+        self.days = self.entered = self.never_worked = 0
+        self.filed = self.started = self.completed = self.wait_days = self.recovered = 0
+        sim.recorder.declare(*self.queue_series, *self.actions_series)
+        sim.recorder.declare("collections_collected", money=True)
+        if self.stages:
+            sim.env.process(self._desk(sim))
+        self.free_slots = p.legal.capacity
+        self.line: deque[tuple[np.ndarray, int]] = deque()  # cases waiting for a slot, by filing day
+        if p.legal.capacity > 0:
+            sim.recorder.declare("collections_legal_open")
+            sim.hooks.add("charged_off", self.file_cases)
+            sim.hooks.add("month_end", self._record_legal)
+
+    # ------------------------------------------------------------------ who
+
+    def _desk(self, sim: Simulation):
+        """The collections desk: each day, every stage works the head of its queue."""
+        while True:
+            self.work_day(sim, int(sim.env.now))
+            yield sim.env.timeout(1)
+
+    def work_day(self, sim: Simulation, day: int) -> None:
+        """Build each stage's queue for `day` and work as much of it as capacity allows;
+        the accounts worked cool off for ``recontact_days``."""
+        dpd = self._update_waiting(sim, day)
+        ids = self.waiting
+        stage = np.zeros(ids.size, dtype=np.int8)
+        for entry in self.entry[1:]:
+            stage += dpd >= entry
+        worked = np.zeros(ids.size, dtype=np.bool_)
+        month_end = day % DAYS_PER_MONTH == DAYS_PER_MONTH - 1
+        for s in range(len(self.stages)):
+            queue = np.flatnonzero(stage == s)
+            self.tally["queue_sum"][s] += queue.size
+            self.tally["queue_max"][s] = max(self.tally["queue_max"][s], queue.size)
+            if month_end:
+                sim.recorder.add(day, self.queue_series[s], queue.size)
+            if self.capacity[s] and queue.size:
+                head = queue[self._head(sim, ids[queue], dpd[queue], self.capacity[s])]
+                worked[head] = True
+                self.work(sim, day, s, ids[head])
+        if worked.any():
+            self.cooling[day + self.params.recontact_days] = ids[worked]
+            self.waiting = ids[~worked]
+        self.days += 1
+
+    def _update_waiting(self, sim: Simulation, day: int) -> np.ndarray:
+        """Bring the accounts waiting to be worked up to `day` and return their DPD: those
+        whose cooling-off ends today rejoin; those that cured, closed or fell below the
+        first entry DPD leave collections; those reaching it today join."""
+        L, first = sim.loans, self.entry[0]
+        back = self.cooling.pop(day, None)
+        if back is not None:
+            self.waiting = np.concatenate([self.waiting, back])
+        oldest = L.oldest_unpaid_day[self.waiting]
+        dpd = day - oldest
+        # Closed loans carry no oldest unpaid day (charge-off, repayment and modification
+        # clear it), so a loan with one is active.
+        stay = (oldest >= 0) & (dpd >= first)
+        if not stay.all():
+            gone = self.waiting[~stay]
+            self.never_worked += int(np.count_nonzero(self.spell[gone] == UNWORKED))
+            self.spell[gone] = OUT
+            self.waiting, dpd = self.waiting[stay], dpd[stay]
+        cohort, reached = servicing.reaching(sim, day, first)
+        new = cohort.start + np.flatnonzero(reached & (self.spell[cohort] == OUT))
+        if new.size:
+            self.spell[new] = UNWORKED
+            self.entered += new.size
+            self.waiting = np.concatenate([self.waiting, new])
+            dpd = np.concatenate([dpd, day - L.oldest_unpaid_day[new]])
+        return dpd
+
+    def _head(self, sim: Simulation, ids: np.ndarray, dpd: np.ndarray, k: int) -> np.ndarray:
+        """Positions in `ids` of the `k` accounts the prioritisation rule puts first."""
+        if ids.size <= k:
+            return np.arange(ids.size)
+        rule, L = self.params.prioritise, sim.loans
+        if rule == "oldest":
+            key = dpd
+        else:
+            balance = L.principal[ids] + L.interest_due[ids] + L.fees_due[ids]
+            key = balance if rule == "largest_balance" else cure_probability(
+                sim.borrowers.score[L.borrower[ids]], dpd, L.n_missed[ids], balance)
+        return top(key, ids, k)
+
+    # ------------------------------------------------------------------ what
+
+    def work(self, sim: Simulation, day: int, s: int, ids: np.ndarray) -> None:
+        """Stage `s` works loans `ids` today: book the cost, draw contacts and promises."""
+        stage, L, t = self.stages[s], sim.loans, self.tally
+        self.spell[ids] = WORKED
+        self.book_cost(sim, ids.size * self.action_cents[s])
+        contacted = ids[sim.streams.keyed_uniform("policy.collections.contact", day, ids) < stage.contact_prob]
+        willing = contacted[~sim.borrowers.unwilling[L.borrower[contacted]]]
+        promised = willing[sim.streams.keyed_uniform("policy.collections.promise", day, willing) < stage.promise_prob]
+        t["actions"][s] += ids.size
+        t["contacts"][s] += contacted.size
+        t["promises"][s] += promised.size
+        self.actions += ids.size
+        sim.recorder.add(day, self.actions_series[s], ids.size)
+        if promised.size:
+            self._expect_payment(sim, day + stage.promise_days, s, promised)
+
+    def _expect_payment(self, sim: Simulation, due: int, s: int, ids: np.ndarray) -> None:
+        """Loans `ids` promised in stage `s` are to be paid on day `due`; the promises of
+        every stage falling due on a day are kept together, by one process."""
+        batches = self.promises.get(due)
+        if batches is None:
+            self.promises[due] = batches = []
+            sim.env.process(self._keep_promises(sim, due))
+        batches.append((s, ids))
+
+    def _keep_promises(self, sim: Simulation, due: int):
+        """On day `due`, borrowers who promised pay what their cash allows on what is due."""
+        yield sim.env.timeout(due - sim.env.now)
+        batches = self.promises.pop(due)
+        ids, first = np.unique(np.concatenate([batch for _, batch in batches]), return_index=True)
+        stage = np.concatenate([np.full(batch.size, s, dtype=np.int64) for s, batch in batches])[first]
+        paid = servicing.pay_what_cash_allows(sim, ids)  # a loan promised twice pays once
+        kept, collected = np.zeros(len(self.stages), dtype=np.int64), np.zeros(len(self.stages), dtype=np.int64)
+        np.add.at(kept, stage, paid > 0)
+        np.add.at(collected, stage, paid)
+        for s in range(len(self.stages)):
+            self.tally["kept"][s] += int(kept[s])
+            self.tally["collected"][s] += int(collected[s])
+        sim.recorder.add(due, "collections_collected", int(paid.sum()))
+
+    # ------------------------------------------------------------------ legal
+
+    def file_cases(self, sim: Simulation, day: int, ids: np.ndarray) -> None:
+        """Loans charged off today with at least the minimum principal go to court: they
+        join the end of the line for a slot."""
+        legal = self.params.legal
+        cases = ids[sim.loans.principal_charged_off[ids] >= to_cents(legal.min_balance)]
+        if cases.size == 0:
+            return
+        self.book_cost(sim, cases.size * int(to_cents(legal.cost_per_case)))
+        self.filed += cases.size
+        self.line.append((cases, day))
+        self._start_cases(sim)
+
+    def _start_cases(self, sim: Simulation) -> None:
+        """Cases at the head of the line take the free slots; those starting together are
+        heard together, by one process."""
+        now, starting = int(sim.env.now), []
+        while self.free_slots and self.line:
+            ids, filed = self.line[0]
+            take = ids[: self.free_slots]
+            if take.size == ids.size:
+                self.line.popleft()
+            else:
+                self.line[0] = (ids[take.size:], filed)
+            self.free_slots -= take.size
+            self.wait_days += (now - filed) * take.size
+            starting.append(take)
+        if starting:
+            ids = np.concatenate(starting)
+            self.started += ids.size
+            sim.env.process(self._hear(sim, ids))
+
+    def _hear(self, sim: Simulation, ids: np.ndarray):
+        """The cases hold their slots for the duration, recover their share, and free the
+        slots for the next cases in line."""
+        legal = self.params.legal
+        yield sim.env.timeout(legal.duration_days)
+        cents = round_cents(sim.loans.principal_charged_off[ids] * legal.recovery_share)
+        self.recovered += int(sim.ledger.receive_recovery(ids, cents).sum())
+        self.completed += ids.size
+        self.free_slots += ids.size
+        self._start_cases(sim)
+
+    def _record_legal(self, sim: Simulation, month: int) -> None:
+        """Legal cases open (waiting or in progress) at the month's end."""
+        sim.recorder.add(month * DAYS_PER_MONTH, "collections_legal_open", self.filed - self.completed)
+
+    # ------------------------------------------------------------------ effect
+
+    def report(self, sim: Simulation) -> dict[str, float]:
+        """Per stage: actions, outcomes, cost, utilisation and queues; spells in collections;
+        legal cases; cost per unit recovered (module docstring)."""
+        t, days = self.tally, max(self.days, 1)
+        out = super().report(sim)
+        for s, name in enumerate(self.stage_names):
+            offered = self.capacity[s] * self.days
+            out |= {
+                f"{name}_actions": float(t["actions"][s]),
+                f"{name}_contacts": float(t["contacts"][s]),
+                f"{name}_promises": float(t["promises"][s]),
+                f"{name}_promises_kept": float(t["kept"][s]),
+                f"{name}_collected": t["collected"][s] / 100,
+                f"{name}_cost": t["actions"][s] * self.action_cents[s] / 100,
+                f"{name}_utilisation": t["actions"][s] / offered if offered else 0.0,
+                f"{name}_mean_queue": t["queue_sum"][s] / days,
+                f"{name}_max_queue": float(t["queue_max"][s]),
+            }
+        collected = sum(t["collected"])
+        recovered = collected + self.recovered
+        cost = sim.ledger.cost_cents(self.name)
+        return out | {
+            "collected": collected / 100,
+            "accounts_entered": float(self.entered),
+            "accounts_never_worked": float(self.never_worked + np.count_nonzero(self.spell[self.waiting] == UNWORKED)),
+            "legal_cases_filed": float(self.filed),
+            "legal_cases_completed": float(self.completed),
+            "legal_cases_open": float(self.filed - self.completed),
+            "legal_cases_waiting": float(self.filed - self.started),
+            "legal_mean_wait_days": self.wait_days / self.started if self.started else 0.0,
+            "legal_recovered": self.recovered / 100,
+            "legal_cost": self.filed * int(to_cents(self.params.legal.cost_per_case)) / 100,
+            "cost_per_unit_recovered": cost / recovered if recovered else 0.0,
+        }
+
+
+def top(key: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the `k` largest values of `key` (ties go to the lower id), unordered."""
+    if key.size <= k:
+        return np.arange(key.size)
+    kth = np.partition(key, key.size - k)[key.size - k]
+    above = np.flatnonzero(key > kth)
+    tied = np.flatnonzero(key == kth)
+    tied = tied[np.argsort(ids[tied], kind="stable")[: k - above.size]]
+    return np.concatenate([above, tied])
+
+
+def cure_probability(score: np.ndarray, dpd: np.ndarray, n_missed: np.ndarray, balance_cents: np.ndarray) -> np.ndarray:
+    """The lender's predicted chance that an account cures (module docstring)."""
+    balance = np.maximum(balance_cents, 100) / 100
+    z = 0.5 + 1.5 * (score - 680.0) / 100 - dpd / 30 - 0.2 * n_missed - 0.3 * np.log(balance / 10_000)
+    return 1 / (1 + np.exp(-z))
