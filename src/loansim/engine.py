@@ -7,6 +7,8 @@ rule below works on array views.
 
 One clock process runs each day's steps, always in this order:
 
+0. **late payers**: borrowers who misread their due date as a later one pay on the day
+   they think it is (``servicing.pay_late``).
 1. **month start** (day 0 of a month, whole population, ``borrowers.monthly``): hook
    ``before_month(sim, month)`` (policies that change borrowers: education); employment
    and pay → shocks → income → spending → savings; then hook ``month_start(sim, month)``
@@ -35,8 +37,10 @@ One clock process runs each day's steps, always in this order:
 9. hook ``day_end(sim, day)``.
 10. **month end** (day 29): the month is recorded; then hook ``month_end(sim, month)``.
 
-Actor processes are SimPy processes of their own: late payers, recoveries, the collections
-desk, promised payments and legal cases.
+Actor processes are SimPy processes of their own: recoveries, the collections desk,
+promised payments and legal cases. What the clock can batch by day it keeps in day
+buckets instead (late payers, arrears paid on a pay day, grace windows ending), one
+vectorised step each however many cohorts feed it.
 An actor that wakes on day ``t`` runs before the clock's steps of day ``t``, because its
 timeout was scheduled before the clock's (SimPy runs same-time events first in, first out).
 
@@ -123,6 +127,7 @@ class Simulation:
         self.recorder = Recorder(self.months, self.borrowers.n)
         self.grace_days = 0  # days after a due date within which a payment counts as on time
         self.grace_ends: dict[int, list[servicing.GraceWindow]] = {}  # day -> due dates assessed then
+        self.late_payments: dict[int, list[np.ndarray]] = {}  # day -> loans whose borrowers pay late then
         for policy in self.policies:
             policy.setup(self)
         self.population = PopulationMonth(self)
@@ -169,6 +174,7 @@ class Simulation:
         """The clock process: each day's steps, in the order of the module docstring."""
         for day in range(self.months * DAYS_PER_MONTH):
             month, day_of_month = divmod(day, DAYS_PER_MONTH)
+            servicing.pay_late(self, day)
             if day_of_month == 0:
                 self.hooks.run("before_month", self, month)
                 self.population.start(month)

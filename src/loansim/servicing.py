@@ -49,7 +49,7 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
     if sim.population.misreading:
         for days_late, late in payment.late_payers(sim, cohort, reason).items():
-            sim.env.process(pay_late(sim, late, days_late))
+            sim.late_payments.setdefault(day + days_late, []).append(late)
     if sim.grace_days == 0:
         assess(sim, day, cohort, scheduled, reason, principal_before)
     else:
@@ -128,10 +128,12 @@ def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort
     close_repaid(sim.loans, ids, due, paid)
 
 
-def pay_late(sim: Simulation, ids: np.ndarray, days_late: int):
-    """Borrowers who thought the due date later pay what they can, `days_late` days after it."""
-    yield sim.env.timeout(days_late)
-    pay_what_cash_allows(sim, ids)
+def pay_late(sim: Simulation, day: int) -> None:
+    """Borrowers who thought their due date later, and whose later date is today, pay what
+    they can (all of today's late payers at once: one batch however many cohorts)."""
+    batches = sim.late_payments.pop(day, None)
+    if batches:
+        pay_what_cash_allows(sim, np.sort(np.concatenate(batches)))
 
 
 def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ class ClearerTerms(Policy):
         """Loans `ids` are lent: book the cost of the clearer contracts among them."""
         loans = int(np.count_nonzero(self.given[sim.loans.borrower[ids]]))
         self.actions += loans
-        self.book_cost(sim, round(100 * self.params.cost_per_loan) * loans)
+        self.book_priced(sim, loans, self.params.cost_per_loan)
 
     def report(self, sim: Simulation) -> dict[str, float]:
         return {**super().report(sim), "loans_rewritten": float(self.actions),

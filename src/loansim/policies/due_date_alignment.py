@@ -47,7 +47,7 @@ class DueDateAlignment(Policy):
         people.pay_day[moved] = np.maximum(people.due_day[moved] - p.days_after_pay_day, 0)
         self.gap_after = float(self.gap(people.due_day, people.pay_day).mean()) if people.n else 0.0
         self.actions = int(moved.size)
-        self.book_cost(sim, round(100 * p.cost_per_borrower) * moved.size)
+        self.book_priced(sim, moved.size, p.cost_per_borrower)
 
     @staticmethod
     def gap(due_day: np.ndarray, pay_day: np.ndarray) -> np.ndarray:

@@ -78,7 +78,7 @@ class EarlyWarning(Policy):
         contacted = np.flatnonzero(who)
         self.contacted_on[contacted] = int(sim.env.now)
         self.actions += contacted.size
-        self.book_cost(sim, round(100 * self.params.cost_per_outreach) * contacted.size)
+        self.book_priced(sim, contacted.size, self.params.cost_per_outreach)
         takes = sim.streams.keyed_uniform("policy.early_warning.take_up", month, contacted) < self.params.take_up_prob
         takes &= ~sim.borrowers.unwilling[contacted]
         self.took_up += int(np.count_nonzero(takes))

@@ -80,7 +80,7 @@ class Education(Policy):
         self.gain[ids] += gain[ids].astype(np.float32)
         self.gains_given += float(gain[ids].sum())
         self.actions += ids.size
-        self.book_cost(sim, round(100 * self.params.cost_per_participant) * ids.size)
+        self.book_priced(sim, ids.size, self.params.cost_per_participant)
 
     def before_month(self, sim: Simulation, month: int) -> None:
         """Decay earlier gains, run a campaign if one is due, and set literacy."""

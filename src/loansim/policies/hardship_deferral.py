@@ -76,7 +76,7 @@ class HardshipDeferral(Policy):
         applies = sim.population.shocked & (sim.streams.uniform("policy.hardship_deferral.apply", month, n) < p.application_prob)
         applies &= ~sim.borrowers.unwilling
         self.applications += int(np.count_nonzero(applies))
-        self.book_cost(sim, round(100 * p.cost_per_application) * int(np.count_nonzero(applies)))
+        self.book_priced(sim, int(np.count_nonzero(applies)), p.cost_per_application)
         return applies & (sim.streams.uniform("policy.hardship_deferral.documents", month, n) < p.documented_share)
 
     # what

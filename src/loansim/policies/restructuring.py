@@ -84,7 +84,7 @@ class Restructuring(Policy):
         self.modified[ids] += 1
         self.redefaults.watch(ids, int(sim.env.now))
         self.actions += ids.size
-        self.book_cost(sim, round(100 * p.cost_per_modification) * ids.size)
+        self.book_priced(sim, ids.size, p.cost_per_modification)
 
     def offer(self, sim: Simulation, ids: np.ndarray, by_arrears: bool = False) -> int:
         """Offer loans `ids` a restructuring (all accept: they asked, or answered outreach);
@@ -92,7 +92,7 @@ class Restructuring(Policy):
         ids = self.eligible(sim, ids, by_arrears)
         self.offered_on[ids] = int(sim.env.now)
         self.offers += ids.size
-        self.book_cost(sim, round(100 * self.params.cost_per_offer) * ids.size)
+        self.book_priced(sim, ids.size, self.params.cost_per_offer)
         ids = ids[~sim.borrowers.unwilling[sim.loans.borrower[ids]]]
         self.restructure(sim, ids)
         return ids.size
@@ -104,7 +104,7 @@ class Restructuring(Policy):
         accept = sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.params.accept_prob
         self.offered_on[ids] = int(sim.env.now)
         self.offers += ids.size
-        self.book_cost(sim, round(100 * self.params.cost_per_offer) * ids.size)
+        self.book_priced(sim, ids.size, self.params.cost_per_offer)
         ids = ids[accept & ~sim.borrowers.unwilling[sim.loans.borrower[ids]]]
         self.restructure(sim, ids)
 

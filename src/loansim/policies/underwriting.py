@@ -118,8 +118,8 @@ class Underwriting(Policy):
         self.counts["approved"] += approved.size
         self.counts["verified"] += verified
         self.actions += ids.size
-        self.book_cost(sim, round(100 * self.params.cost_per_application) * ids.size
-                       + round(100 * self.params.cost_per_verification) * verified)
+        self.book_priced(sim, ids.size, self.params.cost_per_application)
+        self.book_priced(sim, verified, self.params.cost_per_verification)
 
     def portfolio_metrics(self, sim: Simulation) -> dict[str, float]:
         return {"approval_rate": self.counts["approved"] / max(self.counts["applications"], 1)}
