@@ -151,9 +151,10 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     first = np.flatnonzero(np.r_[True, borrower[1:] != borrower[:-1]])
     holders = borrower[first]
     due = sim.loans.amount_due(active)
-    cash = cash_cents(sim.borrowers, holders)
+    cash = cash_cents(sim.borrowers, holders, int(sim.env.now) % DAYS_PER_MONTH)
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
-    collect(sim, active, due, paid)
+    paying = np.flatnonzero(paid > 0)  # nothing changes on a loan paid nothing
+    collect(sim, active[paying], due[paying], paid[paying])
     paid_out[mine] = paid
     return paid_out
 

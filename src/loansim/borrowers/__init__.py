@@ -46,7 +46,7 @@ class Borrowers(StateArrays):
         "overspender": Field(np.bool_, False, "flag", "spends more the more cash is at hand"),
         "savings": Field(np.float64, 0.0, "currency", "cash held, including this month's income once it has arrived"),
         "pay_day": Field(np.int8, 0, "day of month", "day the month's income arrives"),
-        "income_pending": Field(np.float64, 0.0, "currency", "this month's income counted in savings but not yet arrived (before the pay day)"),
+        "income_pending": Field(np.float64, 0.0, "currency", "this month's income, counted in savings but not cash before the pay day"),
         "literacy": Field(np.float32, 0.0, "0-1", "financial literacy"),
         "forget_prob": Field(np.float32, 0.0, "probability/month", "chance of forgetting a due date, before literacy"),
         "misreads": Field(np.int8, 0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower"),
@@ -130,9 +130,10 @@ def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, str
     return np.sort(people.score)[ranks]
 
 
-def cash_cents(people: Borrowers, ids: slice | np.ndarray) -> np.ndarray:
-    """Cash the borrowers can pay with now, in whole cents: savings less income not yet arrived."""
-    cash = people.savings[ids] - people.income_pending[ids]
+def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int) -> np.ndarray:
+    """Cash the borrowers can pay with on `day_of_month`, in whole cents: savings less this
+    month's income if their pay day is still to come."""
+    cash = people.savings[ids] - people.income_pending[ids] * (people.pay_day[ids] > day_of_month)
     return np.floor(np.maximum(cash, 0.0) * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
 
 

@@ -48,9 +48,6 @@ class PopulationMonth:
         # Pay days: who is paid on each day of the month, and their loans.
         self.pay_days = bool(np.any(people.pay_day))
         self.catch_up = s.borrowers.pay_arrears_on_pay_day
-        self.paid_on: list[np.ndarray] = []
-        if self.pay_days:
-            self.paid_on = [np.flatnonzero(people.pay_day == d) for d in range(DAYS_PER_MONTH)]
         self.catch_ups: dict[int, list[np.ndarray]] = {}  # day -> loans whose arrears are paid then
         # What due dates need from this month's draws (filled at each month start).
         self.forgets = np.empty(0, dtype=np.bool_)
@@ -115,16 +112,14 @@ class PopulationMonth:
         coming = self.coming_due() if self.literate else None
         spending.spend_and_save(people, noise, s.borrowers.overspend_share_of_savings, coming, self.essentials,
                                 self.repay_outside if self.stacking else None, self.overspenders)
-        if self.pay_days:  # income budgeted now arrives on the pay day
-            np.multiply(people.income, people.pay_day > 0, out=people.income_pending)
+        if self.pay_days:  # income budgeted now arrives on the pay day (``cash_cents``)
+            people.income_pending[:] = people.income
         self.draw_for_due_dates(month)
 
     def pay_day(self, day: int) -> None:
-        """Income arrives for those paid on `day`; with ``pay_arrears_on_pay_day``, those
-        whose next pay day after a due date they could not pay for want of cash is today
-        pay the arrears."""
-        if self.paid_on:
-            self.sim.borrowers.income_pending[self.paid_on[day % DAYS_PER_MONTH]] = 0.0
+        """With ``pay_arrears_on_pay_day``, those whose next pay day after a due date they
+        could not pay for want of cash is today pay the arrears (income itself becomes cash
+        on the pay day through ``cash_cents``)."""
         if day not in self.catch_ups:
             return
         sim, L = self.sim, self.sim.loans

@@ -56,7 +56,7 @@ def decide(sim: Simulation, cohort: Cohort, due: np.ndarray) -> tuple[np.ndarray
     if misread.any():
         low = cohort.to_loans((reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT))
         meant[low] = (due[low] * cohort.to_loans(people.misread_paid_share[B])[low]).astype(np.int64)
-    cash = cash_cents(people, B)
+    cash = cash_cents(people, B, cohort.day)
     partial = sim.scenario.borrowers.partial_payments
     if month.stacking:
         cash += borrow_outside(sim, cohort, cohort.per_borrower(meant), cash, reason == 0, whole_only=not partial)
