@@ -44,6 +44,8 @@ def format_error(error: dict[str, Any], data: Any, prefix: tuple[str, ...], mode
         allowed = _allowed_keys(model, data, keys[:-1])
         hint = did_you_mean(keys[-1], allowed)
         message = f"unknown key{hint}; expected one of: {', '.join(allowed)}" if allowed else "unknown key"
+    elif kind == "literal_error":  # pydantic writes the choices already quoted: 'all' or 'past_miss'
+        message = f"must be {error['ctx']['expected']}"
     elif kind in _MESSAGES:
         message = _MESSAGES[kind].format(**{k: show(v) for k, v in error.get("ctx", {}).items()})
     else:
