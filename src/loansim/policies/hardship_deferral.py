@@ -71,13 +71,18 @@ class HardshipDeferral(Policy):
         return ids[(dpd(sim, ids) < p.max_dpd) & ~recent & ~self.in_deferral[ids]]
 
     def applicants(self, sim: Simulation, month: int) -> np.ndarray:
-        """Mask of borrowers who apply this month and can document a hardship."""
-        n, p = sim.borrowers.n, self.params
+        """Active loans of the borrowers who apply this month (customers hit by a hardship)
+        and can document it."""
+        n, p, L = sim.borrowers.n, self.params, sim.loans
         applies = sim.population.shocked & (sim.streams.uniform("policy.hardship_deferral.apply", month, n) < p.application_prob)
         applies &= ~sim.borrowers.unwilling
-        self.applications += int(np.count_nonzero(applies))
-        self.book_priced(sim, int(np.count_nonzero(applies)), p.cost_per_application)
-        return applies & (sim.streams.uniform("policy.hardship_deferral.documents", month, n) < p.documented_share)
+        loans = active_loans_of(sim, applies)
+        holders = L.borrower[loans]
+        n_applications = int(np.count_nonzero(np.r_[True, holders[1:] != holders[:-1]])) if holders.size else 0
+        self.applications += n_applications
+        self.book_priced(sim, n_applications, p.cost_per_application)
+        documented = sim.streams.uniform("policy.hardship_deferral.documents", month, n) < p.documented_share
+        return loans[documented[holders]]
 
     # what
     def defer(self, sim: Simulation, ids: np.ndarray) -> None:
@@ -101,7 +106,7 @@ class HardshipDeferral(Policy):
 
     def take_applications(self, sim: Simulation, month: int) -> None:
         """Hardship applications this month: documented applicants' qualifying loans are deferred."""
-        self.defer(sim, self.eligible(sim, active_loans_of(sim, self.applicants(sim, month))))
+        self.defer(sim, self.eligible(sim, self.applicants(sim, month)))
 
     def offer(self, sim: Simulation, ids: np.ndarray) -> int:
         """A deferral offered proactively (early warning) on loans `ids`; returns how many qualified."""
