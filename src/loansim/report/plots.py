@@ -44,7 +44,7 @@ def plot_delinquency(runs: list[RunResult], ax: Axes | None = None) -> Figure:
     """
     fig, ax = _axes(ax)
     months = runs[0].monthly["month"]
-    originated = runs[0].extra["n_loans"]
+    originated = np.maximum(mean_series(runs, "n_lent"), 1)  # grows month by month with new lending
     shares = [100 * mean_series(runs, f"n_{b}") / originated for b in BUCKETS[1:]]
     ax.stackplot(months, shares, labels=[BUCKET_LABELS[b] for b in BUCKETS[1:]], colors=BUCKET_COLOURS)
     ax.set(xlabel="month", ylabel="% of loans originated", title="Delinquent loans by days past due (mean of replications)")
