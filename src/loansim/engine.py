@@ -166,8 +166,7 @@ class Simulation:
             ledger_problems=_ledger_problems(self.loans),
             policies={p.name: p.report(self) for p in self.policies},
             wall_seconds=wall,
-            extra={"n_loans": self.loans.n, "n_borrowers": self.borrowers.n,
-                   "default_dpd": self.scenario.lender.default_dpd},
+            extra={"default_dpd": self.scenario.lender.default_dpd},
         )
 
     def _days(self):

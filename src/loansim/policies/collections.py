@@ -71,7 +71,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from loansim import servicing
 from loansim.distributions import STRICT
-from loansim.loans import DAYS_PER_MONTH, Ledger, round_cents, to_cents
+from loansim.loans import DAYS_PER_MONTH, round_cents, to_cents
 from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
