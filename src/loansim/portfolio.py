@@ -56,6 +56,12 @@ class Cohort:
         return self.loans.start + local
 
 
+def borrower_starts(borrower: np.ndarray) -> np.ndarray:
+    """Positions at which a new borrower starts in `borrower`, the holders of a list of
+    loans in id order (loans are stored by borrower, so each one's loans are adjacent)."""
+    return np.flatnonzero(np.r_[True, borrower[1:] != borrower[:-1]]) if borrower.size else np.zeros(0, dtype=np.int64)
+
+
 class Book:
     """How loans and borrowers relate: segments, products and the due-day cohorts."""
 

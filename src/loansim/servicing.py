@@ -22,7 +22,7 @@ import numpy as np
 from loansim.borrowers import cash_cents, payment, score
 from loansim.borrowers.payment import CANNOT_PAY, MISS_CAUSES
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Loans, round_cents
-from loansim.portfolio import Cohort
+from loansim.portfolio import Cohort, borrower_starts
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -148,7 +148,7 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
         order = np.argsort(active, kind="stable")
         active, mine = active[order], mine[order]
     borrower = sim.loans.borrower[active]
-    first = np.flatnonzero(np.r_[True, borrower[1:] != borrower[:-1]])
+    first = borrower_starts(borrower)
     holders = borrower[first]
     due = sim.loans.amount_due(active)
     cash = cash_cents(sim.borrowers, holders, int(sim.env.now) % DAYS_PER_MONTH)

@@ -34,6 +34,15 @@ def active_loans_of(sim: Simulation, borrower_mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero((L.status == ACTIVE) & borrower_mask[L.borrower])
 
 
+def customers(sim: Simulation, of_loans: np.ndarray | None = None) -> np.ndarray:
+    """Mask of borrowers with an active loan (among the loans marked in `of_loans`, if given)."""
+    L = sim.loans
+    active = L.status == ACTIVE if of_loans is None else (L.status == ACTIVE) & of_loans
+    mask = np.zeros(sim.borrowers.n, dtype=np.bool_)
+    mask[L.borrower[active]] = True
+    return mask
+
+
 def with_instalments_left(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     """Those of `ids` that still have scheduled instalments to bill."""
     L = sim.loans

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from loansim.loans import DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
-from loansim.policies._common import active_loans_of
+from loansim.policies._common import active_loans_of, customers
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -63,8 +63,7 @@ class EarlyWarning(Policy):
         fell = self.was_above & ~above
         self.was_above = above
         shocked = sim.population.shocked if p.on_shock else np.zeros(people.n, dtype=np.bool_)
-        customer = np.zeros(people.n, dtype=np.bool_)
-        customer[sim.loans.borrower[active_loans_of(sim, np.ones(people.n, dtype=np.bool_))]] = True
+        customer = customers(sim)
         quiet = (self.contacted_on < 0) | (now - self.contacted_on >= p.cooldown_months * DAYS_PER_MONTH)
         who = (fell | shocked) & customer & quiet
         self.by_score += int(np.count_nonzero(who & fell))

@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import Field
 
 from loansim.distributions import dist_in
-from loansim.loans import ACTIVE
 from loansim.policies import Policy, PolicyParams, register
+from loansim.policies._common import customers
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -65,13 +65,7 @@ class Education(Policy):
     # who
     def eligible(self, sim: Simulation) -> np.ndarray:
         """Mask of borrowers who can be invited: an active loan (and a past miss, if targeted)."""
-        L = sim.loans
-        mask = np.zeros(sim.borrowers.n, dtype=np.bool_)
-        active = L.status == ACTIVE
-        if self.params.target == "past_miss":
-            active &= L.n_missed > 0
-        mask[L.borrower[active]] = True
-        return mask
+        return customers(sim, sim.loans.n_missed > 0 if self.params.target == "past_miss" else None)
 
     # what
     def teach(self, sim: Simulation, ids: np.ndarray, month: int) -> None:

@@ -25,6 +25,7 @@ from pydantic import Field
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import ReDefaults, active_loans_of, dpd, next_due_day, with_instalments_left
+from loansim.portfolio import borrower_starts
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -78,7 +79,7 @@ class HardshipDeferral(Policy):
         applies &= ~sim.borrowers.unwilling
         loans = active_loans_of(sim, applies)
         holders = L.borrower[loans]
-        n_applications = int(np.count_nonzero(np.r_[True, holders[1:] != holders[:-1]])) if holders.size else 0
+        n_applications = borrower_starts(holders).size
         self.applications += n_applications
         self.book_priced(sim, n_applications, p.cost_per_application)
         documented = sim.streams.uniform("policy.hardship_deferral.documents", month, n) < p.documented_share

@@ -24,6 +24,7 @@ from pydantic import Field
 from loansim.borrowers.payment import FORGOT, MISUNDERSTOOD
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
+from loansim.portfolio import borrower_starts
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -122,15 +123,15 @@ class Reminders(Policy):
         late = late[self.reached[L.borrower[late]]]
         if late.size == 0:
             return
-        of_late = L.borrower[late]  # sorted: loans are stored by borrower
-        holders = of_late[np.r_[True, of_late[1:] != of_late[:-1]]]
+        of_late = L.borrower[late]
+        first = borrower_starts(of_late)
+        holders = of_late[first]
         self._send(sim, holders.size)
         self.sent_after += holders.size
         people = sim.borrowers
         why = L.pay_reason[late]  # the reason recorded at the due date
         forgot_or_misread = (why == FORGOT) | (why == MISUNDERSTOOD)
-        first = np.r_[True, of_late[1:] != of_late[:-1]]
-        responds = np.logical_or.reduceat(forgot_or_misread, np.flatnonzero(first)) & ~people.unwilling[holders]
+        responds = np.logical_or.reduceat(forgot_or_misread, first) & ~people.unwilling[holders]
         responds &= sim.streams.keyed_uniform("policy.reminders.after_miss", day, holders) < self.params.after_miss_pay_prob
         people.misreads[holders] = 0
         payers = holders[responds]
