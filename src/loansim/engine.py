@@ -14,8 +14,9 @@ One clock process runs each day's steps, always in this order:
    and pay → shocks → income → spending → savings; then hook ``month_start(sim, month)``
    (policies reacting to the month's shocks: hardship deferral, early warning; origination,
    which runs hook ``lent(sim, day, ids)`` for the loans it lends).
-   **Pay day**: income arrives for those paid today (and, if borrowers do so, arrears are
-   paid out of it).
+   **Pay day**: income budgeted at the month's start is cash from each borrower's pay day
+   on (``borrowers.cash_cents``); borrowers left short of cash at a due date pay the
+   arrears on their next pay day, if they do so (``servicing.pay_arrears_on_pay_day``).
 2. hook ``day_start(sim, day)`` — policies acting ahead of a due date (reminders).
 3. hook ``before_due(sim, day, cohort)`` — for the loans due today (penalty interest);
    ``cohort`` is a ``portfolio.Cohort`` (``cohort.loans`` is their slice).
@@ -127,7 +128,8 @@ class Simulation:
         self.recorder = Recorder(self.months, self.borrowers.n)
         self.grace_days = 0  # days after a due date within which a payment counts as on time
         self.grace_ends: dict[int, list[servicing.GraceWindow]] = {}  # day -> due dates assessed then
-        self.late_payments: dict[int, list[np.ndarray]] = {}  # day -> loans whose borrowers pay late then
+        self.late_payments = servicing.DayBuckets()  # loans whose borrowers pay on a later day than due
+        self.catch_ups = servicing.DayBuckets()  # loans whose arrears are paid on their holder's pay day
         for policy in self.policies:
             policy.setup(self)
         self.population = PopulationMonth(self)
@@ -178,7 +180,7 @@ class Simulation:
                 self.hooks.run("before_month", self, month)
                 self.population.start(month)
                 self.hooks.run("month_start", self, month)
-            self.population.pay_day(day)
+            servicing.pay_arrears_on_pay_day(self, day)
             self.hooks.run("day_start", self, day)
             servicing.due_date(self, day, self.cohorts[day_of_month])
             servicing.end_grace_windows(self, day)

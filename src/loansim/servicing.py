@@ -45,11 +45,12 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     collect(sim, loans, due, paid, cohort)
     if sim.population.catch_up:  # short of cash, not of will or memory: pays on the pay day
         short = (reason == 0) & (L.principal_due[loans] + L.interest_due[loans] > 0) & (L.status[loans] == ACTIVE)
-        sim.population.catch_up_later(day, cohort.loan_ids(np.flatnonzero(short)))
+        ids = cohort.loan_ids(np.flatnonzero(short))
+        sim.catch_ups.add(next_pay_day(sim, day, ids), ids)
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
     if sim.population.misreading:
-        for days_late, late in payment.late_payers(sim, cohort, reason).items():
-            sim.late_payments.setdefault(day + days_late, []).append(late)
+        late, days_late = payment.late_payers(sim, cohort, reason)
+        sim.late_payments.add(day + days_late, late)
     if sim.grace_days == 0:
         assess(sim, day, cohort, scheduled, reason, principal_before)
     else:
@@ -128,12 +129,53 @@ def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort
     close_repaid(sim.loans, ids, due, paid)
 
 
+class DayBuckets:
+    """Loans to act on by day: filled from many cohorts' due dates, taken once on the day
+    as one sorted array, so the day's step is one vectorised call however many fed it."""
+
+    def __init__(self) -> None:
+        self._days: dict[int, list[np.ndarray]] = {}
+
+    def add(self, days: np.ndarray, ids: np.ndarray) -> None:
+        """Put each of loans `ids` in the bucket of its day in `days`."""
+        if ids.size == 0:
+            return
+        order = np.argsort(days, kind="stable")
+        days, ids = days[order], ids[order]
+        cuts = np.flatnonzero(np.diff(days)) + 1
+        for group, day in zip(np.split(ids, cuts), days[np.r_[0, cuts]]):
+            self._days.setdefault(int(day), []).append(group)
+
+    def take(self, day: int) -> np.ndarray:
+        """The loans in `day`'s bucket, in id order (empty if none); the bucket is emptied."""
+        groups = self._days.pop(day, None)
+        return np.sort(np.concatenate(groups)) if groups else np.zeros(0, dtype=np.int64)
+
+
 def pay_late(sim: Simulation, day: int) -> None:
     """Borrowers who thought their due date later, and whose later date is today, pay what
-    they can (all of today's late payers at once: one batch however many cohorts)."""
-    batches = sim.late_payments.pop(day, None)
-    if batches:
-        pay_what_cash_allows(sim, np.sort(np.concatenate(batches)))
+    they can."""
+    ids = sim.late_payments.take(day)
+    if ids.size:
+        pay_what_cash_allows(sim, ids)
+
+
+def next_pay_day(sim: Simulation, day: int, ids: np.ndarray) -> np.ndarray:
+    """The day of the next pay day after `day` of the holders of loans `ids` (a pay day on
+    `day` itself is past: that income is in already)."""
+    dom = day % DAYS_PER_MONTH
+    pay_day = sim.borrowers.pay_day[sim.loans.borrower[ids]].astype(np.int64)
+    return day - dom + pay_day + np.where(pay_day > dom, 0, DAYS_PER_MONTH)
+
+
+def pay_arrears_on_pay_day(sim: Simulation, day: int) -> None:
+    """Borrowers left short of cash at a due date whose next pay day is today pay the arrears
+    out of it (``borrowers.pay_arrears_on_pay_day``), unless they have chosen not to pay."""
+    L, ids = sim.loans, sim.catch_ups.take(day)
+    late = ids[(L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0)]
+    late = late[~sim.borrowers.unwilling[L.borrower[late]]]
+    if late.size:
+        sim.recorder.add(day, "paid_on_pay_day", int(pay_what_cash_allows(sim, late).sum()))
 
 
 def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:

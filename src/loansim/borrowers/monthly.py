@@ -45,10 +45,9 @@ class PopulationMonth:
         self.loan_use = use.productive_share + use.risky_share > 0
         if self.loan_use:
             loan_use.assign_uses(people, sim.book.per_borrower(sim.loans.disbursed) / 100, use, sim.streams)
-        # Pay days: who is paid on each day of the month, and their loans.
+        # Pay days (``cash_cents``); arrears paid on them (``servicing.pay_arrears_on_pay_day``).
         self.pay_days = bool(np.any(people.pay_day))
         self.catch_up = s.borrowers.pay_arrears_on_pay_day
-        self.catch_ups: dict[int, list[np.ndarray]] = {}  # day -> loans whose arrears are paid then
         # What due dates need from this month's draws (filled at each month start).
         self.forgets = np.empty(0, dtype=np.bool_)
         self.forget_draws = np.empty(0, dtype=np.float32)
@@ -115,35 +114,6 @@ class PopulationMonth:
         if self.pay_days:  # income budgeted now arrives on the pay day (``cash_cents``)
             people.income_pending[:] = people.income
         self.draw_for_due_dates(month)
-
-    def pay_day(self, day: int) -> None:
-        """With ``pay_arrears_on_pay_day``, those whose next pay day after a due date they
-        could not pay for want of cash is today pay the arrears (income itself becomes cash
-        on the pay day through ``cash_cents``)."""
-        if day not in self.catch_ups:
-            return
-        sim, L = self.sim, self.sim.loans
-        ids = np.sort(np.concatenate(self.catch_ups.pop(day)))
-        late = ids[(L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0)]
-        late = late[~sim.borrowers.unwilling[L.borrower[late]]]
-        if late.size:
-            from loansim.servicing import pay_what_cash_allows
-
-            sim.recorder.add(day, "paid_on_pay_day", int(pay_what_cash_allows(sim, late).sum()))
-
-    def catch_up_later(self, day: int, ids: np.ndarray) -> None:
-        """Loans `ids` were left short for want of cash at today's due date: their holders pay
-        the arrears on their next pay day (``pay_arrears_on_pay_day``)."""
-        if ids.size == 0:
-            return
-        dom = day % DAYS_PER_MONTH
-        pay_day = self.sim.borrowers.pay_day[self.sim.loans.borrower[ids]].astype(np.int64)
-        when = day - dom + pay_day + np.where(pay_day > dom, 0, DAYS_PER_MONTH)  # income of today is in already
-        order = np.argsort(when, kind="stable")
-        when, ids = when[order], ids[order]
-        cuts = np.flatnonzero(np.diff(when)) + 1
-        for group, target in zip(np.split(ids, cuts), when[np.r_[0, cuts]]):
-            self.catch_ups.setdefault(int(target), []).append(group)
 
     def draw_for_due_dates(self, month: int) -> None:
         """This month's per-borrower draws for due dates, turned into what due dates need."""

@@ -122,12 +122,9 @@ def read_late_notice(sim: Simulation, missed: np.ndarray) -> None:
     sim.borrowers.misreads[sim.loans.borrower[missed]] = 0
 
 
-def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> dict[int, np.ndarray]:
-    """Loans whose borrower misread the date, grouped by how many days late they will pay."""
+def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Loans whose borrower misread the date, and how many days late each will pay."""
     people = sim.borrowers
-    local = np.flatnonzero(reason == MISUNDERSTOOD)
-    ids = cohort.loan_ids(local)
-    holders = sim.loans.borrower[ids]
-    ids = ids[people.misreads[holders] == MISREAD_DATE]
-    days = people.misread_late_days[sim.loans.borrower[ids]]
-    return {int(d): ids[days == d] for d in np.unique(days)}
+    ids = cohort.loan_ids(np.flatnonzero(reason == MISUNDERSTOOD))
+    ids = ids[people.misreads[sim.loans.borrower[ids]] == MISREAD_DATE]
+    return ids, people.misread_late_days[sim.loans.borrower[ids]].astype(np.int64)
