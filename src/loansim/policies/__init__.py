@@ -43,6 +43,7 @@ class Policy:
     def __init__(self, params: PolicyParams) -> None:
         self.params = params
         self.actions = 0  # number of times the policy acted (fees charged, messages sent, ...)
+        self._priced = 0.0  # cost of priced actions so far, exact, in cents (``book_priced``)
 
     @classmethod
     def check(cls, params: PolicyParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
@@ -74,10 +75,9 @@ class Policy:
     def book_priced(self, sim: Simulation, count: int, price: float) -> None:
         """Book `count` actions at `price` (currency units, may be below a cent): the total
         booked so far is always the exact running total rounded to the cent."""
-        self._priced = getattr(self, "_priced", 0.0) + count * price * 100
-        booked = getattr(self, "_booked", 0)
-        self._booked = round(self._priced)
-        self.book_cost(sim, self._booked - booked)
+        booked = round(self._priced)
+        self._priced += count * price * 100
+        self.book_cost(sim, round(self._priced) - booked)
 
 
 REGISTRY: dict[str, type[Policy]] = {}

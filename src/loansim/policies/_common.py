@@ -11,8 +11,16 @@ from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+    from loansim.scenario import Scenario
 
 REDEFAULT_MONTHS = (3, 6, 12)
+
+
+def month_in_run(key: str, month: int, scenario: Scenario) -> list[tuple[str, int, str]]:
+    """The problem, if any, with a policy's `key` naming `month` (1 = the first) outside the run."""
+    if month > scenario.run.months:
+        return [(key, month, f"must be within the run (run.months = {scenario.run.months})")]
+    return []
 
 
 def dpd(sim: Simulation, ids: np.ndarray | slice) -> np.ndarray:

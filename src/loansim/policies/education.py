@@ -17,7 +17,7 @@ from pydantic import Field
 
 from loansim.distributions import dist_in
 from loansim.policies import Policy, PolicyParams, register
-from loansim.policies._common import customers
+from loansim.policies._common import customers, month_in_run
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -44,9 +44,7 @@ class Education(Policy):
 
     @classmethod
     def check(cls, params: EducationParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
-        if params.first_month > scenario.run.months:
-            return [("first_month", params.first_month, f"must be within the run (run.months = {scenario.run.months})")]
-        return []
+        return month_in_run("first_month", params.first_month, scenario)
 
     def setup(self, sim: Simulation) -> None:
         n = sim.borrowers.n

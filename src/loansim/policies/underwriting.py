@@ -28,8 +28,10 @@ import numpy as np
 from pydantic import Field
 
 from loansim.distributions import dist_in
-from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
+from loansim.policies._common import month_in_run
+from loansim.portfolio import borrower_starts
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -64,8 +66,8 @@ class Underwriting(Policy):
 
     @classmethod
     def check(cls, params: UnderwritingParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
-        if params.first_month > scenario.run.months:
-            return [("first_month", params.first_month, f"must be within the run (run.months = {scenario.run.months})")]
+        if problems := month_in_run("first_month", params.first_month, scenario):
+            return problems
         if params.last_month is not None and params.last_month < params.first_month:
             return [("last_month", params.last_month, f"must be >= first_month ({params.first_month})")]
         return []
@@ -86,15 +88,14 @@ class Underwriting(Policy):
         sim.hooks.add("month_start", self.decide)
 
     # who
-    def approve(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
-        """Mask over applicants `ids`: approved by the score cut-off, then the DTI limit."""
+    def approve(self, sim: Simulation, ids: np.ndarray, loans: np.ndarray) -> np.ndarray:
+        """Mask over applicants `ids`: approved by the score cut-off, then the DTI limit;
+        `loans` are the loans they apply for (each applies for at least one)."""
         people, p, L = sim.borrowers, self.params, sim.loans
         scored = people.score[ids] >= p.score_cutoff
         income = np.where(self.verified[ids], people.base_income[ids], self.stated_income[ids])
-        instalments = np.zeros(people.n)
-        mine = np.flatnonzero(np.isin(L.borrower, ids))
-        np.add.at(instalments, L.borrower[mine], L.installment[mine] / 100)
-        affordable = instalments[ids] <= p.max_dti * income
+        instalments = np.add.reduceat(L.installment[loans], borrower_starts(L.borrower[loans])) / 100
+        affordable = instalments <= p.max_dti * income
         self.counts["declined_score"] += int(np.count_nonzero(~scored))
         self.counts["declined_dti"] += int(np.count_nonzero(scored & ~affordable))
         self.counts["overstatements_caught"] += int(np.count_nonzero(self.verified[ids] & (self.stated_income[ids] > people.base_income[ids])))
@@ -106,9 +107,10 @@ class Underwriting(Policy):
         ids = np.flatnonzero(sim.borrowers.applies_in_month == month)
         if ids.size == 0:
             return
-        approved = ids[self.approve(sim, ids)]
         L = sim.loans
-        loans = np.flatnonzero(np.isin(L.borrower, approved) & (L.status == NOT_LENT))
+        applied = np.flatnonzero(sim.borrowers.applies_in_month[L.borrower] == month)
+        approved = ids[self.approve(sim, ids, applied)]
+        loans = applied[np.isin(L.borrower[applied], approved)]
         first_due = (month + 1) * DAYS_PER_MONTH + L.due_day[loans].astype(np.int64)
         sim.ledger.lend(loans, first_due)
         sim.hooks.run("lent", sim, int(sim.env.now), loans)
