@@ -23,7 +23,8 @@ One clock process runs each day's steps, always in this order:
 4. **billing** of today's cohort: one month's interest and the scheduled principal.
 5. **payment** (``borrowers.payment``): each borrower pays in full from savings, or pays
    what savings allow, or misses: unwilling, forgot, misread the contract, or no cash.
-   Those who misread the date pay later, in a process of their own.
+   Those who misread the date pay later (step 0 of that day); those short of cash may pay
+   the arrears on their next pay day (step 1).
 6. **delinquency**: instalments covered by payments set the oldest unpaid due day
    (hence DPD); loans with nothing left to pay are repaid. Then the due date is
    *assessed*: hook ``missed(sim, day, ids)`` for loans whose scheduled instalment date
