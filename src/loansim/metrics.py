@@ -67,7 +67,7 @@ class Recorder:
         bucket = np.minimum(dpd // DAYS_PER_MONTH + (dpd > 0), len(BUCKETS) - 1)  # 1-29 -> 1, ..., 90+ -> 4
         counts = np.bincount(bucket, minlength=len(BUCKETS))
         balances = np.bincount(bucket, weights=L.principal[late], minlength=len(BUCKETS)).astype(np.int64)
-        by_status = np.bincount(L.status, minlength=4)
+        by_status = {code: np.count_nonzero(L.status == code) for code in (ACTIVE, REPAID, CHARGED_OFF, NOT_LENT)}
         counts[0] = by_status[ACTIVE] - counts[1:].sum()  # current: active and not late
         balances[0] = int(L.principal.sum()) - balances[1:].sum()
         self.bucket_counts[month] = counts

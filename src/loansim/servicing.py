@@ -140,7 +140,10 @@ class DayBuckets:
         """Put each of loans `ids` in the bucket of its day in `days`."""
         if ids.size == 0:
             return
-        order = np.argsort(days, kind="stable")
+        offset = days - days.min()
+        if offset.max() < 2 ** 15:  # a stable sort of int16 is a radix sort
+            offset = offset.astype(np.int16)
+        order = np.argsort(offset, kind="stable")
         days, ids = days[order], ids[order]
         cuts = np.flatnonzero(np.diff(days)) + 1
         for group, day in zip(np.split(ids, cuts), days[np.r_[0, cuts]]):
@@ -204,7 +207,7 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
 def update_delinquency(L: Loans, ids: Ids) -> None:
     """Set the loans' oldest unpaid due day by the payment-count method (module docstring)."""
     past_due = L.principal_due[ids] + L.interest_due[ids]
-    behind = np.flatnonzero(past_due)
+    behind = np.flatnonzero(past_due > 0)  # never negative; a mask finds them faster
     owing = _pick(ids, behind)
     paid = L.interest_paid[owing] + L.principal_repaid[owing] - L.sched_paid_base[owing]
     covered = paid // np.maximum(L.installment[owing], 1)

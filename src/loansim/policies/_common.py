@@ -39,13 +39,16 @@ def next_due_day(sim: Simulation, ids: np.ndarray) -> np.ndarray:
 def active_loans_of(sim: Simulation, borrower_mask: np.ndarray) -> np.ndarray:
     """Ids of the active loans whose borrowers are marked in `borrower_mask`."""
     L = sim.loans
-    return np.flatnonzero((L.status == ACTIVE) & borrower_mask[L.borrower])
+    of_marked = borrower_mask if sim.book.one_each else borrower_mask[L.borrower]  # one loan each: loan i is borrower i's
+    return np.flatnonzero((L.status == ACTIVE) & of_marked)
 
 
 def customers(sim: Simulation, of_loans: np.ndarray | None = None) -> np.ndarray:
     """Mask of borrowers with an active loan (among the loans marked in `of_loans`, if given)."""
     L = sim.loans
     active = L.status == ACTIVE if of_loans is None else (L.status == ACTIVE) & of_loans
+    if sim.book.one_each:  # loan i is borrower i's
+        return active
     mask = np.zeros(sim.borrowers.n, dtype=np.bool_)
     mask[L.borrower[active]] = True
     return mask
