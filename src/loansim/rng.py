@@ -7,13 +7,32 @@ whole-population arrays of fixed shape, so a policy that changes who is active, 
 process that is switched on, never shifts anybody else's numbers: two scenarios that
 differ only in a policy see the same income and spending shocks (common random numbers).
 Nothing in loansim draws from a global generator.
+
+A draw that recurs every period (``recurring=True``: the month's job transitions, spending
+noise, forgetting, ...) is also made for the next period ahead of time, on a background
+thread, while the simulation works through the days between: numpy fills arrays of random
+numbers without holding the interpreter lock, so on a machine with a spare core these draws
+cost the simulation nothing. An array depends only on its key, so results are the same
+with or without the head start.
 """
 
 from __future__ import annotations
 
+import os
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
+
+_DRAWER: tuple[int, ThreadPoolExecutor] | None = None  # (process id, one background thread)
+
+
+def _drawer() -> ThreadPoolExecutor:
+    """The background thread that makes draws ahead of time (one per process)."""
+    global _DRAWER
+    if _DRAWER is None or _DRAWER[0] != os.getpid():
+        _DRAWER = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="loansim-draws"))
+    return _DRAWER[1]
 
 
 def stable_hash(name: str) -> int:
@@ -27,15 +46,32 @@ class Streams:
     def __init__(self, seed: int, replication: int = 0) -> None:
         self.seed = int(seed)
         self.replication = int(replication)
+        self._ahead: dict[tuple[str, str, int, int], Future] = {}  # recurring draws made ahead
 
     def generator(self, name: str, period: int = 0) -> np.random.Generator:
         """The generator for random process `name` in `period` (a month or a day)."""
         key = (self.replication, stable_hash(name), int(period))
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key)))
 
-    def uniform(self, name: str, period: int, n: int) -> np.ndarray:
-        """`n` uniform draws on [0, 1) as float32 (enough for comparing to probabilities)."""
-        return self.generator(name, period).random(n, dtype=np.float32)
+    def uniform(self, name: str, period: int, n: int, recurring: bool = False) -> np.ndarray:
+        """`n` uniform draws on [0, 1) as float32 (enough for comparing to probabilities);
+        with `recurring`, next period's are drawn ahead (module docstring)."""
+        return self._whole("uniform", name, period, n, recurring)
+
+    def normal(self, name: str, period: int, n: int, recurring: bool = False) -> np.ndarray:
+        """`n` standard normal draws as float32; with `recurring`, as for ``uniform``."""
+        return self._whole("normal", name, period, n, recurring)
+
+    def _whole(self, kind: str, name: str, period: int, n: int, recurring: bool) -> np.ndarray:
+        ready = self._ahead.pop((kind, name, period, n), None)
+        draws = ready.result() if ready is not None else self._draw(kind, name, period, n)
+        if recurring:
+            self._ahead[(kind, name, period + 1, n)] = _drawer().submit(self._draw, kind, name, period + 1, n)
+        return draws
+
+    def _draw(self, kind: str, name: str, period: int, n: int) -> np.ndarray:
+        rng = self.generator(name, period)
+        return rng.random(n, dtype=np.float32) if kind == "uniform" else rng.standard_normal(n, dtype=np.float32)
 
     def subset(self, name: str, period: int, among: np.ndarray | int, prob: float) -> np.ndarray:
         """Each of the ids `among` (or of ``range(among)``) chosen with probability `prob`,
@@ -66,7 +102,3 @@ class Streams:
         x *= np.uint64(0x94D049BB133111EB)
         x ^= x >> np.uint64(31)
         return (x >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)
-
-    def normal(self, name: str, period: int, n: int) -> np.ndarray:
-        """`n` standard normal draws as float32."""
-        return self.generator(name, period).standard_normal(n, dtype=np.float32)

@@ -86,7 +86,7 @@ class PopulationMonth:
         self.shocked[:] = False
         if month > 0:  # month 0 starts from the initial state
             employed = people.employed
-            income.step_employment(people, sim.streams.uniform("employment.transition", month, n),
+            income.step_employment(people, sim.streams.uniform("employment.transition", month, n, recurring=True),
                                    self.job_loss_hazards(month), e.monthly_job_finding_prob)
             self.shocked |= employed & ~people.employed
             self.cut_pay(month)
@@ -106,7 +106,7 @@ class PopulationMonth:
             loan_use.investment_income(people, s.borrowers.loan_use.monthly_return)
             sim.recorder.add(day, "investment_income", round((people.income.sum() - before) * 100))
         sd = s.borrowers.spending_noise_sd
-        noise = sim.streams.normal("spending.noise", month, n) * np.float32(sd) if sd > 0 else np.float32(0)
+        noise = sim.streams.normal("spending.noise", month, n, recurring=True) * np.float32(sd) if sd > 0 else np.float32(0)
         self.literate = bool(np.any(people.literacy > 0))
         coming = self.coming_due() if self.literate else None
         spending.spend_and_save(people, noise, s.borrowers.overspend_share_of_savings, coming, self.essentials,
@@ -118,12 +118,12 @@ class PopulationMonth:
     def draw_for_due_dates(self, month: int) -> None:
         """This month's per-borrower draws for due dates, turned into what due dates need."""
         sim, people, n = self.sim, self.sim.borrowers, self.sim.borrowers.n
-        self.forget_draws = sim.streams.uniform("payment.forget", month, n)
+        self.forget_draws = sim.streams.uniform("payment.forget", month, n, recurring=True)
         self.forgets = self.forget_draws < self.forget_chance()
         if self.strategic:
-            self.strategic_draws = sim.streams.uniform("payment.strategic", month, n)
+            self.strategic_draws = sim.streams.uniform("payment.strategic", month, n, recurring=True)
         if self.stacking:
-            self.may_stack = sim.streams.uniform("payment.stacking", month, n) < people.stacking_take_up
+            self.may_stack = sim.streams.uniform("payment.stacking", month, n, recurring=True) < people.stacking_take_up
 
     def forget_chance(self, ids: slice | np.ndarray = slice(None)) -> np.ndarray:
         """This month's chance that borrowers `ids` forget a due date: forgetfulness × (1 − literacy)."""

@@ -75,14 +75,14 @@ class HardshipDeferral(Policy):
         """Active loans of the borrowers who apply this month (customers hit by a hardship)
         and can document it."""
         n, p, L = sim.borrowers.n, self.params, sim.loans
-        applies = sim.population.shocked & (sim.streams.uniform("policy.hardship_deferral.apply", month, n) < p.application_prob)
+        applies = sim.population.shocked & (sim.streams.uniform("policy.hardship_deferral.apply", month, n, recurring=True) < p.application_prob)
         applies &= ~sim.borrowers.unwilling
         loans = active_loans_of(sim, applies)
         holders = L.borrower[loans]
         n_applications = borrower_starts(holders).size
         self.applications += n_applications
         self.book_priced(sim, n_applications, p.cost_per_application)
-        documented = sim.streams.uniform("policy.hardship_deferral.documents", month, n) < p.documented_share
+        documented = sim.streams.uniform("policy.hardship_deferral.documents", month, n, recurring=True) < p.documented_share
         return loans[documented[holders]]
 
     # what
