@@ -81,8 +81,6 @@ if TYPE_CHECKING:
 PRIORITIES = ("oldest", "largest_balance", "cure_probability")
 STAGE_NAME = r"^[a-z][a-z0-9_]*$"
 
-OUT, UNWORKED, WORKED = 0, 1, 2  # a loan's place in a spell of collections
-
 DEFAULT_STAGES: dict[str, dict[str, Any]] = {
     "sms": {"entry_dpd": 5, "collectors": 1, "actions_per_collector_per_day": 1000, "cost_per_action": 0.05,
             "contact_prob": 0.7, "promise_prob": 0.15, "promise_days": 5},
@@ -195,12 +193,17 @@ class Collections(Policy):
         self.entry = [s.entry_dpd for s in self.stages]
         self.action_cents = [int(to_cents(s.cost_per_action)) for s in self.stages]
         self.capacity = [s.collectors * s.actions_per_collector_per_day for s in self.stages]
+        # float32, as the draws are: a float32 draw compared with a Python float is compared
+        # in float32, so an array of these gives the same outcomes as each stage's own value
+        self.contact_prob = np.array([s.contact_prob for s in self.stages], dtype=np.float32)
+        self.promise_prob = np.array([s.promise_prob for s in self.stages], dtype=np.float32)
         self.actions_series = [f"collections_actions_{name}" for name in self.stage_names]
         self.queue_series = [f"collections_queue_{name}" for name in self.stage_names]
-        self.spell = np.full(sim.loans.n, OUT, dtype=np.int8)  # OUT, UNWORKED or WORKED
-        # Loans in collections either wait to be worked, or cool off after an action, filed
-        # by the day they may be worked again.
+        self.in_collections = np.zeros(sim.loans.n, dtype=np.bool_)
+        # Loans in collections either wait to be worked (some not yet worked in this spell), or
+        # cool off after an action, filed by the day they may be worked again.
         self.waiting = np.empty(0, dtype=np.int64)
+        self.unworked = np.empty(0, dtype=np.bool_)  # whether each waiting loan is yet to be worked in its spell
         self.cooling: dict[int, np.ndarray] = {}
         self.promises: dict[int, list[tuple[int, np.ndarray]]] = {}  # by the day they fall due
         self.tally = {k: [0] * len(self.stages) for k in
@@ -228,60 +231,64 @@ class Collections(Policy):
 
     def work_day(self, sim: Simulation, day: int) -> None:
         """Build each stage's queue for `day` and work as much of it as capacity allows;
-        the accounts worked cool off for ``recontact_days``."""
-        dpd = self._update_waiting(sim, day)
-        ids = self.waiting
-        stage = np.zeros(ids.size, dtype=np.int8)
-        for entry in self.entry[1:]:
-            stage += dpd >= entry
-        worked = np.zeros(ids.size, dtype=np.bool_)
+        the accounts worked cool off for ``recontact_days``, the others wait."""
+        ids, dpd, stage, unworked = self._update_waiting(sim, day)
         month_end = day % DAYS_PER_MONTH == DAYS_PER_MONTH - 1
+        heads, rests = [], []
         for s in range(len(self.stages)):
             queue = np.flatnonzero(stage == s)
             self.tally["queue_sum"][s] += queue.size
             self.tally["queue_max"][s] = max(self.tally["queue_max"][s], queue.size)
             if month_end:
                 sim.recorder.add(day, self.queue_series[s], queue.size)
-            if self.capacity[s] and queue.size:
-                head = queue[self._head(sim, ids[queue], dpd[queue], self.capacity[s])]
-                worked[head] = True
-                self.work(sim, day, s, ids[head])
-        if worked.any():
-            self.cooling[day + self.params.recontact_days] = ids[worked]
-            self.waiting = ids[~worked]
+            head, rest = self._head(sim, ids, dpd, queue, self.capacity[s])
+            heads.append(head)
+            rests.append(rest)
+        rest = np.concatenate(rests)
+        self.waiting, self.unworked = ids[rest], unworked[rest]
+        worked = ids[np.concatenate(heads)]
+        if worked.size:
+            self.work(sim, day, worked, [head.size for head in heads])
+            self.cooling[day + self.params.recontact_days] = worked
         self.days += 1
 
-    def _update_waiting(self, sim: Simulation, day: int) -> np.ndarray:
-        """Bring the accounts waiting to be worked up to `day` and return their DPD: those
-        whose cooling-off ends today rejoin; those that cured, closed or fell below the
-        first entry DPD leave collections; those reaching it today join."""
-        L, first = sim.loans, self.entry[0]
-        back = self.cooling.pop(day, None)
-        if back is not None:
-            self.waiting = np.concatenate([self.waiting, back])
-        oldest = L.oldest_unpaid_day[self.waiting]
-        dpd = day - oldest
+    def _update_waiting(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The accounts that may be worked on `day` (those waiting, those whose cooling-off
+        ends today and those reaching the first entry DPD today), with their DPD, stage and
+        whether they are yet to be worked in this spell; those that cured, closed or fell below
+        the first entry DPD are in no stage (-1) and leave collections."""
+        new = self._entering(sim, day)
+        self.in_collections[new] = True
+        self.entered += new.size
+        back = self.cooling.pop(day, new[:0])
+        ids = np.concatenate([self.waiting, back, new])
+        unworked = np.concatenate([self.unworked, np.zeros(back.size, dtype=np.bool_), np.ones(new.size, dtype=np.bool_)])
+        oldest = sim.loans.oldest_unpaid_day[ids]  # the one read of the book per account and day
         # Closed loans carry no oldest unpaid day (charge-off, repayment and modification
         # clear it), so a loan with one is active.
-        stay = (oldest >= 0) & (dpd >= first)
-        if not stay.all():
-            gone = self.waiting[~stay]
-            self.never_worked += int(np.count_nonzero(self.spell[gone] == UNWORKED))
-            self.spell[gone] = OUT
-            self.waiting, dpd = self.waiting[stay], dpd[stay]
-        cohort, reached = servicing.reaching(sim, day, first)
-        new = cohort.start + np.flatnonzero(reached & (self.spell[cohort] == OUT))
-        if new.size:
-            self.spell[new] = UNWORKED
-            self.entered += new.size
-            self.waiting = np.concatenate([self.waiting, new])
-            dpd = np.concatenate([dpd, day - L.oldest_unpaid_day[new]])
-        return dpd
+        dpd = (day - oldest) * (oldest >= 0)  # a closed loan counts as 0 DPD
+        stage = np.full(ids.size, -1, dtype=np.int8)
+        for entry in self.entry:
+            stage += dpd >= entry
+        leaving = stage < 0
+        self.never_worked += int(np.count_nonzero(leaving & unworked))
+        self.in_collections[ids.compress(leaving)] = False
+        return ids, dpd, stage, unworked
 
-    def _head(self, sim: Simulation, ids: np.ndarray, dpd: np.ndarray, k: int) -> np.ndarray:
-        """Positions in `ids` of the `k` accounts the prioritisation rule puts first."""
-        if ids.size <= k:
-            return np.arange(ids.size)
+    def _entering(self, sim: Simulation, day: int) -> np.ndarray:
+        """Loans reaching the first stage's entry DPD today that are not in collections."""
+        cohort, reached = servicing.reaching(sim, day, self.entry[0])
+        ids = cohort.start + np.flatnonzero(reached)  # few: mostly loans already in collections
+        return ids.compress(~self.in_collections[ids])
+
+    def _head(self, sim: Simulation, ids: np.ndarray, dpd: np.ndarray, queue: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """`queue` (positions in `ids`) split into the `k` accounts the prioritisation rule
+        puts first and the rest."""
+        if queue.size <= k:
+            return queue, queue[:0]
+        if k == 0:
+            return queue[:0], queue
+        ids, dpd = ids[queue], dpd[queue]
         rule, L = self.params.prioritise, sim.loans
         if rule == "oldest":
             key = dpd
@@ -289,25 +296,33 @@ class Collections(Policy):
             balance = L.principal[ids] + L.interest_due[ids] + L.fees_due[ids]
             key = balance if rule == "largest_balance" else cure_probability(
                 sim.borrowers.score[L.borrower[ids]], dpd, L.n_missed[ids], balance)
-        return top(key, ids, k)
+        first = np.zeros(queue.size, dtype=np.bool_)
+        first[top(key, ids, k)] = True
+        return queue.compress(first), queue.compress(~first)
 
     # ------------------------------------------------------------------ what
 
-    def work(self, sim: Simulation, day: int, s: int, ids: np.ndarray) -> None:
-        """Stage `s` works loans `ids` today: book the cost, draw contacts and promises."""
-        stage, L, t = self.stages[s], sim.loans, self.tally
-        self.spell[ids] = WORKED
-        self.book_cost(sim, ids.size * self.action_cents[s])
-        contacted = ids[sim.streams.keyed_uniform("policy.collections.contact", day, ids) < stage.contact_prob]
-        willing = contacted[~sim.borrowers.unwilling[L.borrower[contacted]]]
-        promised = willing[sim.streams.keyed_uniform("policy.collections.promise", day, willing) < stage.promise_prob]
-        t["actions"][s] += ids.size
-        t["contacts"][s] += contacted.size
-        t["promises"][s] += promised.size
+    def work(self, sim: Simulation, day: int, ids: np.ndarray, actions: list[int]) -> None:
+        """Loans `ids` are worked today, the first ``actions[0]`` by the first stage, the next
+        ``actions[1]`` by the second, and so on: book the cost, draw contacts and promises. The
+        stages draw together, as a loan's draw depends on the day and its id alone."""
+        L, t = sim.loans, self.tally
         self.actions += ids.size
-        sim.recorder.add(day, self.actions_series[s], ids.size)
-        if promised.size:
-            self._expect_payment(sim, day + stage.promise_days, s, promised)
+        self.book_cost(sim, sum(n * cents for n, cents in zip(actions, self.action_cents, strict=True)))
+        draw = sim.streams.keyed_uniform("policy.collections.contact", day, ids)
+        contacted, contacts = select(ids, actions, draw < np.repeat(self.contact_prob, actions))
+        # Only those who would promise if willing are checked for willingness: fewer reads.
+        draw = sim.streams.keyed_uniform("policy.collections.promise", day, contacted)
+        would, n_would = select(contacted, contacts, draw < np.repeat(self.promise_prob, contacts))
+        promised, promises = select(would, n_would, ~sim.borrowers.unwilling[L.borrower[would]])
+        for s, batch in enumerate(np.split(promised, np.cumsum(promises)[:-1])):
+            t["actions"][s] += actions[s]
+            t["contacts"][s] += contacts[s]
+            t["promises"][s] += promises[s]
+            if actions[s]:
+                sim.recorder.add(day, self.actions_series[s], actions[s])
+            if batch.size:
+                self._expect_payment(sim, day + self.stages[s].promise_days, s, batch)
 
     def _expect_payment(self, sim: Simulation, due: int, s: int, ids: np.ndarray) -> None:
         """Loans `ids` promised in stage `s` are to be paid on day `due`; the promises of
@@ -325,8 +340,8 @@ class Collections(Policy):
         ids, first = np.unique(np.concatenate([batch for _, batch in batches]), return_index=True)
         stage = np.concatenate([np.full(batch.size, s, dtype=np.int64) for s, batch in batches])[first]
         paid = servicing.pay_what_cash_allows(sim, ids)  # a loan promised twice pays once
-        kept, collected = np.zeros(len(self.stages), dtype=np.int64), np.zeros(len(self.stages), dtype=np.int64)
-        np.add.at(kept, stage, paid > 0)
+        kept = np.bincount(stage.compress(paid > 0), minlength=len(self.stages))
+        collected = np.zeros(len(self.stages), dtype=np.int64)
         np.add.at(collected, stage, paid)
         for s in range(len(self.stages)):
             self.tally["kept"][s] += int(kept[s])
@@ -407,7 +422,7 @@ class Collections(Policy):
         return out | {
             "collected": collected / 100,
             "accounts_entered": float(self.entered),
-            "accounts_never_worked": float(self.never_worked + np.count_nonzero(self.spell[self.waiting] == UNWORKED)),
+            "accounts_never_worked": float(self.never_worked + np.count_nonzero(self.unworked)),
             "legal_cases_filed": float(self.filed),
             "legal_cases_completed": float(self.completed),
             "legal_cases_open": float(self.filed - self.completed),
@@ -417,6 +432,15 @@ class Collections(Policy):
             "legal_cost": self.filed * int(to_cents(self.params.legal.cost_per_case)) / 100,
             "cost_per_unit_recovered": cost / recovered if recovered else 0.0,
         }
+
+
+def select(ids: np.ndarray, sizes: list[int], keep: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The `ids` that the mask `keep` keeps, and how many it keeps of each of the runs of
+    `sizes` that `ids` is made of."""
+    # ids.compress(keep) is ids[keep], several times faster when `keep` is irregular (no
+    # branch to mispredict per element); this module uses it for every random mask.
+    ends = np.cumsum(sizes)
+    return ids.compress(keep), [int(np.count_nonzero(keep[end - size:end])) for size, end in zip(sizes, ends, strict=True)]
 
 
 def top(key: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
