@@ -146,8 +146,9 @@ class DayBuckets:
         order = np.argsort(offset, kind="stable")
         days, ids = days[order], ids[order]
         cuts = np.flatnonzero(np.diff(days)) + 1
-        for group, day in zip(np.split(ids, cuts), days[np.r_[0, cuts]]):
-            self._days.setdefault(int(day), []).append(group)
+        starts, ends = np.r_[0, cuts].tolist(), np.r_[cuts, ids.size].tolist()
+        for day, start, end in zip(days[starts].tolist(), starts, ends):
+            self._days.setdefault(day, []).append(ids[start:end])
 
     def take(self, day: int) -> np.ndarray:
         """The loans in `day`'s bucket, in id order (empty if none); the bucket is emptied."""

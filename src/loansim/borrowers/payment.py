@@ -72,6 +72,8 @@ def allocate(cash: np.ndarray, due: np.ndarray, first: np.ndarray, partial: bool
     `first` the position of each borrower's first loan): each loan gets what is left after
     the loans before it. Without partial payments a loan is paid in full or not at all:
     one the cash left cannot cover is skipped, and the next ones may still be paid."""
+    if first.size == due.size:  # one loan each
+        return np.clip(cash, 0, due) if partial else np.where(cash >= due, due, 0)
     counts = np.diff(np.append(first, due.size))
     if partial:
         before = np.cumsum(due) - due

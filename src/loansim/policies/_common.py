@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH
+from loansim.loans import ACTIVE, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -79,11 +79,13 @@ class ReDefaults:
         """At a month end: mark the watched loans that have re-defaulted by `day`."""
         L = sim.loans
         open_ = np.flatnonzero((self.day < 0) & (self.start <= day))
-        ids = self.ids[open_]
-        charged = (L.status[ids] == CHARGED_OFF) & (L.charged_off_day[ids] >= self.start[open_])
-        late = (L.oldest_unpaid_day[ids] >= self.start[open_]) & (day - L.oldest_unpaid_day[ids] >= sim.scenario.lender.default_dpd)
-        self.day[open_[charged]] = L.charged_off_day[ids[charged]]
-        self.day[open_[late & ~charged]] = day
+        ids, start = self.ids[open_], self.start[open_]
+        charged_day = L.charged_off_day[ids]  # -1 unless charged off
+        charged = charged_day >= start
+        oldest = L.oldest_unpaid_day[ids]
+        late = (oldest >= start) & (day - oldest >= sim.scenario.lender.default_dpd)
+        self.day[open_.compress(charged)] = charged_day.compress(charged)
+        self.day[open_.compress(late & ~charged)] = day
 
     def report(self, horizon_day: int) -> dict[str, float]:
         """Re-default rates 3, 6 and 12 months on, among the loans watched that long, and by
