@@ -58,6 +58,6 @@ def job_loss_hazard(unemployed_now: float, target_next: float, job_finding_prob:
 
 def individual_hazards(hazard: float, sensitivity: np.ndarray, employed: np.ndarray) -> np.ndarray:
     """Share an aggregate hazard among the employed in proportion to their sensitivity."""
-    mean = float(sensitivity[employed].mean()) if employed.any() else 1.0
+    mean = float(sensitivity.compress(employed).mean()) if employed.any() else 1.0
     scale = hazard / mean if mean > 0 else 0.0
     return np.minimum(sensitivity * np.float32(scale), np.float32(1.0))

@@ -59,7 +59,12 @@ class Cohort:
 def borrower_starts(borrower: np.ndarray) -> np.ndarray:
     """Positions at which a new borrower starts in `borrower`, the holders of a list of
     loans in id order (loans are stored by borrower, so each one's loans are adjacent)."""
-    return np.flatnonzero(np.r_[True, borrower[1:] != borrower[:-1]]) if borrower.size else np.zeros(0, dtype=np.int64)
+    if borrower.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.empty(borrower.size, dtype=np.bool_)
+    starts[0] = True
+    np.not_equal(borrower[1:], borrower[:-1], out=starts[1:])
+    return np.flatnonzero(starts)
 
 
 class Book:

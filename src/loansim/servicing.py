@@ -176,8 +176,8 @@ def pay_arrears_on_pay_day(sim: Simulation, day: int) -> None:
     """Borrowers left short of cash at a due date whose next pay day is today pay the arrears
     out of it (``borrowers.pay_arrears_on_pay_day``), unless they have chosen not to pay."""
     L, ids = sim.loans, sim.catch_ups.take(day)
-    late = ids[(L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0)]
-    late = late[~sim.borrowers.unwilling[L.borrower[late]]]
+    late = ids.compress((L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0))
+    late = late.compress(~sim.borrowers.unwilling[L.borrower[late]])
     if late.size:
         sim.recorder.add(day, "paid_on_pay_day", int(pay_what_cash_allows(sim, late).sum()))
 

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from loansim.scenario import Scenario
 
 
+NEVER = -(2 ** 62)  # the day of a contact that never was: long enough ago for any cooldown
+
+
 class EarlyWarningParams(PolicyParams):
     score_threshold: float = Field(default=600.0, ge=300, le=850, description="outreach when the credit score falls below this, points")
     on_shock: bool = Field(default=True, description="also reach out when a job loss, pay cut or shock is seen")
@@ -51,7 +54,7 @@ class EarlyWarning(Policy):
     def setup(self, sim: Simulation) -> None:
         self.target = next(p for p in sim.policies if p.name == self.params.offer)
         self.was_above = sim.borrowers.score >= self.params.score_threshold
-        self.contacted_on = np.full(sim.borrowers.n, -1, dtype=np.int64)
+        self.contacted_on = np.full(sim.borrowers.n, NEVER, dtype=np.int64)
         self.took_up = self.granted = self.by_score = self.by_shock = 0
         sim.hooks.add("month_start", self.reach_out)
 
@@ -64,7 +67,7 @@ class EarlyWarning(Policy):
         self.was_above = above
         shocked = sim.population.shocked if p.on_shock else np.zeros(people.n, dtype=np.bool_)
         customer = customers(sim)
-        quiet = (self.contacted_on < 0) | (now - self.contacted_on >= p.cooldown_months * DAYS_PER_MONTH)
+        quiet = self.contacted_on <= now - p.cooldown_months * DAYS_PER_MONTH
         who = (fell | shocked) & customer & quiet
         self.by_score += int(np.count_nonzero(who & fell))
         self.by_shock += int(np.count_nonzero(who & shocked & ~fell))

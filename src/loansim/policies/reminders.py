@@ -85,9 +85,10 @@ class Reminders(Policy):
     def cut_forgetting(self, sim: Simulation, ids: np.ndarray) -> None:
         """A reminder's effect: this month's chance of forgetting falls for borrowers `ids`."""
         month = sim.population
+        ids = ids.compress(month.forgets[ids])  # a reminder changes nothing for those who remember anyway
         keep = month.forget_draws[ids] < month.forget_chance(ids) * self.keeps_forgetting
-        self.forgets_avoided += int(np.count_nonzero(month.forgets[ids] & ~keep))
-        month.forgets[ids] &= keep
+        self.forgets_avoided += int(np.count_nonzero(~keep))
+        month.forgets[ids] = keep
 
     def remind_before_due(self, sim: Simulation, day: int) -> None:
         """Remind the borrowers whose due date is `days_before_due` days away (on the first
@@ -131,10 +132,9 @@ class Reminders(Policy):
         people = sim.borrowers
         why = L.pay_reason[late]  # the reason recorded at the due date
         forgot_or_misread = (why == FORGOT) | (why == MISUNDERSTOOD)
-        responds = np.logical_or.reduceat(forgot_or_misread, first) & ~people.unwilling[holders]
-        responds &= sim.streams.keyed_uniform("policy.reminders.after_miss", day, holders) < self.params.after_miss_pay_prob
+        could = holders.compress(np.logical_or.reduceat(forgot_or_misread, first) & ~people.unwilling[holders])
         people.misreads[holders] = 0
-        payers = holders[responds]
+        payers = could.compress(sim.streams.keyed_uniform("policy.reminders.after_miss", day, could) < self.params.after_miss_pay_prob)
         if payers.size:
             from loansim.servicing import pay_what_cash_allows
 

@@ -99,8 +99,12 @@ class Restructuring(Policy):
 
     def make_offers(self, sim: Simulation, month: int) -> None:
         """This month's offers to delinquent loans; those who accept are restructured."""
-        late = np.flatnonzero(sim.loans.oldest_unpaid_day >= 0)
-        ids = self.eligible(sim, late)
+        p, oldest = self.params, sim.loans.oldest_unpaid_day
+        days = int(sim.env.now) - oldest
+        window = (oldest >= 0) & (days >= p.entry_dpd)
+        if p.max_dpd is not None:
+            window &= days < p.max_dpd
+        ids = self.eligible(sim, np.flatnonzero(window))
         accept = sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.params.accept_prob
         self.offered_on[ids] = int(sim.env.now)
         self.offers += ids.size
