@@ -70,6 +70,19 @@ def test_streams_are_independent_of_draw_order() -> None:
     assert not np.array_equal(first, Streams(5, replication=3).uniform("payment.forget", 3, 10))
 
 
+def test_draws_made_ahead_are_the_draws_made_on_time() -> None:
+    """Recurring draws are made a period ahead on a background thread; each array must be
+    the one drawn in its own period, whatever was drawn before it and in whichever order."""
+    ahead, on_time = Streams(7, replication=2), Streams(7, replication=2)
+    for period in range(4):
+        for kind in ("uniform", "normal"):
+            draw = getattr(ahead, kind)("process", period, 1_000, recurring=True)
+            np.testing.assert_array_equal(draw, getattr(on_time, kind)("process", period, 1_000))
+    # A period skipped, or another size, is drawn afresh, not taken from the head start.
+    np.testing.assert_array_equal(ahead.uniform("process", 9, 1_000, recurring=True), on_time.uniform("process", 9, 1_000))
+    np.testing.assert_array_equal(ahead.uniform("process", 10, 500), on_time.uniform("process", 10, 500))
+
+
 def test_higher_job_loss_gives_more_defaults() -> None:
     rates = []
     for p in (0.0, 0.02, 0.06):
