@@ -60,7 +60,6 @@ what some borrowers would have paid later anyway.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import deque
 from itertools import pairwise
@@ -73,6 +72,7 @@ from loansim import servicing
 from loansim.distributions import STRICT
 from loansim.loans import DAYS_PER_MONTH, round_cents, to_cents
 from loansim.policies import Policy, PolicyParams, register
+from loansim.scenario.messages import did_you_mean
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -129,9 +129,7 @@ class CollectionsParams(PolicyParams):
     @classmethod
     def _known_rule(cls, value: str) -> str:
         if value not in PRIORITIES:
-            close = difflib.get_close_matches(value, PRIORITIES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown rule{hint}; expected one of: {', '.join(PRIORITIES)}")
+            raise ValueError(f"unknown rule{did_you_mean(value, PRIORITIES)}; expected one of: {', '.join(PRIORITIES)}")
         return value
 
     @field_validator("stages", mode="before")
