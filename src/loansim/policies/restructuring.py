@@ -65,9 +65,16 @@ class Restructuring(Policy):
         ids = ids[(self.modified[ids] < p.max_modifications)
                   & ((self.offered_on[ids] < 0) | (now - self.offered_on[ids] >= p.cooldown_months * DAYS_PER_MONTH))]
         if by_arrears:
-            days = dpd(sim, ids)
-            ids = ids[(days >= p.entry_dpd) & ((days < p.max_dpd) if p.max_dpd is not None else True)]
+            ids = ids[self.in_window(dpd(sim, ids))]
         return ids
+
+    def in_window(self, days: np.ndarray) -> np.ndarray:
+        """Mask of days past due inside the arrears window ``[entry_dpd, max_dpd)``."""
+        p = self.params
+        inside = days >= p.entry_dpd
+        if p.max_dpd is not None:
+            inside &= days < p.max_dpd
+        return inside
 
     # what
     def restructure(self, sim: Simulation, ids: np.ndarray) -> None:
@@ -99,12 +106,9 @@ class Restructuring(Policy):
 
     def make_offers(self, sim: Simulation, month: int) -> None:
         """This month's offers to delinquent loans; those who accept are restructured."""
-        p, oldest = self.params, sim.loans.oldest_unpaid_day
-        days = int(sim.env.now) - oldest
-        window = (oldest >= 0) & (days >= p.entry_dpd)
-        if p.max_dpd is not None:
-            window &= days < p.max_dpd
-        ids = self.eligible(sim, np.flatnonzero(window))
+        oldest = sim.loans.oldest_unpaid_day  # the whole book: find the window first, then the rest
+        late = np.flatnonzero((oldest >= 0) & self.in_window(int(sim.env.now) - oldest))
+        ids = self.eligible(sim, late, by_arrears=False)
         accept = sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.params.accept_prob
         self.offered_on[ids] = int(sim.env.now)
         self.offers += ids.size
