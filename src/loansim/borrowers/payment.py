@@ -60,19 +60,16 @@ def decide(sim: Simulation, cohort: Cohort, due: np.ndarray) -> tuple[np.ndarray
     partial = sim.scenario.borrowers.partial_payments
     if month.stacking:
         cash += borrow_outside(sim, cohort, cohort.per_borrower(meant), cash, reason == 0, whole_only=not partial)
-    if cohort.holder is None:
-        paid = np.minimum(meant, cash) if partial else np.where(cash >= meant, meant, 0)
-    else:
-        paid = allocate(cash, meant, cohort.first, partial)
-    return paid, reason_loans
+    return allocate(cash, meant, cohort.first, partial), reason_loans
 
 
-def allocate(cash: np.ndarray, due: np.ndarray, first: np.ndarray, partial: bool) -> np.ndarray:
+def allocate(cash: np.ndarray, due: np.ndarray, first: np.ndarray | None, partial: bool) -> np.ndarray:
     """Split each borrower's `cash` over their loans in order (loans grouped by borrower,
-    `first` the position of each borrower's first loan): each loan gets what is left after
-    the loans before it. Without partial payments a loan is paid in full or not at all:
-    one the cash left cannot cover is skipped, and the next ones may still be paid."""
-    if first.size == due.size:  # one loan each
+    `first` the position of each borrower's first loan, None when each has one): each loan
+    gets what is left after the loans before it. Without partial payments a loan is paid in
+    full or not at all: one the cash left cannot cover is skipped, and the next ones may
+    still be paid."""
+    if first is None or first.size == due.size:  # one loan each
         return np.clip(cash, 0, due) if partial else np.where(cash >= due, due, 0)
     counts = np.diff(np.append(first, due.size))
     if partial:
