@@ -7,12 +7,14 @@ import pytest
 from pydantic import TypeAdapter
 
 from loansim.distributions import Dist
+from loansim import portfolio
 from loansim.engine import Simulation
 from loansim.experiment import run_experiment
 from loansim.loans import DAYS_PER_MONTH
 from loansim.rng import Streams
+from loansim.scenario import load_scenario
 
-from conftest import make_scenario, run
+from conftest import SCENARIOS, make_scenario, run
 
 
 def same_results(a, b) -> bool:
@@ -81,6 +83,23 @@ def test_draws_made_ahead_are_the_draws_made_on_time() -> None:
     # A period skipped, or another size, is drawn afresh, not taken from the head start.
     np.testing.assert_array_equal(ahead.uniform("process", 9, 1_000, recurring=True), on_time.uniform("process", 9, 1_000))
     np.testing.assert_array_equal(ahead.uniform("process", 10, 500), on_time.uniform("process", 10, 500))
+
+
+@pytest.mark.parametrize("name", ["bench-policies", "products"])
+def test_month_start_in_blocks_and_ahead_gives_the_results_made_in_one_go(name: str, monkeypatch) -> None:
+    """The month start runs block by block (``Book.blocks``), and each month's income side
+    is worked out during the month before on a background thread; neither may change a result."""
+    scenario = load_scenario(SCENARIOS / f"{name}.toml", ["portfolio.borrowers=2000", "run.months=14"])
+    monkeypatch.setattr(portfolio, "BLOCK", 300)
+    sim = Simulation(scenario)
+    fast = sim.run()
+    assert len(sim.book.blocks) > 5 and sim.population.ahead
+    monkeypatch.setattr(portfolio, "BLOCK", 10 ** 9)
+    sim = Simulation(scenario)
+    sim.population.ahead = False
+    slow = sim.run()
+    assert len(sim.book.blocks) == 1
+    assert same_results(fast, slow) and fast.policies == slow.policies and fast.ledger == slow.ledger
 
 
 def test_higher_job_loss_gives_more_defaults() -> None:

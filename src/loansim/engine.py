@@ -11,7 +11,7 @@ One clock process runs each day's steps, always in this order:
    they think it is (``servicing.pay_late``).
 1. **month start** (day 0 of a month, whole population, ``borrowers.monthly``): hook
    ``before_month(sim, month)`` (policies that change borrowers: education); employment
-   and pay → shocks → income → spending → savings; then hook ``month_start(sim, month)``
+   and pay → shocks → income (worked out during the month before) → spending → savings; then hook ``month_start(sim, month)``
    (policies reacting to the month's shocks: hardship deferral, early warning; origination,
    which runs hook ``lent(sim, day, ids)`` for the loans it lends).
    **Pay day**: income budgeted at the month's start is cash from each borrower's pay day

@@ -67,8 +67,19 @@ def borrower_starts(borrower: np.ndarray) -> np.ndarray:
     return np.flatnonzero(starts)
 
 
+BLOCK = 32_768  # borrowers per block: a block's float64 arrays (256 KiB each) stay in cache
+
+
 class Book:
-    """How loans and borrowers relate: segments, products and the due-day cohorts."""
+    """How loans and borrowers relate: segments, products and the due-day cohorts.
+
+    ``blocks`` cuts the population into consecutive blocks of ``BLOCK`` borrowers, each as
+    (its borrowers, their loans), both slices. Month-start work on everyone runs block by
+    block: each step of a long chain of array operations then reads and writes arrays that
+    fit in the processor's cache, instead of streaming the whole population from memory at
+    every step (about twice as fast at a million borrowers, with the same results: the
+    steps are per borrower).
+    """
 
     def __init__(self, scenario: Scenario, streams: Streams, people: Borrowers) -> None:
         portfolio = scenario.portfolio
@@ -80,10 +91,20 @@ class Book:
         # Each borrower's first loan (loans are sorted by borrower).
         self.first_loan = np.searchsorted(self.loans.borrower, np.arange(people.n))
         self.cohorts = build_cohorts(self.loans, people, self.one_each)
+        # The population in blocks of borrowers, each with its loans (``blocks``).
+        edges = list(range(0, people.n, BLOCK)) + [people.n]
+        loan_edges = [int(self.first_loan[b]) if b < people.n else self.loans.n for b in edges]
+        self.blocks = [(slice(b0, b1), slice(l0, l1)) for b0, b1, l0, l1 in zip(edges, edges[1:], loan_edges, loan_edges[1:])]
 
-    def per_borrower(self, per_loan: np.ndarray) -> np.ndarray:
-        """Sum a per-loan array over all loans, borrower by borrower."""
-        return per_loan if self.one_each else np.add.reduceat(per_loan, self.first_loan)
+    def per_borrower(self, per_loan: np.ndarray, block: tuple[slice, slice] | None = None) -> np.ndarray:
+        """Sum a per-loan array over all loans, borrower by borrower; or over the loans of
+        one of ``blocks``, for its borrowers."""
+        if self.one_each:
+            return per_loan
+        if block is None:
+            return np.add.reduceat(per_loan, self.first_loan)
+        borrowers, loans = block
+        return np.add.reduceat(per_loan, self.first_loan[borrowers] - loans.start)
 
 
 def assign_segments(portfolio, streams: Streams, n: int) -> np.ndarray:

@@ -8,7 +8,7 @@ process that is switched on, never shifts anybody else's numbers: two scenarios 
 differ only in a policy see the same income and spending shocks (common random numbers).
 Nothing in loansim draws from a global generator.
 
-A draw that recurs every period (``recurring=True``: the month's job transitions, spending
+A draw that recurs every period (``recurring=True``: the month's spending
 noise, forgetting, ...) is also made for the next period ahead of time, on a background
 thread, while the simulation works through the days between: numpy fills arrays of random
 numbers without holding the interpreter lock, so on a machine with a spare core these draws
@@ -24,15 +24,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-_DRAWER: tuple[int, ThreadPoolExecutor] | None = None  # (process id, one background thread)
+_AHEAD: tuple[int, ThreadPoolExecutor] | None = None  # (process id, one background thread)
 
 
-def _drawer() -> ThreadPoolExecutor:
-    """The background thread that makes draws ahead of time (one per process)."""
-    global _DRAWER
-    if _DRAWER is None or _DRAWER[0] != os.getpid():
-        _DRAWER = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="loansim-draws"))
-    return _DRAWER[1]
+def ahead() -> ThreadPoolExecutor:
+    """The background thread that does work ahead of time (one per process, first in, first
+    out): recurring draws here, the population's next income side in ``borrowers.monthly``.
+    Work sent to it must not wait on other work sent to it."""
+    global _AHEAD
+    if _AHEAD is None or _AHEAD[0] != os.getpid():
+        _AHEAD = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="loansim-ahead"))
+    return _AHEAD[1]
 
 
 def stable_hash(name: str) -> int:
@@ -66,7 +68,7 @@ class Streams:
         ready = self._ahead.pop((kind, name, period, n), None)
         draws = ready.result() if ready is not None else self._draw(kind, name, period, n)
         if recurring:
-            self._ahead[(kind, name, period + 1, n)] = _drawer().submit(self._draw, kind, name, period + 1, n)
+            self._ahead[(kind, name, period + 1, n)] = ahead().submit(self._draw, kind, name, period + 1, n)
         return draws
 
     def _draw(self, kind: str, name: str, period: int, n: int) -> np.ndarray:

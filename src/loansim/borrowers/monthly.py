@@ -3,20 +3,53 @@
 ``PopulationMonth`` is set up once per run (paths, which causes are on) and called on
 day 0 of each month. Every random number it draws is a whole-population array from a
 stream named after its purpose and keyed by the month, so a policy never shifts them.
+
+The month start has two sides. The *income side* (employment, pay cuts, income growth,
+who the shocks hit and what they cost, income-loss spells, income, investment returns)
+depends on nothing the days change: not savings, not payments, not policies. So next
+month's is worked out on a background thread (``rng.ahead``) while this month's days run,
+into new arrays (``IncomeSide``) that are swapped in at the month's start. Policies may
+read those arrays but must not change them. The *spending side* (shock expenses out of
+savings, outside debt, spending, saving) depends on the savings the days left; it runs at
+the month's start, block by block (``Book.blocks``).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loansim import macro
-from loansim.borrowers import income, loan_use, score, shocks, spending, stacking
+from loansim import macro, rng
+from loansim.borrowers import Borrowers, income, loan_use, score, shocks, spending, stacking
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+
+
+class IncomeSide:
+    """A month's income side: employment, pay, income-loss spells, income, invested sums.
+
+    Made from the population at the end of the month before, by copying the arrays the
+    month's steps change; the steps in ``income``, ``shocks`` and ``loan_use`` then work on
+    it as on ``Borrowers``, and ``PopulationMonth.start`` swaps it in. Also holds whom the
+    month's shocks hit with what expense (charged to savings at the swap), who was
+    `shocked`, and the month's counts for the recorder.
+    """
+
+    def __init__(self, people: Borrowers, spells: dict[str, np.ndarray], loan_use: bool) -> None:
+        self.n, self.region, self.job_loss_sensitivity = people.n, people.region, people.job_loss_sensitivity
+        self.employed = people.employed  # replaced, not changed, by the employment step
+        self.base_income, self.essentials = people.base_income.copy(), people.essentials.copy()
+        self.income = np.empty_like(people.income)
+        self.loan_use = people.loan_use
+        self.invested = people.invested.copy() if loan_use else people.invested
+        self.spells = {kind: months_left.copy() for kind, months_left in spells.items()}
+        self.shocked = np.zeros(people.n, dtype=np.bool_)
+        self.hits: list[tuple[np.ndarray, np.ndarray]] = []  # per shock kind: (ids hit, expense)
+        self.counts: list[tuple[str, int]] = []  # (recorder series, value)
 
 
 class PopulationMonth:
@@ -38,9 +71,11 @@ class PopulationMonth:
         # Months left of income lost to each kind of shock that takes income.
         self.spells = {kind: np.zeros(people.n, dtype=np.int16)
                        for kind, shock in s.borrowers.shocks.items() if shock.income_loss_share > 0}
-        self.overspenders = np.flatnonzero(people.overspender)
+        overspenders = np.flatnonzero(people.overspender)  # by block, as positions within it
+        self.overspenders = [overspenders[(overspenders >= b.start) & (overspenders < b.stop)] - b.start for b, _ in sim.book.blocks]
         self.stacking = s.borrowers.stacking.take_up_prob.support()[1] > 0  # the same in every replication
         self.may_stack = np.empty(0, dtype=np.bool_)
+        self._outside = [0.0, 0]  # this month start's outside repayments: repaid (currency), unmet
         use = s.borrowers.loan_use
         self.loan_use = use.productive_share + use.risky_share > 0
         if self.loan_use:
@@ -54,6 +89,10 @@ class PopulationMonth:
         self.strategic_draws = np.empty(0, dtype=np.float32)
         # Borrowers who lost a job, took a pay cut or were hit by a shock this month.
         self.shocked = np.zeros(people.n, dtype=np.bool_)
+        # Next month's income side, worked out ahead on a background thread; False: at the month's start.
+        self.ahead = True
+        self._ahead: Future | None = None
+        self._ahead_month = -1
 
     def series(self) -> list[str]:
         """Monthly series this population records (declared up front for every replication)."""
@@ -81,39 +120,65 @@ class PopulationMonth:
 
     def start(self, month: int) -> None:
         """Economy, shocks, income and spending for everyone, then the month's payment draws."""
-        sim, s, people, n = self.sim, self.sim.scenario, self.sim.borrowers, self.sim.borrowers.n
-        e, day = s.economy, month * DAYS_PER_MONTH
-        self.shocked[:] = False
-        if month > 0:  # month 0 starts from the initial state
-            employed = people.employed
-            income.step_employment(people, sim.streams.uniform("employment.transition", month, n, recurring=True),
-                                   self.job_loss_hazards(month), e.monthly_job_finding_prob)
-            self.shocked |= employed & ~people.employed
-            self.cut_pay(month)
-            income.grow_incomes(people, (1 + e.annual_income_growth) ** (1 / 12))
-        for kind, shock in s.borrowers.shocks.items():
-            hit, expense = shocks.apply_shock(kind, shock, people, sim.streams, month, self.spells.get(kind))
-            self.shocked[hit] = True
-            sim.recorder.add(day, f"shock_{kind}_events", hit.size)
-            sim.recorder.add(day, f"shock_{kind}_expense", round(expense * 100))
-        income.receive_income(people, s.borrowers.unemployment_income_share,
-                              [(self.spells[k], s.borrowers.shocks[k].income_loss_share) for k in self.spells])
+        sim, s, people = self.sim, self.sim.scenario, self.sim.borrowers
+        day = month * DAYS_PER_MONTH
+        side = self._ahead.result() if self._ahead is not None and self._ahead_month == month else self.income_side(month)
+        self._ahead = None
+        people.employed, people.base_income, people.essentials, people.income = side.employed, side.base_income, side.essentials, side.income
         if self.loan_use:
-            failures, lost = loan_use.fail_ventures(people, s.borrowers.loan_use, sim.streams, month)
-            sim.recorder.add(day, "venture_failures", failures)
-            sim.recorder.add(day, "venture_losses", round(lost * 100))
-            before = people.income.sum()
-            loan_use.investment_income(people, s.borrowers.loan_use.monthly_return)
-            sim.recorder.add(day, "investment_income", round((people.income.sum() - before) * 100))
+            people.invested = side.invested
+        self.spells, self.shocked = side.spells, side.shocked
+        for hit, expense in side.hits:
+            shocks.charge(people, hit, expense)
+        for name, value in side.counts:
+            sim.recorder.add(day, name, value)
+        if self.ahead and month + 1 < sim.months:  # next month's, on the spare core while this month's days run
+            self._ahead, self._ahead_month = rng.ahead().submit(self.income_side, month + 1), month + 1
         sd = s.borrowers.spending_noise_sd
-        noise = sim.streams.normal("spending.noise", month, n, recurring=True) * np.float32(sd) if sd > 0 else np.float32(0)
+        noise = sim.streams.normal("spending.noise", month, people.n, recurring=True) if sd > 0 else None
         self.literate = bool(np.any(people.literacy > 0))
-        coming = self.coming_due() if self.literate else None
-        spending.spend_and_save(people, noise, s.borrowers.overspend_share_of_savings, coming, self.essentials,
-                                self.repay_outside if self.stacking else None, self.overspenders)
+        self._outside = [0.0, 0]
+        for block, overspenders in zip(sim.book.blocks, self.overspenders):  # block by block: ``Book``
+            borrowers = block[0]
+            spending.spend_and_save(people, np.float32(0) if noise is None else noise[borrowers] * np.float32(sd),
+                                    s.borrowers.overspend_share_of_savings, self.coming_due(block) if self.literate else None,
+                                    self.essentials, self.repay_outside if self.stacking else None, overspenders, borrowers)
+        if self.stacking:
+            sim.recorder.add(day, "outside_repaid", round(self._outside[0] * 100))
+            sim.recorder.add(day, "outside_unmet", self._outside[1])
         if self.pay_days:  # income budgeted now arrives on the pay day (``cash_cents``)
             people.income_pending[:] = people.income
         self.draw_for_due_dates(month)
+
+    def income_side(self, month: int) -> IncomeSide:
+        """Month `month`'s employment, pay, shocks and income, worked out from the month before's.
+
+        Nothing here depends on savings, payments or policies, so it can run ahead of the
+        month (``start``). Returns a new ``IncomeSide``; the population is left as it is.
+        """
+        sim, s, e = self.sim, self.sim.scenario, self.sim.scenario.economy
+        side = IncomeSide(sim.borrowers, self.spells, self.loan_use)
+        if month > 0:  # month 0 starts from the initial state
+            employed = side.employed
+            u = sim.streams.uniform("employment.transition", month, side.n)
+            income.step_employment(side, u, self.job_loss_hazards(month, side.employed), e.monthly_job_finding_prob)
+            side.shocked |= employed & ~side.employed
+            self.cut_pay(month, side)
+            income.grow_incomes(side, (1 + e.annual_income_growth) ** (1 / 12))
+        for kind, shock in s.borrowers.shocks.items():
+            hit, expense = shocks.strike(kind, shock, side, sim.streams, month, side.spells.get(kind))
+            side.shocked[hit] = True
+            side.hits.append((hit, expense))
+            side.counts += [(f"shock_{kind}_events", hit.size), (f"shock_{kind}_expense", round(float(expense.sum()) * 100))]
+        income.receive_income(side, s.borrowers.unemployment_income_share,
+                              [(side.spells[k], s.borrowers.shocks[k].income_loss_share) for k in side.spells])
+        if self.loan_use:
+            failures, lost = loan_use.fail_ventures(side, s.borrowers.loan_use, sim.streams, month)
+            before = side.income.sum()
+            loan_use.investment_income(side, s.borrowers.loan_use.monthly_return)
+            side.counts += [("venture_failures", failures), ("venture_losses", round(lost * 100)),
+                            ("investment_income", round((side.income.sum() - before) * 100))]
+        return side
 
     def draw_for_due_dates(self, month: int) -> None:
         """This month's per-borrower draws for due dates, turned into what due dates need."""
@@ -130,42 +195,43 @@ class PopulationMonth:
         people = self.sim.borrowers
         return people.forget_prob[ids] * (1 - people.literacy[ids]) if self.literate else people.forget_prob[ids]
 
-    def job_loss_hazards(self, month: int) -> np.ndarray | float:
-        """This month's job-loss hazard per borrower: on the path, shared by sensitivity."""
+    def job_loss_hazards(self, month: int, employed: np.ndarray) -> np.ndarray | float:
+        """This month's job-loss hazard per borrower, given who is `employed` at its start:
+        on the path, shared by sensitivity."""
         people, e = self.sim.borrowers, self.sim.scenario.economy
         if self.path is None:
             hazard = e.job_loss_prob()
         else:
-            unemployed = 1.0 - np.count_nonzero(people.employed) / people.n
+            unemployed = 1.0 - np.count_nonzero(employed) / people.n
             hazard = macro.job_loss_hazard(unemployed, float(self.path[month]), e.monthly_job_finding_prob)
         if self.uniform_sensitivity:
             return hazard
-        return macro.individual_hazards(hazard, people.job_loss_sensitivity, people.employed)
+        return macro.individual_hazards(hazard, people.job_loss_sensitivity, employed)
 
-    def cut_pay(self, month: int) -> None:
+    def cut_pay(self, month: int, side: IncomeSide) -> None:
         """Permanent pay cuts for some employed borrowers, more of them when unemployment is high."""
-        sim, e, people = self.sim, self.sim.scenario.economy, self.sim.borrowers
+        sim, e = self.sim, self.sim.scenario.economy
         if e.monthly_pay_cut_prob == 0:
             return
         pressure = 1.0 if self.path is None else float(self.path[month] / self.path[0])  # path[0] > 0: validated
         prob = min(e.monthly_pay_cut_prob * pressure ** e.pay_cut_unemployment_elasticity, 1.0)
-        hit = sim.streams.subset("income.pay_cut", month, np.flatnonzero(people.employed), prob)
-        income.cut_pay(people, hit, e.pay_cut_share.sample(sim.streams.generator("income.pay_cut.size", month), hit.size))
-        self.shocked[hit] = True
-        sim.recorder.add(month * DAYS_PER_MONTH, "pay_cuts", hit.size)
+        hit = sim.streams.subset("income.pay_cut", month, np.flatnonzero(side.employed), prob)
+        income.cut_pay(side, hit, e.pay_cut_share.sample(sim.streams.generator("income.pay_cut.size", month), hit.size))
+        side.shocked[hit] = True
+        side.counts.append(("pay_cuts", hit.size))
 
-    def repay_outside(self, available: np.ndarray) -> None:
-        """Repay outside short-term debt out of `available` cash (``stacking``); an unmet
-        repayment is reported to the credit score as a miss."""
-        sim = self.sim
-        paid, unmet = stacking.repay(sim.borrowers, available, sim.scenario.borrowers.stacking)
-        sim.recorder.add(int(sim.env.now), "outside_repaid", round(paid * 100))
-        sim.recorder.add(int(sim.env.now), "outside_unmet", unmet.size)
-        people = sim.borrowers
+    def repay_outside(self, available: np.ndarray, ids: slice) -> None:
+        """Borrowers `ids` repay outside short-term debt out of their `available` cash
+        (``stacking``); an unmet repayment is reported to the credit score as a miss."""
+        sim, people = self.sim, self.sim.borrowers
+        paid, unmet = stacking.repay(people, available, sim.scenario.borrowers.stacking, ids)
+        self._outside[0] += paid
+        self._outside[1] += unmet.size
         people.score[unmet] = score.missed(people.score[unmet], sim.scenario.borrowers.score.miss_points, np.ones(unmet.size))
 
-    def coming_due(self) -> np.ndarray:
-        """What each borrower's next due date will ask for (currency): instalment and arrears."""
-        L = self.sim.loans
-        scheduled = (L.n_billed < L.term_months) & (L.status == ACTIVE)
-        return self.sim.book.per_borrower(np.where(scheduled, L.installment, 0) + L.amount_due(slice(None))) / 100
+    def coming_due(self, block: tuple[slice, slice]) -> np.ndarray:
+        """What the next due date of each borrower in `block` (one of ``Book.blocks``) will
+        ask for (currency): instalment and arrears."""
+        L, loans = self.sim.loans, block[1]
+        scheduled = (L.n_billed[loans] < L.term_months[loans]) & (L.status[loans] == ACTIVE)
+        return self.sim.book.per_borrower(np.where(scheduled, L.installment[loans], 0) + L.amount_due(loans), block) / 100

@@ -34,21 +34,28 @@ def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: in
     return np.flatnonzero(regions_hit[people.region] & (rng.random(people.n, dtype=np.float32) < shock.regional_hit_share))
 
 
-def apply_shock(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int,
-                spell: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Hit, charge and start income-loss spells for one shock type; returns (ids hit, expense).
+def strike(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int,
+           spell: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Who shock `kind` hits this month and what each hit costs (currency); starts their
+    income-loss spells in `spell`. Returns (ids hit, expense per hit).
 
     `spell` holds each borrower's months left of this kind's income loss; a new spell never
-    shortens one already running. An expense beyond all the borrower's cash goes unmet (an
-    unpaid bill the model does not follow further); the full expense is recorded.
+    shortens one already running. The expense comes out of savings (``charge``); nothing
+    here depends on savings, so the month's shocks can be drawn ahead of it.
     """
     hit = hit_by(kind, shock, people, streams, month)
     if hit.size == 0:
-        return hit, 0.0
+        return hit, np.zeros(0)
     rng = streams.generator(f"shock.{kind}.size", month)  # drawn only for those hit, who do not depend on policy
     expense = shock.expense.sample(rng, hit.size)
-    people.savings[hit] -= expense  # may go below zero: the rest comes out of this month's income
     if spell is not None:
         months = np.rint(shock.income_loss_months.sample(rng, hit.size)).astype(np.int16)
         spell[hit] = np.maximum(spell[hit], months)
-    return hit, float(expense.sum())
+    return hit, expense
+
+
+def charge(people: Borrowers, hit: np.ndarray, expense: np.ndarray) -> None:
+    """Take each hit's expense out of savings. Savings may go below zero: the rest comes out
+    of the month's income. An expense beyond all the borrower's cash goes unmet (an unpaid
+    bill the model does not follow further)."""
+    people.savings[hit] -= expense

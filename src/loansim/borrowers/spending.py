@@ -22,31 +22,35 @@ from loansim.borrowers import Borrowers
 
 def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, overspend_share: float,
                    coming_due: np.ndarray | None, essentials: bool = True,
-                   repay_outside: Callable[[np.ndarray], None] | None = None,
-                   overspenders: np.ndarray | None = None) -> None:
-    """Pay essentials, outside debt and discretionary spending out of savings plus income.
+                   repay_outside: Callable[[np.ndarray, slice], None] | None = None,
+                   overspenders: np.ndarray | None = None, ids: slice = slice(None)) -> None:
+    """Pay essentials, outside debt and discretionary spending out of savings plus income,
+    for borrowers `ids` (a slice: everyone by default).
 
-    `coming_due` is each borrower's next amount due (currency), or None when nobody
-    protects payments (all literacy zero); `essentials` False skips the essentials step
-    when nobody has any; `repay_outside(available)` repays outside debt out of `available`
-    in place; `overspenders` are the ids of over-spenders (default: from the flag).
+    `noise` and `coming_due` are those borrowers' spending noise and next amount due
+    (currency), `coming_due` None when nobody protects payments (all literacy zero);
+    `essentials` False skips the essentials step when nobody has any;
+    `repay_outside(available, ids)` repays outside debt out of `available` in place;
+    `overspenders` are the positions of over-spenders within `ids` (default: from the flag).
     """
-    available = people.savings + people.income
+    income = people.income[ids]
+    available = people.savings[ids] + income
     if essentials:
-        available -= people.essentials  # what essentials cannot take is unmet, not owed
+        available -= people.essentials[ids]  # what essentials cannot take is unmet, not owed
     np.maximum(available, 0.0, out=available)
     if repay_outside is not None:
-        repay_outside(available)
-    discretionary = people.spending_habit + noise
+        repay_outside(available, ids)
+    discretionary = people.spending_habit[ids] + noise
     np.maximum(discretionary, 0.0, out=discretionary)
-    discretionary *= people.income
+    discretionary *= income
     if overspend_share > 0:
-        ids = np.flatnonzero(people.overspender) if overspenders is None else overspenders
-        discretionary[ids] += overspend_share * np.maximum(people.savings[ids], 0.0)
+        savings = people.savings[ids]
+        over = np.flatnonzero(people.overspender[ids]) if overspenders is None else overspenders
+        discretionary[over] += overspend_share * np.maximum(savings[over], 0.0)
     if coming_due is not None:
         protected = np.minimum(coming_due, available)
-        protected *= people.literacy
+        protected *= people.literacy[ids]
         np.minimum(discretionary, available - protected, out=discretionary)
     available -= discretionary
     np.maximum(available, 0.0, out=available)
-    people.savings = available
+    people.savings[ids] = available

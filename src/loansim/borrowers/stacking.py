@@ -42,27 +42,30 @@ def required_payment(balance: np.ndarray, params: Any) -> np.ndarray:
     return balance / n if r == 0 else balance * r / -np.expm1(-n * np.log1p(r))
 
 
-def repay(people: Borrowers, available: np.ndarray, params: Any) -> tuple[float, np.ndarray]:
-    """Month-start repayment of outside debt, taken out of `available` cash in place.
+def repay(people: Borrowers, available: np.ndarray, params: Any, ids: slice = slice(None)) -> tuple[float, np.ndarray]:
+    """Month-start repayment of outside debt by borrowers `ids` (a slice: everyone by
+    default), taken out of their `available` cash in place.
 
     Interest accrues first; a shortfall rolls over with a fee on the unpaid part and counts
     against the borrower (after ``max_rollovers`` of them, no more outside credit).
     Returns the total repaid and the ids of borrowers who could not meet the repayment.
     """
-    owing = np.flatnonzero(people.outside_balance > 0)
-    if owing.size == 0:
-        return 0.0, owing
+    local = np.flatnonzero(people.outside_balance[ids] > 0)
+    if local.size == 0:
+        return 0.0, local
+    owing = local + (ids.start or 0)
+    owed = people.outside_balance[owing]
     # Debt of borrowers cut off has been charged off by the outside lender and sold to
     # collectors: it no longer grows, but is still collected.
     live = people.outside_rollovers[owing] < params.max_rollovers
-    balance = people.outside_balance[owing] * np.where(live, 1 + params.apr / 12, 1.0)
-    required = np.minimum(required_payment(people.outside_balance[owing], params), balance)
-    pay = np.minimum(required, np.maximum(available[owing], 0.0))
+    balance = owed * np.where(live, 1 + params.apr / 12, 1.0)
+    required = np.minimum(required_payment(owed, params), balance)
+    pay = np.minimum(required, np.maximum(available[local], 0.0))
     unpaid = required - pay
     balance += -pay + np.where(live, params.rollover_fee_share * unpaid, 0.0)
     rolled = unpaid > 0.005
     people.outside_rollovers[owing] += rolled
     people.outside_balance[owing] = np.where(balance < 0.005, 0.0, balance)
     people.outside_repaid[owing] += pay
-    available[owing] -= pay
+    available[local] -= pay
     return float(pay.sum()), owing[rolled]
