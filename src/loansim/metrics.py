@@ -63,7 +63,7 @@ class Recorder:
         if sim.grace_days:  # inside the grace period a loan is not late
             late, dpd = late[dpd > sim.grace_days], dpd[dpd > sim.grace_days]
         # Fancy-index += adds once per distinct index: a borrower with several late loans counts once.
-        sim.borrowers.months_in_arrears[L.borrower[late[dpd > 0]]] += 1
+        sim.borrowers.months_in_arrears[sim.book.holders(late[dpd > 0])] += 1
         bucket = np.minimum(dpd // DAYS_PER_MONTH + (dpd > 0), len(BUCKETS) - 1)  # 1-29 -> 1, ..., 90+ -> 4
         counts = np.bincount(bucket, minlength=len(BUCKETS))
         balances = np.bincount(bucket, weights=L.principal[late], minlength=len(BUCKETS)).astype(np.int64)

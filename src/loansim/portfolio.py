@@ -87,7 +87,8 @@ class Book:
         self.segments = list(portfolio.segment_table())
         people.segment = assign_segments(portfolio, streams, people.n)
         self.loans = build_loans(scenario, streams, people, self.products)
-        self.one_each = self.loans.n == people.n
+        # Every borrower holds one loan: then loan i is borrower i's (loans are sorted by borrower).
+        self.one_each = self.loans.n == people.n and bool(np.all(self.loans.borrower == np.arange(people.n)))
         # Each borrower's first loan (loans are sorted by borrower).
         self.first_loan = np.searchsorted(self.loans.borrower, np.arange(people.n))
         self.cohorts = build_cohorts(self.loans, people, self.one_each)
@@ -95,6 +96,11 @@ class Book:
         edges = list(range(0, people.n, BLOCK)) + [people.n]
         loan_edges = [int(self.first_loan[b]) if b < people.n else self.loans.n for b in edges]
         self.blocks = [(slice(b0, b1), slice(l0, l1)) for b0, b1, l0, l1 in zip(edges, edges[1:], loan_edges, loan_edges[1:])]
+
+    def holders(self, ids: np.ndarray) -> np.ndarray:
+        """The borrower of each of loans `ids`. When every borrower holds one loan, loan i is
+        borrower i's, and this is `ids` itself (not a copy: do not change it in place)."""
+        return ids if self.one_each else self.loans.borrower[ids]
 
     def per_borrower(self, per_loan: np.ndarray, block: tuple[slice, slice] | None = None) -> np.ndarray:
         """Sum a per-loan array over all loans, borrower by borrower; or over the loans of

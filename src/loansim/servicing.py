@@ -123,6 +123,8 @@ def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort
     sim.ledger.pay(ids, paid)
     if cohort is not None:
         sim.borrowers.savings[cohort.borrowers] -= cohort.per_borrower(paid) / 100
+    elif sim.book.one_each:  # each borrower once
+        sim.borrowers.savings[ids] -= paid / 100
     else:
         np.subtract.at(sim.borrowers.savings, sim.loans.borrower[ids], paid / 100)
     update_delinquency(sim.loans, ids)
@@ -168,7 +170,7 @@ def next_pay_day(sim: Simulation, day: int, ids: np.ndarray) -> np.ndarray:
     """The day of the next pay day after `day` of the holders of loans `ids` (a pay day on
     `day` itself is past: that income is in already)."""
     dom = day % DAYS_PER_MONTH
-    pay_day = sim.borrowers.pay_day[sim.loans.borrower[ids]].astype(np.int64)
+    pay_day = sim.borrowers.pay_day[sim.book.holders(ids)].astype(np.int64)
     return day - dom + pay_day + np.where(pay_day > dom, 0, DAYS_PER_MONTH)
 
 
@@ -177,7 +179,7 @@ def pay_arrears_on_pay_day(sim: Simulation, day: int) -> None:
     out of it (``borrowers.pay_arrears_on_pay_day``), unless they have chosen not to pay."""
     L, ids = sim.loans, sim.catch_ups.take(day)
     late = ids.compress((L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0))
-    late = late.compress(~sim.borrowers.unwilling[L.borrower[late]])
+    late = late.compress(~sim.borrowers.unwilling[sim.book.holders(late)])
     if late.size:
         sim.recorder.add(day, "paid_on_pay_day", int(pay_what_cash_allows(sim, late).sum()))
 
@@ -193,9 +195,12 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     if np.any(np.diff(active) < 0):  # loans by borrower and priority (= by id), as allocate needs
         order = np.argsort(active, kind="stable")
         active, mine = active[order], mine[order]
-    borrower = sim.loans.borrower[active]
-    first = borrower_starts(borrower)
-    holders = borrower[first]
+    if sim.book.one_each:
+        first, holders = None, active
+    else:
+        borrower = sim.loans.borrower[active]
+        first = borrower_starts(borrower)
+        holders = borrower[first]
     due = sim.loans.amount_due(active)
     cash = cash_cents(sim.borrowers, holders, int(sim.env.now) % DAYS_PER_MONTH)
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
@@ -272,7 +277,7 @@ def default_step(sim: Simulation, day: int) -> None:
     cohort, reached = reaching(sim, day, sim.scenario.lender.default_dpd)
     new = cohort.start + np.flatnonzero(reached & (L.defaulted_day[cohort] < 0))
     L.defaulted_day[new] = day
-    holders = L.borrower[new]  # a borrower with several loans defaulting today is marked once
+    holders = sim.book.holders(new)  # a borrower with several loans defaulting today is marked once
     sim.borrowers.score[holders] = score.defaulted(sim.borrowers.score[holders], sim.scenario.borrowers.score.default_points)
     sim.recorder.add(day, "new_defaults", len(new))
     for code, count in enumerate(np.bincount(L.last_miss_cause[new], minlength=len(MISS_CAUSES))):

@@ -118,12 +118,12 @@ def borrow_outside(sim: Simulation, cohort: Cohort, due: np.ndarray, cash: np.nd
 
 def read_late_notice(sim: Simulation, missed: np.ndarray) -> None:
     """A late notice goes to the holder of every loan that missed: misread terms are corrected."""
-    sim.borrowers.misreads[sim.loans.borrower[missed]] = 0
+    sim.borrowers.misreads[sim.book.holders(missed)] = 0
 
 
 def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Loans whose borrower misread the date, and how many days late each will pay."""
     people = sim.borrowers
     ids = cohort.loan_ids(np.flatnonzero(reason == MISUNDERSTOOD))
-    ids = ids[people.misreads[sim.loans.borrower[ids]] == MISREAD_DATE]
-    return ids, people.misread_late_days[sim.loans.borrower[ids]].astype(np.int64)
+    ids = ids[people.misreads[sim.book.holders(ids)] == MISREAD_DATE]
+    return ids, people.misread_late_days[sim.book.holders(ids)].astype(np.int64)

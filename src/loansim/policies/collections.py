@@ -293,7 +293,7 @@ class Collections(Policy):
         else:
             balance = L.principal[ids] + L.interest_due[ids] + L.fees_due[ids]
             key = balance if rule == "largest_balance" else cure_probability(
-                sim.borrowers.score[L.borrower[ids]], dpd, L.n_missed[ids], balance)
+                sim.borrowers.score[sim.book.holders(ids)], dpd, L.n_missed[ids], balance)
         first = np.zeros(queue.size, dtype=np.bool_)
         first[top(key, ids, k)] = True
         return queue.compress(first), queue.compress(~first)
@@ -304,7 +304,7 @@ class Collections(Policy):
         """Loans `ids` are worked today, the first ``actions[0]`` by the first stage, the next
         ``actions[1]`` by the second, and so on: book the cost, draw contacts and promises. The
         stages draw together, as a loan's draw depends on the day and its id alone."""
-        L, t = sim.loans, self.tally
+        t = self.tally
         self.actions += ids.size
         self.book_cost(sim, sum(n * cents for n, cents in zip(actions, self.action_cents, strict=True)))
         draw = sim.streams.keyed_uniform("policy.collections.contact", day, ids)
@@ -312,7 +312,7 @@ class Collections(Policy):
         # Only those who would promise if willing are checked for willingness: fewer reads.
         draw = sim.streams.keyed_uniform("policy.collections.promise", day, contacted)
         would, n_would = select(contacted, contacts, draw < np.repeat(self.promise_prob, contacts))
-        promised, promises = select(would, n_would, ~sim.borrowers.unwilling[L.borrower[would]])
+        promised, promises = select(would, n_would, ~sim.borrowers.unwilling[sim.book.holders(would)])
         for s, batch in enumerate(np.split(promised, np.cumsum(promises)[:-1])):
             t["actions"][s] += actions[s]
             t["contacts"][s] += contacts[s]

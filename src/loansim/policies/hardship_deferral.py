@@ -74,11 +74,11 @@ class HardshipDeferral(Policy):
     def applicants(self, sim: Simulation, month: int) -> np.ndarray:
         """Active loans of the borrowers who apply this month (customers hit by a hardship)
         and can document it."""
-        n, p, L = sim.borrowers.n, self.params, sim.loans
+        n, p = sim.borrowers.n, self.params
         applies = sim.population.shocked & (sim.streams.uniform("policy.hardship_deferral.apply", month, n, recurring=True) < p.application_prob)
         applies &= ~sim.borrowers.unwilling
         loans = active_loans_of(sim, applies)
-        holders = L.borrower[loans]
+        holders = sim.book.holders(loans)
         n_applications = borrower_starts(holders).size
         self.applications += n_applications
         self.book_priced(sim, n_applications, p.cost_per_application)

@@ -121,10 +121,10 @@ class Reminders(Policy):
         cohort = sim.cohorts[(day - 1) % DAYS_PER_MONTH]
         L, loans = sim.loans, cohort.loans
         late = cohort.loan_ids(np.flatnonzero((L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)))
-        late = late[self.reached[L.borrower[late]]]
+        late = late[self.reached[sim.book.holders(late)]]
         if late.size == 0:
             return
-        of_late = L.borrower[late]
+        of_late = sim.book.holders(late)
         first = borrower_starts(of_late)
         holders = of_late[first]
         self._send(sim, holders.size)

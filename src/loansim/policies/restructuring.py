@@ -100,7 +100,7 @@ class Restructuring(Policy):
         self.offered_on[ids] = int(sim.env.now)
         self.offers += ids.size
         self.book_priced(sim, ids.size, self.params.cost_per_offer)
-        ids = ids[~sim.borrowers.unwilling[sim.loans.borrower[ids]]]
+        ids = ids[~sim.borrowers.unwilling[sim.book.holders(ids)]]
         self.restructure(sim, ids)
         return ids.size
 
@@ -113,7 +113,7 @@ class Restructuring(Policy):
         self.offered_on[ids] = int(sim.env.now)
         self.offers += ids.size
         self.book_priced(sim, ids.size, self.params.cost_per_offer)
-        ids = ids[accept & ~sim.borrowers.unwilling[sim.loans.borrower[ids]]]
+        ids = ids[accept & ~sim.borrowers.unwilling[sim.book.holders(ids)]]
         self.restructure(sim, ids)
 
     def report(self, sim: Simulation) -> dict[str, float]:
