@@ -139,8 +139,9 @@ class Ledger:
         """Month of the current simulated day."""
         return int(self.now()) // DAYS_PER_MONTH
 
-    def _flow(self, name: str, cents: np.ndarray | int) -> None:
-        self.flows[name][self.month] += int(np.sum(cents))
+    def _flow(self, name: str, cents: np.ndarray | int, month: int | None = None) -> None:
+        total = cents if isinstance(cents, int) else int(np.sum(cents))
+        self.flows[name][self.month if month is None else month] += total
 
     def book_disbursement(self, ids: slice | np.ndarray) -> None:
         """Record the loans' principal as lent this month."""
@@ -254,10 +255,11 @@ class Ledger:
         # counting once the arrears fall below it.
         owed = L.principal_due[ids] + L.interest_due[ids]
         L.fee_displaced[ids] = np.minimum(L.fee_displaced[ids] + to_fees, owed)
-        self._flow("payments", cents)
-        self._flow("fees_paid", to_fees)
-        self._flow("interest_paid", to_interest)
-        self._flow("principal_repaid", to_principal)
+        month, total, fees, interest = self.month, int(cents.sum()), int(to_fees.sum()), int(to_interest.sum())
+        self._flow("payments", total, month)
+        self._flow("fees_paid", fees, month)
+        self._flow("interest_paid", interest, month)
+        self._flow("principal_repaid", total - fees - interest, month)  # exact: sums of cents
 
     def charge_off(self, ids: np.ndarray) -> np.ndarray:
         """Write off the loans' outstanding balances; returns the principal charged off (cents)."""
@@ -307,7 +309,7 @@ class Ledger:
     def book_cost(self, owner: str, cents: int) -> None:
         """Book an operating cost (a policy's messages, staff, ...) to `owner`."""
         self._costs[owner] += int(cents)
-        self._flow("operating_cost", cents)
+        self._flow("operating_cost", int(cents))
 
     def cost_cents(self, owner: str) -> int:
         """Operating cost booked to `owner` so far."""

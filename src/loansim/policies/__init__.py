@@ -70,7 +70,7 @@ class Policy:
 
     def book_cost(self, sim: Simulation, cents: int | np.ndarray) -> None:
         """Book operating cost (cents, a total or per action) to this policy."""
-        sim.ledger.book_cost(self.name, int(np.sum(cents)))
+        sim.ledger.book_cost(self.name, cents if isinstance(cents, int) else int(np.sum(cents)))
 
     def book_priced(self, sim: Simulation, count: int, price: float) -> None:
         """Book `count` actions at `price` (currency units, may be below a cent): the total
