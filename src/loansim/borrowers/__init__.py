@@ -133,11 +133,15 @@ def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, str
 def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int) -> np.ndarray:
     """Cash the borrowers can pay with on `day_of_month`, in whole cents: savings less this
     month's income if their pay day is still to come."""
-    cash = people.savings[ids]
     waiting = people.pay_day[ids] > day_of_month
     if waiting.any():  # else no need to read income_pending (a cost on scattered ids)
-        cash = cash - people.income_pending[ids] * waiting
-    return np.floor(np.maximum(cash, 0.0) * 100 + 1e-6).astype(np.int64)  # tolerance: 1.14 * 100 = 113.99...
+        cash = people.savings[ids] - people.income_pending[ids] * waiting
+        np.maximum(cash, 0.0, out=cash)
+    else:
+        cash = np.maximum(people.savings[ids], 0.0)
+    cash *= 100
+    cash += 1e-6  # tolerance: 1.14 * 100 = 113.99...
+    return np.floor(cash, out=cash).astype(np.int64)
 
 
 def draw_misreadings(people: Borrowers, m: object, streams: Streams) -> None:
