@@ -147,8 +147,8 @@ class DayBuckets:
             offset = offset.astype(np.int16)
         order = np.argsort(offset, kind="stable")
         days, ids = days[order], ids[order]
-        cuts = np.flatnonzero(np.diff(days)) + 1
-        starts, ends = np.r_[0, cuts].tolist(), np.r_[cuts, ids.size].tolist()
+        cuts = (np.flatnonzero(np.diff(days)) + 1).tolist()
+        starts, ends = [0, *cuts], [*cuts, ids.size]
         for day, start, end in zip(days[starts].tolist(), starts, ends):
             self._days.setdefault(day, []).append(ids[start:end])
 
