@@ -10,11 +10,13 @@ the campaign month on. Each participant costs ``cost_per_participant``.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
+from loansim import rng
 from loansim.distributions import dist_in
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import customers, month_in_run
@@ -52,8 +54,11 @@ class Education(Policy):
         self.gain = np.zeros(n, dtype=np.float32)  # what is left of campaign gains
         self.decay = np.float32(0.5 ** (1 / self.params.half_life_months))
         self.gains_given = 0.0
+        self.campaigns = self.campaign_months(sim.months)
+        self._ahead: dict[int, Future] = {}  # a campaign's draws, made ahead on the background thread
         if self.params.reach_share > 0:
             sim.hooks.add("before_month", self.before_month)
+            self._draw_ahead(sim, 0)
 
     def campaign_months(self, months: int) -> list[int]:
         """Months (0-based) in which a campaign runs."""
@@ -65,10 +70,22 @@ class Education(Policy):
         """Mask of borrowers who can be invited: an active loan (and a past miss, if targeted)."""
         return customers(sim, sim.loans.n_missed > 0 if self.params.target == "past_miss" else None)
 
+    def draws(self, sim: Simulation, month: int) -> tuple[np.ndarray, np.ndarray]:
+        """The draws of the campaign in `month`, for every borrower: a uniform that decides who
+        takes part, and the gain each would get. Keyed by the month, so they can be made ahead."""
+        n = sim.borrowers.n
+        return (sim.streams.uniform("policy.education.reach", month, n),
+                self.params.literacy_gain.sample(sim.streams.generator("policy.education.gain", month), n))
+
+    def _draw_ahead(self, sim: Simulation, after: int) -> None:
+        """Start the draws of the first campaign from month `after` on, on the background thread."""
+        month = next((m for m in self.campaigns if m >= after), None)
+        if month is not None:
+            self._ahead[month] = rng.ahead().submit(self.draws, sim, month)
+
     # what
-    def teach(self, sim: Simulation, ids: np.ndarray, month: int) -> None:
-        """Raise the literacy of participants `ids` by their drawn gains; book the cost."""
-        gain = self.params.literacy_gain.sample(sim.streams.generator("policy.education.gain", month), sim.borrowers.n)
+    def teach(self, sim: Simulation, ids: np.ndarray, gain: np.ndarray) -> None:
+        """Raise the literacy of participants `ids` by their `gain` (drawn for everyone); book the cost."""
         self.gain[ids] += gain[ids].astype(np.float32)
         self.gains_given += float(gain[ids].sum())
         self.actions += ids.size
@@ -77,9 +94,11 @@ class Education(Policy):
     def before_month(self, sim: Simulation, month: int) -> None:
         """Decay earlier gains, run a campaign if one is due, and set literacy."""
         self.gain *= self.decay
-        if month in self.campaign_months(sim.months):
-            u = sim.streams.uniform("policy.education.reach", month, sim.borrowers.n)
-            self.teach(sim, np.flatnonzero(self.eligible(sim) & (u < self.params.reach_share)), month)
+        if month in self.campaigns:
+            ready = self._ahead.pop(month, None)
+            u, gain = ready.result() if ready is not None else self.draws(sim, month)
+            self._draw_ahead(sim, month + 1)
+            self.teach(sim, np.flatnonzero(self.eligible(sim) & (u < self.params.reach_share)), gain)
         if self.gains_given:
             np.minimum(self.base + self.gain, 1, out=sim.borrowers.literacy)
 
