@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter
 
-from loansim.distributions import Dist
 from loansim import portfolio
+from loansim.distributions import Dist
 from loansim.engine import Simulation
 from loansim.experiment import run_experiment
 from loansim.loans import DAYS_PER_MONTH
@@ -93,13 +93,22 @@ def test_month_start_in_blocks_and_ahead_gives_the_results_made_in_one_go(name: 
     monkeypatch.setattr(portfolio, "BLOCK", 300)
     sim = Simulation(scenario)
     fast = sim.run()
-    assert len(sim.book.blocks) > 5 and sim.population.ahead
+    assert len(sim.book.blocks) > 5 and sim.population.work_ahead
     monkeypatch.setattr(portfolio, "BLOCK", 10 ** 9)
     sim = Simulation(scenario)
-    sim.population.ahead = False
+    sim.population.work_ahead = False
     slow = sim.run()
     assert len(sim.book.blocks) == 1
     assert same_results(fast, slow) and fast.policies == slow.policies and fast.ledger == slow.ledger
+
+
+def test_the_income_side_worked_out_ahead_is_read_only_during_its_month() -> None:
+    sim = Simulation(make_scenario())
+    sim.advance(DAYS_PER_MONTH + 1)
+    for name in ("employed", "base_income", "essentials", "income", "invested"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(sim.borrowers, name)[0] = 1
+    sim.borrowers.savings[0] = 1  # the spending side is the simulation's to change
 
 
 def test_higher_job_loss_gives_more_defaults() -> None:

@@ -147,7 +147,11 @@ class Simulation:
 
     def advance(self, until_day: int) -> None:
         """Simulate up to the start of `until_day` (days before it are done); call repeatedly
-        to step through a run, e.g. ``advance(30 * m + 1)`` to see month m's first due day."""
+        to step through a run, e.g. ``advance(30 * m + 1)`` to see month m's first due day.
+
+        Between calls the state may be read and changed, except the population's income side
+        (employment, base income, essentials, income, invested sums, shock spells): it is
+        read-only, as next month's is being worked out from it (``borrowers.monthly``)."""
         if self._clock is None:
             self._clock = self.env.process(self._days())
         until_day = min(until_day, self.months * DAYS_PER_MONTH)

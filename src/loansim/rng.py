@@ -19,21 +19,23 @@ with or without the head start.
 from __future__ import annotations
 
 import os
+import threading
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
+_THREAD = "loansim-ahead"
 _AHEAD: tuple[int, ThreadPoolExecutor] | None = None  # (process id, one background thread)
 
 
 def ahead() -> ThreadPoolExecutor:
     """The background thread that does work ahead of time (one per process, first in, first
     out): recurring draws here, the population's next income side in ``borrowers.monthly``.
-    Work sent to it must not wait on other work sent to it."""
+    Work sent to it must not wait on other work sent to it; draws it makes are made in turn."""
     global _AHEAD
     if _AHEAD is None or _AHEAD[0] != os.getpid():
-        _AHEAD = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="loansim-ahead"))
+        _AHEAD = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix=_THREAD))
     return _AHEAD[1]
 
 
@@ -65,6 +67,8 @@ class Streams:
         return self._whole("normal", name, period, n, recurring)
 
     def _whole(self, kind: str, name: str, period: int, n: int, recurring: bool) -> np.ndarray:
+        if threading.current_thread().name.startswith(_THREAD):  # work done ahead draws in turn: waiting on
+            return self._draw(kind, name, period, n)              # its own thread would never end
         ready = self._ahead.pop((kind, name, period, n), None)
         draws = ready.result() if ready is not None else self._draw(kind, name, period, n)
         if recurring:

@@ -32,11 +32,12 @@ if TYPE_CHECKING:
 class IncomeSide:
     """A month's income side: employment, pay, income-loss spells, income, invested sums.
 
-    Made from the population at the end of the month before, by copying the arrays the
-    month's steps change; the steps in ``income``, ``shocks`` and ``loan_use`` then work on
-    it as on ``Borrowers``, and ``PopulationMonth.start`` swaps it in. Also holds whom the
-    month's shocks hit with what expense (charged to savings at the swap), who was
-    `shocked`, and the month's counts for the recorder.
+    Made from the month before's income side (which nothing changes during that month), by
+    copying the arrays the month's steps change; the steps in ``income``, ``shocks`` and
+    ``loan_use`` then work on it as on ``Borrowers``, and ``PopulationMonth.start`` swaps it
+    in, read-only (``freeze``). Also holds whom the month's shocks hit with what expense
+    (charged to savings at the swap), who was `shocked`, and the month's counts for the
+    recorder.
     """
 
     def __init__(self, people: Borrowers, spells: dict[str, np.ndarray], loan_use: bool) -> None:
@@ -50,6 +51,13 @@ class IncomeSide:
         self.shocked = np.zeros(people.n, dtype=np.bool_)
         self.hits: list[tuple[np.ndarray, np.ndarray]] = []  # per shock kind: (ids hit, expense)
         self.counts: list[tuple[str, int]] = []  # (recorder series, value)
+
+    def freeze(self) -> None:
+        """Make the arrays read-only: a write to them during the month (by a policy, say)
+        fails loudly instead of being lost or racing next month's side, worked out meanwhile."""
+        for array in (self.employed, self.base_income, self.essentials, self.income, self.invested, self.shocked,
+                      *self.spells.values()):
+            array.flags.writeable = False
 
 
 class PopulationMonth:
@@ -75,7 +83,8 @@ class PopulationMonth:
         self.overspenders = [overspenders[(overspenders >= b.start) & (overspenders < b.stop)] - b.start for b, _ in sim.book.blocks]
         self.stacking = s.borrowers.stacking.take_up_prob.support()[1] > 0  # the same in every replication
         self.may_stack = np.empty(0, dtype=np.bool_)
-        self._outside = [0.0, 0]  # this month start's outside repayments: repaid (currency), unmet
+        self._repaid: list[np.ndarray] = []  # this month start's outside repayments (currency), by block
+        self._unmet = 0  # and how many were not met
         use = s.borrowers.loan_use
         self.loan_use = use.productive_share + use.risky_share > 0
         if self.loan_use:
@@ -90,9 +99,9 @@ class PopulationMonth:
         # Borrowers who lost a job, took a pay cut or were hit by a shock this month.
         self.shocked = np.zeros(people.n, dtype=np.bool_)
         # Next month's income side, worked out ahead on a background thread; False: at the month's start.
-        self.ahead = True
-        self._ahead: Future | None = None
-        self._ahead_month = -1
+        self.work_ahead = True
+        self._next: Future | None = None
+        self._next_month = -1
 
     def series(self) -> list[str]:
         """Monthly series this population records (declared up front for every replication)."""
@@ -122,8 +131,9 @@ class PopulationMonth:
         """Economy, shocks, income and spending for everyone, then the month's payment draws."""
         sim, s, people = self.sim, self.sim.scenario, self.sim.borrowers
         day = month * DAYS_PER_MONTH
-        side = self._ahead.result() if self._ahead is not None and self._ahead_month == month else self.income_side(month)
-        self._ahead = None
+        side = self._next.result() if self._next is not None and self._next_month == month else self.income_side(month)
+        self._next = None
+        side.freeze()
         people.employed, people.base_income, people.essentials, people.income = side.employed, side.base_income, side.essentials, side.income
         if self.loan_use:
             people.invested = side.invested
@@ -132,20 +142,20 @@ class PopulationMonth:
             shocks.charge(people, hit, expense)
         for name, value in side.counts:
             sim.recorder.add(day, name, value)
-        if self.ahead and month + 1 < sim.months:  # next month's, on the spare core while this month's days run
-            self._ahead, self._ahead_month = rng.ahead().submit(self.income_side, month + 1), month + 1
+        if self.work_ahead and month + 1 < sim.months:  # next month's, on the spare core while this month's days run
+            self._next, self._next_month = rng.ahead().submit(self.income_side, month + 1), month + 1
         sd = s.borrowers.spending_noise_sd
         noise = sim.streams.normal("spending.noise", month, people.n, recurring=True) if sd > 0 else None
         self.literate = bool(np.any(people.literacy > 0))
-        self._outside = [0.0, 0]
+        self._repaid, self._unmet = [], 0
         for block, overspenders in zip(sim.book.blocks, self.overspenders):  # block by block: ``Book``
             borrowers = block[0]
             spending.spend_and_save(people, np.float32(0) if noise is None else noise[borrowers] * np.float32(sd),
                                     s.borrowers.overspend_share_of_savings, self.coming_due(block) if self.literate else None,
                                     self.essentials, self.repay_outside if self.stacking else None, overspenders, borrowers)
-        if self.stacking:
-            sim.recorder.add(day, "outside_repaid", round(self._outside[0] * 100))
-            sim.recorder.add(day, "outside_unmet", self._outside[1])
+        if self.stacking:  # summed as one array, as without blocks
+            sim.recorder.add(day, "outside_repaid", round(float(np.concatenate(self._repaid).sum()) * 100))
+            sim.recorder.add(day, "outside_unmet", self._unmet)
         if self.pay_days:  # income budgeted now arrives on the pay day (``cash_cents``)
             people.income_pending[:] = people.income
         self.draw_for_due_dates(month)
@@ -225,8 +235,8 @@ class PopulationMonth:
         (``stacking``); an unmet repayment is reported to the credit score as a miss."""
         sim, people = self.sim, self.sim.borrowers
         paid, unmet = stacking.repay(people, available, sim.scenario.borrowers.stacking, ids)
-        self._outside[0] += paid
-        self._outside[1] += unmet.size
+        self._repaid.append(paid)
+        self._unmet += unmet.size
         people.score[unmet] = score.missed(people.score[unmet], sim.scenario.borrowers.score.miss_points, np.ones(unmet.size))
 
     def coming_due(self, block: tuple[slice, slice]) -> np.ndarray:

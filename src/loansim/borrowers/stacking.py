@@ -42,17 +42,18 @@ def required_payment(balance: np.ndarray, params: Any) -> np.ndarray:
     return balance / n if r == 0 else balance * r / -np.expm1(-n * np.log1p(r))
 
 
-def repay(people: Borrowers, available: np.ndarray, params: Any, ids: slice = slice(None)) -> tuple[float, np.ndarray]:
+def repay(people: Borrowers, available: np.ndarray, params: Any, ids: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
     """Month-start repayment of outside debt by borrowers `ids` (a slice: everyone by
     default), taken out of their `available` cash in place.
 
     Interest accrues first; a shortfall rolls over with a fee on the unpaid part and counts
     against the borrower (after ``max_rollovers`` of them, no more outside credit).
-    Returns the total repaid and the ids of borrowers who could not meet the repayment.
+    Returns what each borrower who owed repaid (in id order) and the ids of those who could
+    not meet the repayment.
     """
     local = np.flatnonzero(people.outside_balance[ids] > 0)
     if local.size == 0:
-        return 0.0, local
+        return np.zeros(0), local
     owing = local + (ids.start or 0)
     owed = people.outside_balance[owing]
     # Debt of borrowers cut off has been charged off by the outside lender and sold to
@@ -68,4 +69,4 @@ def repay(people: Borrowers, available: np.ndarray, params: Any, ids: slice = sl
     people.outside_balance[owing] = np.where(balance < 0.005, 0.0, balance)
     people.outside_repaid[owing] += pay
     available[local] -= pay
-    return float(pay.sum()), owing[rolled]
+    return pay, owing[rolled]
