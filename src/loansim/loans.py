@@ -103,6 +103,10 @@ class Loans(StateArrays):
         "n_missed": Field(np.int32, 0, "count", "scheduled due dates whose interest and principal due were not paid in full"),
     }
 
+    def monthly_interest(self, ids: slice | np.ndarray) -> np.ndarray:
+        """One month's contract interest on the principal outstanding, in cents (round half up)."""
+        return (self.principal[ids] * self.monthly_rate[ids] + 0.5).astype(np.int64)
+
     def amount_due(self, ids: slice | np.ndarray) -> np.ndarray:
         """Everything billed and unpaid (fees + interest + principal), in cents."""
         return self.fees_due[ids] + self.interest_due[ids] + self.principal_due[ids]
@@ -170,7 +174,7 @@ class Ledger:
         """
         L = self.loans
         started = L.sched_start_day[ids] <= self.now()
-        interest = (L.principal[ids] * L.monthly_rate[ids] + 0.5).astype(np.int64) * started  # >= 0: round half up
+        interest = L.monthly_interest(ids) * started  # >= 0
         unbilled = L.principal[ids] - L.principal_due[ids]
         n_billed = L.n_billed[ids]
         scheduled = n_billed < L.term_months[ids]

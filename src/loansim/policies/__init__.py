@@ -68,9 +68,9 @@ class Policy:
         """Portfolio-level metrics only this policy makes meaningful (``approval_rate``)."""
         return {}
 
-    def book_cost(self, sim: Simulation, cents: int | np.ndarray) -> None:
-        """Book operating cost (cents, a total or per action) to this policy."""
-        sim.ledger.book_cost(self.name, cents if isinstance(cents, int) else int(np.sum(cents)))
+    def book_cost(self, sim: Simulation, cents: int) -> None:
+        """Book operating cost (a total, in cents) to this policy."""
+        sim.ledger.book_cost(self.name, int(cents))
 
     def book_priced(self, sim: Simulation, count: int, price: float) -> None:
         """Book `count` actions at `price` (currency units, may be below a cent): the total

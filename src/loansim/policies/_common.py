@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from loansim.scenario import Scenario
 
 REDEFAULT_MONTHS = (3, 6, 12)
+NEVER = -(2 ** 62)  # the day of an action that never was: long enough ago for any cooldown
 
 
 def month_in_run(key: str, month: int, scenario: Scenario) -> list[tuple[str, int, str]]:
@@ -27,6 +28,11 @@ def dpd(sim: Simulation, ids: np.ndarray | slice) -> np.ndarray:
     """Days past due of loans `ids` now (0 when current)."""
     oldest = sim.loans.oldest_unpaid_day[ids]
     return np.where(oldest >= 0, int(sim.env.now) - oldest, 0)
+
+
+def cooled_off(last_day: np.ndarray, now: int, months: int) -> np.ndarray:
+    """Mask: a cooldown of `months` since `last_day` (``NEVER`` if none yet) is over by `now`."""
+    return last_day <= now - months * DAYS_PER_MONTH
 
 
 def next_due_day(sim: Simulation, ids: np.ndarray) -> np.ndarray:
@@ -62,9 +68,11 @@ def with_instalments_left(sim: Simulation, ids: np.ndarray) -> np.ndarray:
 
 class ReDefaults:
     """Loans watched from a day on (the end of a deferral, a modification): the first month
-    end at which each has reached the default DPD again, or was charged off."""
+    end at which each has reached the default DPD again, or was charged off. Checked at
+    every month end of `sim`."""
 
-    def __init__(self) -> None:
+    def __init__(self, sim: Simulation) -> None:
+        sim.hooks.add("month_end", lambda sim, month: self.check(sim, int(sim.env.now)))
         self.ids = np.empty(0, dtype=np.int64)
         self.start = np.empty(0, dtype=np.int64)
         self.day = np.empty(0, dtype=np.int64)  # -1 while it has not re-defaulted
@@ -87,9 +95,10 @@ class ReDefaults:
         self.day[open_.compress(charged)] = charged_day.compress(charged)
         self.day[open_.compress(late & ~charged)] = day
 
-    def report(self, horizon_day: int) -> dict[str, float]:
-        """Re-default rates 3, 6 and 12 months on, among the loans watched that long, and by
-        the end of the run among all watched."""
+    def report(self, sim: Simulation) -> dict[str, float]:
+        """Re-default rates 3, 6 and 12 months on, among the loans watched that long by the
+        end of the run, and by the end of the run among all watched."""
+        horizon_day = sim.months * DAYS_PER_MONTH
         out = {"watched": float(self.ids.size)}
         gone = self.day - self.start
         for k in REDEFAULT_MONTHS:

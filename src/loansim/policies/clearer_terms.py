@@ -48,7 +48,7 @@ class ClearerTerms(Policy):
 
     def issue(self, sim: Simulation, ids: np.ndarray) -> None:
         """Loans `ids` are lent: book the cost of the clearer contracts among them."""
-        loans = int(np.count_nonzero(self.given[sim.loans.borrower[ids]]))
+        loans = int(np.count_nonzero(self.given[sim.book.holders(ids)]))
         self.actions += loans
         self.book_priced(sim, loans, self.params.cost_per_loan)
 

@@ -41,9 +41,10 @@ class DueDateAlignment(Policy):
 
     def setup(self, sim: Simulation) -> None:
         people, p = sim.borrowers, self.params
-        self.gap_before = float(self.gap(people.due_day, people.pay_day).mean()) if people.n else 0.0
+        gap = self.gap(people.due_day, people.pay_day)
+        self.gap_before = float(gap.mean()) if people.n else 0.0
         offered = sim.streams.uniform("policy.due_date_alignment.reach", 0, people.n) < p.share_of_borrowers
-        moved = np.flatnonzero(offered & (self.gap(people.due_day, people.pay_day) > p.days_after_pay_day))
+        moved = np.flatnonzero(offered & (gap > p.days_after_pay_day))
         people.pay_day[moved] = np.maximum(people.due_day[moved] - p.days_after_pay_day, 0)
         self.gap_after = float(self.gap(people.due_day, people.pay_day).mean()) if people.n else 0.0
         self.actions = int(moved.size)

@@ -16,16 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from loansim.loans import DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
-from loansim.policies._common import active_loans_of, customers
+from loansim.policies._common import NEVER, active_loans_of, cooled_off, customers
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
     from loansim.scenario import Scenario
 
 
-NEVER = -(2 ** 62)  # the day of a contact that never was: long enough ago for any cooldown
 
 
 class EarlyWarningParams(PolicyParams):
@@ -67,7 +65,7 @@ class EarlyWarning(Policy):
         self.was_above = above
         shocked = sim.population.shocked if p.on_shock else np.zeros(people.n, dtype=np.bool_)
         customer = customers(sim)
-        quiet = self.contacted_on <= now - p.cooldown_months * DAYS_PER_MONTH
+        quiet = cooled_off(self.contacted_on, now, p.cooldown_months)
         who = (fell | shocked) & customer & quiet
         self.by_score += int(np.count_nonzero(who & fell))
         self.by_shock += int(np.count_nonzero(who & shocked & ~fell))

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
-from loansim.policies._common import ReDefaults, active_loans_of, dpd, next_due_day, with_instalments_left
+from loansim.policies._common import NEVER, ReDefaults, active_loans_of, cooled_off, dpd, next_due_day, with_instalments_left
 from loansim.portfolio import borrower_starts
 
 if TYPE_CHECKING:
@@ -52,24 +52,22 @@ class HardshipDeferral(Policy):
 
     def setup(self, sim: Simulation) -> None:
         n = sim.loans.n
-        self.deferred_from = np.full(n, -1, dtype=np.int64)  # day the latest deferral was granted
+        self.deferred_from = np.full(n, NEVER, dtype=np.int64)  # day the latest deferral was granted
         self.in_deferral = np.zeros(n, dtype=np.bool_)
-        self.redefaults = ReDefaults()
+        self.redefaults = ReDefaults(sim)
         self.applications = self.approved = 0
         self.interest_forgone = self.interest_capitalised = 0
-        self.deferred_days = 0
         sim.hooks.add("month_start", self.take_applications)
         sim.hooks.add("before_due", self.skip_instalments)
-        sim.hooks.add("month_end", lambda sim, month: self.redefaults.check(sim, int(sim.env.now)))
 
     # who
     def eligible(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
         """Those of loans `ids` that qualify: active, below ``max_dpd``, instalments left,
         not in or recently out of a deferral."""
-        L, p, now = sim.loans, self.params, int(sim.env.now)
+        L, p = sim.loans, self.params
         ids = with_instalments_left(sim, ids[L.status[ids] == ACTIVE])
-        recent = (self.deferred_from[ids] >= 0) & (now - self.deferred_from[ids] < p.cooldown_months * DAYS_PER_MONTH)
-        return ids[(dpd(sim, ids) < p.max_dpd) & ~recent & ~self.in_deferral[ids]]
+        cooled = cooled_off(self.deferred_from[ids], int(sim.env.now), p.cooldown_months)
+        return ids[(dpd(sim, ids) < p.max_dpd) & cooled & ~self.in_deferral[ids]]
 
     def applicants(self, sim: Simulation, month: int) -> np.ndarray:
         """Active loans of the borrowers who apply this month (customers hit by a hardship)
@@ -103,7 +101,6 @@ class HardshipDeferral(Policy):
         self.redefaults.watch(ids, resume)
         self.approved += ids.size
         self.actions += ids.size
-        self.deferred_days += int((resume - int(sim.env.now)).sum())
 
     def take_applications(self, sim: Simulation, month: int) -> None:
         """Hardship applications this month: documented applicants' qualifying loans are deferred."""
@@ -125,10 +122,11 @@ class HardshipDeferral(Policy):
         ended = L.sched_start_day[ids] <= day
         self.in_deferral[ids[ended]] = False
         ids = ids[~ended & (L.status[ids] == ACTIVE)]
-        interest = (L.principal[ids] * L.monthly_rate[ids] + 0.5).astype(np.int64)  # as billing would
+        interest = L.monthly_interest(ids)  # as billing would have charged
         if self.params.interest == "waived":
-            self.interest_forgone += int(interest.sum())
-            self.book_cost(sim, interest)
+            forgone = int(interest.sum())
+            self.interest_forgone += forgone
+            self.book_cost(sim, forgone)
         else:
             self.interest_capitalised += int(interest.sum())
             sim.ledger.capitalise_interest(ids, interest)
@@ -137,4 +135,4 @@ class HardshipDeferral(Policy):
         return {**super().report(sim), "applications": float(self.applications), "deferrals": float(self.approved),
                 "interest_forgone": self.interest_forgone / 100, "interest_capitalised": self.interest_capitalised / 100,
                 "in_deferral_at_end": float(np.count_nonzero(self.in_deferral & (sim.loans.status == ACTIVE))),
-                **self.redefaults.report(sim.months * DAYS_PER_MONTH)}
+                **self.redefaults.report(sim)}

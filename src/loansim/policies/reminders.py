@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
+from loansim import servicing
 from loansim.borrowers.payment import FORGOT, MISUNDERSTOOD
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
@@ -121,10 +122,11 @@ class Reminders(Policy):
         cohort = sim.cohorts[(day - 1) % DAYS_PER_MONTH]
         L, loans = sim.loans, cohort.loans
         late = cohort.loan_ids(np.flatnonzero((L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)))
-        late = late[self.reached[sim.book.holders(late)]]
+        of_late = sim.book.holders(late)
+        reached = self.reached[of_late]
+        late, of_late = late[reached], of_late[reached]
         if late.size == 0:
             return
-        of_late = sim.book.holders(late)
         first = borrower_starts(of_late)
         holders = of_late[first]
         self._send(sim, holders.size)
@@ -136,11 +138,9 @@ class Reminders(Policy):
         people.misreads[holders] = 0
         payers = could.compress(sim.streams.keyed_uniform("policy.reminders.after_miss", day, could) < self.params.after_miss_pay_prob)
         if payers.size:
-            from loansim.servicing import pay_what_cash_allows
-
             at = np.minimum(np.searchsorted(payers, of_late), payers.size - 1)
             loans_of = late[payers[at] == of_late]
-            self.paid_after += int(pay_what_cash_allows(sim, loans_of).sum())
+            self.paid_after += int(servicing.pay_what_cash_allows(sim, loans_of).sum())
 
     def report(self, sim: Simulation) -> dict[str, float]:
         return {**super().report(sim), "reminders_before_due": float(self.sent_before),

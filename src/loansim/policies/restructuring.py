@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from loansim.loans import ACTIVE, DAYS_PER_MONTH
+from loansim.loans import ACTIVE
 from loansim.policies import Policy, PolicyParams, register
-from loansim.policies._common import ReDefaults, dpd, next_due_day
+from loansim.policies._common import NEVER, ReDefaults, cooled_off, next_due_day
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -49,24 +49,21 @@ class Restructuring(Policy):
     params: RestructuringParams
 
     def setup(self, sim: Simulation) -> None:
-        self.offered_on = np.full(sim.loans.n, -1, dtype=np.int64)
+        self.offered_on = np.full(sim.loans.n, NEVER, dtype=np.int64)
         self.modified = np.zeros(sim.loans.n, dtype=np.int16)
-        self.redefaults = ReDefaults()
+        self.redefaults = ReDefaults(sim)
         self.offers = 0
         self.instalment_before = self.instalment_after = 0
         sim.hooks.add("month_start", self.make_offers)
-        sim.hooks.add("month_end", lambda sim, month: self.redefaults.check(sim, int(sim.env.now)))
 
     # who
-    def eligible(self, sim: Simulation, ids: np.ndarray, by_arrears: bool = True) -> np.ndarray:
-        """Those of loans `ids` that can be offered a restructuring now."""
-        L, p, now = sim.loans, self.params, int(sim.env.now)
+    def eligible(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
+        """Those of loans `ids` that can be offered a restructuring now: active, modified
+        fewer than ``max_modifications`` times, not offered within the cooldown. (The monthly
+        offers pick them in the arrears window first; early warning's outreach, at any DPD.)"""
+        L, p = sim.loans, self.params
         ids = ids[L.status[ids] == ACTIVE]
-        ids = ids[(self.modified[ids] < p.max_modifications)
-                  & ((self.offered_on[ids] < 0) | (now - self.offered_on[ids] >= p.cooldown_months * DAYS_PER_MONTH))]
-        if by_arrears:
-            ids = ids[self.in_window(dpd(sim, ids))]
-        return ids
+        return ids[(self.modified[ids] < p.max_modifications) & cooled_off(self.offered_on[ids], int(sim.env.now), p.cooldown_months)]
 
     def in_window(self, days: np.ndarray) -> np.ndarray:
         """Mask of days past due inside the arrears window ``[entry_dpd, max_dpd)``."""
@@ -93,32 +90,34 @@ class Restructuring(Policy):
         self.actions += ids.size
         self.book_priced(sim, ids.size, p.cost_per_modification)
 
-    def offer(self, sim: Simulation, ids: np.ndarray, by_arrears: bool = False) -> int:
-        """Offer loans `ids` a restructuring (all accept: they asked, or answered outreach);
-        returns how many were restructured."""
-        ids = self.eligible(sim, ids, by_arrears)
-        self.offered_on[ids] = int(sim.env.now)
-        self.offers += ids.size
-        self.book_priced(sim, ids.size, self.params.cost_per_offer)
-        ids = ids[~sim.borrowers.unwilling[sim.book.holders(ids)]]
-        self.restructure(sim, ids)
-        return ids.size
+    def offer(self, sim: Simulation, ids: np.ndarray) -> int:
+        """Offer loans `ids` a restructuring (all accept: they answered outreach); returns how
+        many were restructured."""
+        return self._offer(sim, self.eligible(sim, ids))
 
     def make_offers(self, sim: Simulation, month: int) -> None:
         """This month's offers to delinquent loans; those who accept are restructured."""
         oldest = sim.loans.oldest_unpaid_day  # the whole book: find the window first, then the rest
         late = np.flatnonzero((oldest >= 0) & self.in_window(int(sim.env.now) - oldest))
-        ids = self.eligible(sim, late, by_arrears=False)
-        accept = sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.params.accept_prob
+        ids = self.eligible(sim, late)
+        self._offer(sim, ids, sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.params.accept_prob)
+
+    def _offer(self, sim: Simulation, ids: np.ndarray, accept: np.ndarray | None = None) -> int:
+        """Book offers to loans `ids`; those who `accept` (all if None) and have not chosen to
+        stop paying are restructured. Returns how many were."""
         self.offered_on[ids] = int(sim.env.now)
         self.offers += ids.size
         self.book_priced(sim, ids.size, self.params.cost_per_offer)
-        ids = ids[accept & ~sim.borrowers.unwilling[sim.book.holders(ids)]]
+        takes = ~sim.borrowers.unwilling[sim.book.holders(ids)]
+        if accept is not None:
+            takes &= accept
+        ids = ids[takes]
         self.restructure(sim, ids)
+        return ids.size
 
     def report(self, sim: Simulation) -> dict[str, float]:
         n = max(self.actions, 1)
         return {**super().report(sim), "offers": float(self.offers), "modifications": float(self.actions),
                 "mean_instalment_before": self.instalment_before / 100 / n,
                 "mean_instalment_after": self.instalment_after / 100 / n,
-                **self.redefaults.report(sim.months * DAYS_PER_MONTH)}
+                **self.redefaults.report(sim)}
