@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from loansim import macro
-from loansim.borrowers import Borrowers, income, score, shocks, spending, stacking
+from loansim.borrowers import Borrowers, cash_cents, income, score, shocks, spending, stacking
 from loansim.engine import Simulation
 from loansim.errors import ScenarioError
+from loansim.loans import DAYS_PER_MONTH
 from loansim.rng import Streams
 from loansim.scenario.schema import Shock, Stacking
 
@@ -392,3 +393,19 @@ def test_scores_stay_on_the_scale_with_extreme_points() -> None:
                                                   "default_points": 550}})
     s = run(scenario)[0].borrowers.score
     assert s.min() >= 300 and s.max() <= 850
+
+
+def test_last_months_income_is_all_cash_on_the_next_months_first_day() -> None:
+    """Day 0's late payers and promised payments come before the month start: by then every
+    pay day of the month before has passed, so nothing of it may be held back as pending."""
+    scenario = make_scenario(borrowers={"pay_day": {"dist": "uniform", "low": 0, "high": 29}})
+    sim = Simulation(scenario)
+    sim.advance(DAYS_PER_MONTH - 1)  # month 0 up to its last day
+    people = sim.borrowers
+    waiting = people.pay_day > DAYS_PER_MONTH - 2
+    assert waiting.any() and np.all(cash_cents(people, slice(None), DAYS_PER_MONTH - 2)[waiting]
+                                    < np.floor(np.maximum(people.savings[waiting], 0) * 100 + 1e-6))
+    sim.advance(DAYS_PER_MONTH)  # the month's last day is done; the next month has not started
+    late = people.pay_day > 0
+    assert np.array_equal(cash_cents(people, slice(None), 0)[late],
+                          np.floor(np.maximum(people.savings[late], 0) * 100 + 1e-6).astype(np.int64))

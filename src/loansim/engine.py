@@ -37,7 +37,8 @@ One clock process runs each day's steps, always in this order:
    off, and a recovery process is started that books recoveries after the delay; then
    hook ``charged_off(sim, day, ids)`` for them.
 9. hook ``day_end(sim, day)``.
-10. **month end** (day 29): the month is recorded; then hook ``month_end(sim, month)``.
+10. **month end** (day 29): the month is recorded; every pay day has passed, so none of the
+    month's income is pending any more; then hook ``month_end(sim, month)``.
 
 Actor processes are SimPy processes of their own: recoveries, the collections desk,
 promised payments and legal cases. What the clock can batch by day it keeps in day
@@ -194,6 +195,7 @@ class Simulation:
             self.hooks.run("day_end", self, day)
             if day_of_month == DAYS_PER_MONTH - 1:
                 self.recorder.record_month(self, month, day)
+                self.population.end(month)
                 self.hooks.run("month_end", self, month)
                 if self._progress is not None:
                     self._progress(month)

@@ -160,6 +160,12 @@ class PopulationMonth:
             people.income_pending[:] = people.income
         self.draw_for_due_dates(month)
 
+    def end(self, month: int) -> None:
+        """The month's last day: every pay day (0-29) has passed, so no income is pending. Day
+        0 of the next month (late payers, promised payments) comes before its month start."""
+        if self.pay_days:
+            self.sim.borrowers.income_pending[:] = 0.0
+
     def income_side(self, month: int) -> IncomeSide:
         """Month `month`'s employment, pay, shocks and income, worked out from the month before's.
 
