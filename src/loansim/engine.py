@@ -14,9 +14,10 @@ One clock process runs each day's steps, always in this order:
    and pay → shocks → income (worked out during the month before) → spending → savings; then hook ``month_start(sim, month)``
    (policies reacting to the month's shocks: hardship deferral, early warning; origination,
    which runs hook ``lent(sim, day, ids)`` for the loans it lends).
-   **Pay day**: income budgeted at the month's start is cash from each borrower's pay day
-   on (``borrowers.cash_cents``); borrowers left short of cash at a due date pay the
-   arrears on their next pay day, if they do so (``servicing.pay_arrears_on_pay_day``).
+   Income budgeted at the month's start is cash from each borrower's pay day on
+   (``borrowers.cash_cents``).
+1b. **pay day arrears** (every day): borrowers left short of cash at a due date whose pay
+   day is today pay the arrears out of it, if they do so (``servicing.pay_arrears_on_pay_day``).
 2. hook ``day_start(sim, day)`` — policies acting ahead of a due date (reminders).
 3. hook ``before_due(sim, day, cohort)`` — for the loans due today (penalty interest);
    ``cohort`` is a ``portfolio.Cohort`` (``cohort.loans`` is their slice).

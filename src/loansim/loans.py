@@ -11,11 +11,11 @@ per loan and in total,
 ``Ledger`` is the one place that moves money: billing, payments (allocated fees →
 interest → principal), fees, charge-offs, recoveries, operating costs, and modifications
 (a deferral or restructuring that re-ages arrears and sets a new schedule, ``modify``).
+It also sums each movement into per-month flows for the results.
 
 A loan's *schedule* runs from ``sched_start_day``, its first due date under the current
 terms: before that day nothing is billed (a loan not yet lent, or one whose instalments are
-deferred). Delinquency counts instalments from the schedule's start (``servicing``). It also sums
-each movement into per-month flows for the results.
+deferred). Delinquency counts instalments from the schedule's start (``servicing``).
 """
 
 from __future__ import annotations
@@ -99,13 +99,18 @@ class Loans(StateArrays):
         "recoveries_pending": Field(np.int64, 0, "cents", "recoveries expected but not yet received"),
         # payment history
         "pay_reason": Field(np.int8, 0, "code", "what limited the payment at the latest due date (payment.MISS_CAUSES; 0: only cash)"),
-        "last_miss_cause": Field(np.int8, 0, "code", "why the latest due date was missed (engine.MISS_CAUSES)"),
+        "last_miss_cause": Field(np.int8, 0, "code", "why the latest due date was missed (payment.MISS_CAUSES)"),
         "n_missed": Field(np.int32, 0, "count", "scheduled due dates whose interest and principal due were not paid in full"),
     }
 
     def monthly_interest(self, ids: slice | np.ndarray) -> np.ndarray:
         """One month's contract interest on the principal outstanding, in cents (round half up)."""
         return (self.principal[ids] * self.monthly_rate[ids] + 0.5).astype(np.int64)
+
+    def unpaid_scheduled(self, ids: slice | np.ndarray) -> np.ndarray:
+        """Interest and principal past due, less what is unpaid only because payments went
+        to fees first (cents): above 0, a due date is missed (``servicing``)."""
+        return self.principal_due[ids] + self.interest_due[ids] - self.fee_displaced[ids]
 
     def amount_due(self, ids: slice | np.ndarray) -> np.ndarray:
         """Everything billed and unpaid (fees + interest + principal), in cents."""

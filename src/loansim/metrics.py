@@ -109,32 +109,32 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
     n = max(int(np.count_nonzero(lent)), 1)
     customers = np.zeros(sim.borrowers.n, dtype=np.bool_)
     customers[L.borrower[lent]] = True
-    disbursed = int(L.disbursed.sum())
-    net_loss = int(L.principal_charged_off.sum()) - int(L.recoveries.sum())
-    due_dates = int(L.n_billed.sum())
+    t = sim.ledger.totals()
+    disbursed, net_loss, cost = t["disbursed"], t["principal_charged_off"] - t["recoveries"], t["operating_cost"]
+    due_dates, missed = int(L.n_billed.sum()), int(L.n_missed.sum())
     return {
         "default_rate": float(np.count_nonzero(L.defaulted_day >= 0) / n),
         "charge_off_rate": float(np.count_nonzero(L.status == CHARGED_OFF) / n),
         "loss_rate": net_loss / disbursed if disbursed else 0.0,
         "net_loss": net_loss / 100,
-        "missed_payment_rate": int(L.n_missed.sum()) / due_dates if due_dates else 0.0,
+        "missed_payment_rate": missed / due_dates if due_dates else 0.0,
         "prepaid_or_repaid_rate": float(np.count_nonzero(L.status == REPAID) / n),
-        "interest_income": int(L.interest_paid.sum()) / 100,
-        "fee_income": int(L.fees_paid.sum()) / 100,
-        "recoveries": int(L.recoveries.sum()) / 100,
-        "recoveries_pending": int(L.recoveries_pending.sum()) / 100,
-        "expected_net_loss": (net_loss - int(L.recoveries_pending.sum())) / 100,
-        "operating_cost": sim.ledger.total_cost_cents() / 100,
-        "net_income": (int(L.interest_paid.sum()) + int(L.fees_paid.sum()) - net_loss - sim.ledger.total_cost_cents()) / 100,
+        "interest_income": t["interest_paid"] / 100,
+        "fee_income": t["fees_paid"] / 100,
+        "recoveries": t["recoveries"] / 100,
+        "recoveries_pending": t["recoveries_pending"] / 100,
+        "expected_net_loss": (net_loss - t["recoveries_pending"]) / 100,
+        "operating_cost": cost / 100,
+        "net_income": (t["interest_paid"] + t["fees_paid"] - net_loss - cost) / 100,
         **_by_cause(sim, n, due_dates),
         **_by_group(sim),
         "active_at_end_rate": float(np.count_nonzero(L.status == ACTIVE) / n),
         "delinquent_at_end_rate": float(np.count_nonzero((L.status == ACTIVE) & (L.oldest_unpaid_day >= 0)) / n),
-        "missed_payments_per_loan": int(L.n_missed.sum()) / n,
+        "missed_payments_per_loan": missed / n,
         "months_in_arrears_per_borrower": float(sim.borrowers.months_in_arrears[customers].mean()),
         "mean_credit_score": float(sim.borrowers.score[customers].mean(dtype=np.float64)),
         **_outside_debt(sim, customers),
-        "fees_paid_per_loan": int(L.fees_paid.sum()) / 100 / n,
+        "fees_paid_per_loan": t["fees_paid"] / 100 / n,
         **{k: v for policy in sim.policies for k, v in policy.portfolio_metrics(sim).items()},
     }
 
@@ -156,7 +156,7 @@ def _by_group(sim: Simulation) -> dict[str, float]:
                 continue
             loss = int(L.principal_charged_off[mine].sum()) - int(L.recoveries[mine].sum())
             due = int(L.n_billed[mine].sum())
-            out[f"default_rate_{kind}_{name}"] = float(np.count_nonzero(L.defaulted_day[mine] >= 0) / n) if n else 0.0
+            out[f"default_rate_{kind}_{name}"] = float(np.count_nonzero(L.defaulted_day[mine] >= 0) / n)
             out[f"loss_rate_{kind}_{name}"] = loss / lent if lent else 0.0
             out[f"missed_payment_rate_{kind}_{name}"] = int(L.n_missed[mine].sum()) / due if due else 0.0
     return out

@@ -44,7 +44,7 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     L.pay_reason[loans] = reason
     collect(sim, loans, due, paid, cohort)
     if sim.population.catch_up:  # short of cash, not of will or memory: pays on the pay day
-        short = (reason == 0) & (L.principal_due[loans] + L.interest_due[loans] > 0) & (L.status[loans] == ACTIVE)
+        short = (reason == 0) & (L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)  # set by collect
         ids = cohort.loan_ids(np.flatnonzero(short))
         sim.catch_ups.add(next_pay_day(sim, day, ids), ids)
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
@@ -63,7 +63,7 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     and principal are still unpaid), move credit scores, send late notices, and run the
     ``missed`` hook (late fees)."""
     L, loans = sim.loans, cohort.loans
-    short = L.principal_due[loans] + L.interest_due[loans] - L.fee_displaced[loans]
+    short = L.unpaid_scheduled(loans)
     gone = (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)  # charged off since, still unpaid
     missed = np.flatnonzero(scheduled & ((short > 0) | gone))
     cause = np.where(reason[missed] > 0, reason[missed], CANNOT_PAY).astype(np.int8)
@@ -93,7 +93,7 @@ class GraceWindow:
         L, loans = sim.loans, cohort.loans
         self.sim, self.day, self.cohort = sim, day, cohort
         self.scheduled, self.reason, self.principal_before = scheduled, reason, principal_before
-        short = scheduled & (L.principal_due[loans] + L.interest_due[loans] - L.fee_displaced[loans] > 0)
+        short = scheduled & (L.unpaid_scheduled(loans) > 0)
         self.ids = cohort.loan_ids(np.flatnonzero(short))
         self.paid_before = L.interest_paid[self.ids] + L.principal_repaid[self.ids]
 
@@ -103,7 +103,7 @@ class GraceWindow:
         sim, L, ids = self.sim, self.sim.loans, self.ids
         now = int(sim.env.now)
         sim.recorder.add(now, "paid_in_grace", int((L.interest_paid[ids] + L.principal_repaid[ids] - self.paid_before).sum()))
-        cured = (L.principal_due[ids] + L.interest_due[ids] - L.fee_displaced[ids] <= 0) & (L.status[ids] != CHARGED_OFF)
+        cured = (L.unpaid_scheduled(ids) <= 0) & (L.status[ids] != CHARGED_OFF)
         sim.recorder.add(now, "cured_in_grace", int(np.count_nonzero(cured)))
         assess(sim, self.day, self.cohort, self.scheduled, self.reason, self.principal_before)
 
@@ -181,22 +181,18 @@ def pay_arrears_on_pay_day(sim: Simulation, day: int) -> None:
     late = ids.compress((L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0))
     late = late.compress(~sim.borrowers.unwilling[sim.book.holders(late)])
     if late.size:
-        sim.recorder.add(day, "paid_on_pay_day", int(pay_what_cash_allows(sim, late, active_in_order=True).sum()))
+        sim.recorder.add(day, "paid_on_pay_day", int(pay_what_cash_allows(sim, late).sum()))
 
 
-def pay_what_cash_allows(sim: Simulation, ids: np.ndarray, active_in_order: bool = False) -> np.ndarray:
+def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     """The holders of loans `ids` pay what is due on those that are active, now, out of their
-    savings, in payment order; returns what was paid on each of `ids` (cents).
-    `active_in_order` says that `ids` are all active and in increasing order already."""
-    if active_in_order:
-        active, mine = ids, slice(None)
-    else:
-        mine = np.flatnonzero(sim.loans.status[ids] == ACTIVE)
-        active = ids[mine]
+    savings, in payment order; returns what was paid on each of `ids` (cents)."""
     paid_out = np.zeros(len(ids), dtype=np.int64)
+    mine = np.flatnonzero(sim.loans.status[ids] == ACTIVE)
+    active = ids[mine]
     if active.size == 0:
         return paid_out
-    if not active_in_order and np.any(np.diff(active) < 0):  # loans by borrower and priority (= by id), as allocate needs
+    if np.any(np.diff(active) < 0):  # loans by borrower and priority (= by id), as allocate needs
         order = np.argsort(active, kind="stable")
         active, mine = active[order], mine[order]
     if sim.book.one_each:
@@ -248,7 +244,7 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
     if cohort.holder is None:
         missed_b, in_full = missed_loans, scheduled & ~missed_loans
     else:
-        missed_b = cohort.per_borrower(missed_loans.astype(np.int8)) > 0
+        missed_b = cohort.most_per_borrower(missed_loans)
         in_full = (cohort.per_borrower(scheduled.astype(np.int8)) > 0) & ~missed_b
     utilisation_drop = np.float32(0)
     if p.utilisation_points:
@@ -261,9 +257,9 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
         if cohort.holder is None:
             scores[missed] = score.missed(scores[missed], p.miss_points, behind)
         else:  # a borrower's deepest arrears among the loans missed today
-            holders = cohort.holder[missed]
-            deepest = np.zeros(missed_b.size, dtype=behind.dtype)
-            np.maximum.at(deepest, holders, behind)
+            per_loan = np.zeros(scheduled.shape, dtype=behind.dtype)
+            per_loan[missed] = behind
+            deepest = cohort.most_per_borrower(per_loan)
             scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
 
 

@@ -142,10 +142,10 @@ class PopulationMonth:
             shocks.charge(people, hit, expense)
         for name, value in side.counts:
             sim.recorder.add(day, name, value)
-        if self.work_ahead and month + 1 < sim.months:  # next month's, on the spare core while this month's days run
+        if self.work_ahead and self.more_to_come(month):  # next month's, on the spare core while this month's days run
             self._next, self._next_month = rng.ahead().submit(self.income_side, month + 1), month + 1
         sd = s.borrowers.spending_noise_sd
-        noise = sim.streams.normal("spending.noise", month, people.n, recurring=True) if sd > 0 else None
+        noise = sim.streams.normal("spending.noise", month, people.n, recurring=self.more_to_come(month)) if sd > 0 else None
         self.literate = bool(np.any(people.literacy > 0))
         self._repaid, self._unmet = [], 0
         for block, overspenders in zip(sim.book.blocks, self.overspenders):  # block by block: ``Book``
@@ -159,6 +159,10 @@ class PopulationMonth:
         if self.pay_days:  # income budgeted now arrives on the pay day (``cash_cents``)
             people.income_pending[:] = people.income
         self.draw_for_due_dates(month)
+
+    def more_to_come(self, month: int) -> bool:
+        """Whether the run has a month after `month` (to work out or draw ahead for)."""
+        return month + 1 < self.sim.months
 
     def end(self, month: int) -> None:
         """The month's last day: every pay day (0-29) has passed, so no income is pending. Day
@@ -199,12 +203,13 @@ class PopulationMonth:
     def draw_for_due_dates(self, month: int) -> None:
         """This month's per-borrower draws for due dates, turned into what due dates need."""
         sim, people, n = self.sim, self.sim.borrowers, self.sim.borrowers.n
-        self.forget_draws = sim.streams.uniform("payment.forget", month, n, recurring=True)
+        ahead = self.more_to_come(month)  # draw next month's ahead, if there is one
+        self.forget_draws = sim.streams.uniform("payment.forget", month, n, recurring=ahead)
         self.forgets = self.forget_draws < self.forget_chance()
         if self.strategic:
-            self.strategic_draws = sim.streams.uniform("payment.strategic", month, n, recurring=True)
+            self.strategic_draws = sim.streams.uniform("payment.strategic", month, n, recurring=ahead)
         if self.stacking:
-            self.may_stack = sim.streams.uniform("payment.stacking", month, n, recurring=True) < people.stacking_take_up
+            self.may_stack = sim.streams.uniform("payment.stacking", month, n, recurring=ahead) < people.stacking_take_up
 
     def forget_chance(self, ids: slice | np.ndarray = slice(None)) -> np.ndarray:
         """This month's chance that borrowers `ids` forget a due date: forgetfulness × (1 − literacy)."""

@@ -1,7 +1,7 @@
 """Grace period: a payment within G days after the due date is not late.
 
 *Who*: every loan. *What*: the due date is assessed G days after it rather than on the day
-(``loansim.servicing.assess_after_grace``): what has been paid by then counts as paid on
+(``loansim.servicing.GraceWindow``): what has been paid by then counts as paid on
 time, so it draws no late fee, no missed payment, no score damage and no delinquency flag
 (a loan inside its grace window is reported as current). Days past due still count from
 the due date itself, so default and charge-off come no later. Money arrives inside the
