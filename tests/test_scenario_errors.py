@@ -135,6 +135,7 @@ def test_unknown_key_far_from_any_name_has_no_hint(tmp_path: Path) -> None:
         ({"borrowers": {"income_monthly": True}}, "borrowers.income_monthly = true: must be"),
         ({"portfolio": {"principal": [1, 2]}}, "portfolio.principal = [1, 2]: must be"),
         ({"economy": "bad"}, 'economy = "bad": must be a table'),
+        ({"portfolio": {"payment_order": "loan"}}, 'portfolio.payment_order = "loan": must be a list'),
         ({"policies": {"late_fee": 3}}, "policies.late_fee = 3: must be a table of the policy's parameters"),
         ({"policies": 3}, "policies = 3: must be a table of [policies.<name>] tables"),
     ],

@@ -58,7 +58,6 @@ class Borrowers(StateArrays):
         "stacking_take_up": Field(np.float32, 0.0, "probability", "chance of borrowing outside when short at a due date"),
         "outside_balance": Field(np.float64, 0.0, "currency", "owed to outside short-term lenders"),
         "outside_taken": Field(np.float64, 0.0, "currency", "outside credit taken so far"),
-        "outside_repaid": Field(np.float64, 0.0, "currency", "outside credit repaid so far (with interest and fees)"),
         "outside_rollovers": Field(np.int16, 0, "count", "months the outside repayment was not met in full"),
         "months_in_arrears": Field(np.int16, 0, "months", "month-ends with at least one loan past due"),
         "loan_use": Field(np.int8, 0, "code", "0 consumption, 1 productive, 2 risky venture"),

@@ -70,12 +70,13 @@ class PopulationMonth:
         self.path = None if e.unemployment_path is None else macro.unemployment_path(e.unemployment_path, sim.months)
         self.uniform_sensitivity = bool(np.all(people.job_loss_sensitivity == 1))
         self.literate = False  # anyone literate (checked each month: policies may teach)
+        lent = sim.book.per_borrower(sim.loans.disbursed) / 100  # each borrower's borrowing at the start
         self.strategic = s.borrowers.strategic.monthly_prob.support()[1] > 0
         if self.strategic:  # propensity raised by the loans' size against annual income, at origination
-            size = np.minimum(sim.book.per_borrower(sim.loans.disbursed) / 100 / np.maximum(12 * people.base_income, 1.0), 10.0)
+            size = np.minimum(lent / np.maximum(12 * people.base_income, 1.0), 10.0)
             self.strategic_base = (people.strategic_propensity * (1 + s.borrowers.strategic.size_multiplier * size)).astype(np.float32)
         self.misreading = bool(np.any(people.misreads))  # late notices only clear misreadings
-        self.essentials = bool(np.any(people.essentials > 0))
+        self.has_essentials = bool(np.any(people.essentials > 0))
         # Months left of income lost to each kind of shock that takes income.
         self.spells = {kind: np.zeros(people.n, dtype=np.int16)
                        for kind, shock in s.borrowers.shocks.items() if shock.income_loss_share > 0}
@@ -88,7 +89,7 @@ class PopulationMonth:
         use = s.borrowers.loan_use
         self.loan_use = use.productive_share + use.risky_share > 0
         if self.loan_use:
-            loan_use.assign_uses(people, sim.book.per_borrower(sim.loans.disbursed) / 100, use, sim.streams)
+            loan_use.assign_uses(people, lent, use, sim.streams)
         # Pay days (``cash_cents``); arrears paid on them (``servicing.pay_arrears_on_pay_day``).
         self.pay_days = bool(np.any(people.pay_day))
         self.catch_up = s.borrowers.pay_arrears_on_pay_day
@@ -152,7 +153,7 @@ class PopulationMonth:
             borrowers = block[0]
             spending.spend_and_save(people, np.float32(0) if noise is None else noise[borrowers] * np.float32(sd),
                                     s.borrowers.overspend_share_of_savings, self.coming_due(block) if self.literate else None,
-                                    self.essentials, self.repay_outside if self.stacking else None, overspenders, borrowers)
+                                    self.has_essentials, self.repay_outside if self.stacking else None, overspenders, borrowers)
         if self.stacking:  # summed as one array, as without blocks
             sim.recorder.add(day, "outside_repaid", round(float(np.concatenate(self._repaid).sum()) * 100))
             sim.recorder.add(day, "outside_unmet", self._unmet)

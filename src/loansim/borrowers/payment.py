@@ -125,5 +125,6 @@ def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> tuple[np
     """Loans whose borrower misread the date, and how many days late each will pay."""
     people = sim.borrowers
     ids = cohort.loan_ids(np.flatnonzero(reason == MISUNDERSTOOD))
-    ids = ids[people.misreads[sim.book.holders(ids)] == MISREAD_DATE]
-    return ids, people.misread_late_days[sim.book.holders(ids)].astype(np.int64)
+    holders = sim.book.holders(ids)
+    by_date = people.misreads[holders] == MISREAD_DATE
+    return ids[by_date], people.misread_late_days[holders[by_date]].astype(np.int64)

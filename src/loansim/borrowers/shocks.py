@@ -49,7 +49,7 @@ def strike(kind: str, shock: Any, people: Borrowers, streams: Streams, month: in
     rng = streams.generator(f"shock.{kind}.size", month)  # drawn only for those hit, who do not depend on policy
     expense = shock.expense.sample(rng, hit.size)
     if spell is not None:
-        months = np.rint(shock.income_loss_months.sample(rng, hit.size)).astype(np.int16)
+        months = np.rint(np.clip(shock.income_loss_months.sample(rng, hit.size), 0, 1200)).astype(np.int16)  # fits int16
         spell[hit] = np.maximum(spell[hit], months)
     return hit, expense
 

@@ -67,6 +67,5 @@ def repay(people: Borrowers, available: np.ndarray, params: Any, ids: slice = sl
     rolled = unpaid > 0.005
     people.outside_rollovers[owing] += rolled
     people.outside_balance[owing] = np.where(balance < 0.005, 0.0, balance)
-    people.outside_repaid[owing] += pay
     available[local] -= pay
     return pay, owing[rolled]

@@ -27,6 +27,7 @@ _MESSAGES = {
     "string_too_short": "must not be empty",
     "string_pattern_mismatch": "must be letters, digits, spaces, '_', '-' or '.', and not start with '.', '-' or a space",
     "dict_type": "must be a table",
+    "list_type": "must be a list",
     "model_type": "must be a table",
     "model_attributes_type": "must be a table",
     "missing": "is required but missing",
