@@ -140,7 +140,7 @@ def test_unknown_key_far_from_any_name_has_no_hint(tmp_path: Path) -> None:
         ({"policies": 3}, "policies = 3: must be a table of [policies.<name>] tables"),
     ],
     ids=["float-for-int", "word-for-int", "word-for-float", "word-for-bool", "int-for-str", "empty-name",
-         "bool-for-dist", "list-for-dist", "scalar-for-table", "scalar-policy", "scalar-policies"],
+         "bool-for-dist", "list-for-dist", "scalar-for-table", "scalar-for-list", "scalar-policy", "scalar-policies"],
 )
 def test_wrong_type_is_reported(tmp_path: Path, changes: dict[str, Any], expected: str) -> None:
     path = tiny_file(tmp_path, **changes)
