@@ -52,6 +52,12 @@ def round_cents(cents: float | np.ndarray) -> np.ndarray:
     return (np.sign(a) * np.floor(np.abs(a) + 0.5)).astype(np.int64)
 
 
+def floor_cents(amount: np.ndarray) -> np.ndarray:
+    """Currency units to the whole cents they cover, rounding down (what cash can pay);
+    the tolerance keeps 1.14 * 100 = 113.99... at 114."""
+    return np.floor(amount * 100 + 1e-6).astype(np.int64)
+
+
 def to_cents(amount: float | np.ndarray) -> np.ndarray:
     """Currency units to whole cents, rounding half away from zero."""
     return round_cents(np.asarray(amount, dtype=float) * 100)

@@ -45,6 +45,11 @@ def unemployment_path(spec: str | list[float], months: int) -> np.ndarray:
     return np.concatenate([rates, np.full(max(0, months + 1 - rates.size), rates[-1])])[: months + 1]
 
 
+def first_rate(spec: str | list[float]) -> float:
+    """The unemployment rate a path starts from (month 0)."""
+    return float(unemployment_path(spec, 0)[0])
+
+
 def job_loss_hazard(unemployed_now: float, target_next: float, job_finding_prob: float) -> float:
     """Job-loss probability that makes the expected unemployment rate next month `target_next`.
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from loansim.loans import DAYS_PER_MONTH
+from loansim import macro
+from loansim.loans import DAYS_PER_MONTH, floor_cents
 from loansim.rng import Streams
 from loansim.scenario import Scenario
 from loansim.state import Field, StateArrays
@@ -132,15 +133,11 @@ def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, str
 def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int) -> np.ndarray:
     """Cash the borrowers can pay with on `day_of_month`, in whole cents: savings less this
     month's income if their pay day is still to come."""
+    cash = people.savings[ids]
     waiting = people.pay_day[ids] > day_of_month
     if waiting.any():  # else no need to read income_pending (a cost on scattered ids)
-        cash = people.savings[ids] - people.income_pending[ids] * waiting
-        np.maximum(cash, 0.0, out=cash)
-    else:
-        cash = np.maximum(people.savings[ids], 0.0)
-    cash *= 100
-    cash += 1e-6  # tolerance: 1.14 * 100 = 113.99...
-    return np.floor(cash, out=cash).astype(np.int64)
+        cash = cash - people.income_pending[ids] * waiting
+    return floor_cents(np.maximum(cash, 0.0))
 
 
 def draw_misreadings(people: Borrowers, m: object, streams: Streams) -> None:
@@ -161,8 +158,6 @@ def initial_unemployment(scenario: Scenario) -> float:
     if scenario.borrowers.initial_unemployment_share is not None:
         return scenario.borrowers.initial_unemployment_share
     if e.unemployment_path is not None:
-        from loansim.macro import unemployment_path
-
-        return float(unemployment_path(e.unemployment_path, 0)[0])
+        return macro.first_rate(e.unemployment_path)
     loss, find = e.job_loss_prob(), e.monthly_job_finding_prob
     return loss / (loss + find) if loss + find > 0 else 0.0

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from loansim.borrowers import MISREAD_AMOUNT, MISREAD_DATE, cash_cents, stacking
-from loansim.loans import DAYS_PER_MONTH
+from loansim.loans import DAYS_PER_MONTH, floor_cents
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -111,7 +111,7 @@ def borrow_outside(sim: Simulation, cohort: Cohort, due: np.ndarray, cash: np.nd
     if local.size:
         amount = stacking.borrow(people, B.start + local, (due[local] - cash[local]) / 100,
                                  sim.scenario.borrowers.stacking, whole_only)
-        raised[local] = np.floor(amount * 100 + 1e-6).astype(np.int64)
+        raised[local] = floor_cents(amount)
         sim.recorder.add(int(sim.env.now), "outside_borrowed", int(raised.sum()))
     return raised
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
+from loansim import macro
 from loansim.distributions import STRICT, dist_in
 from loansim.policies import PolicyParams
 
@@ -236,14 +237,12 @@ class Economy(_Table):
     @field_validator("unemployment_path")
     @classmethod
     def _path(cls, value: str | float | list[float] | None, info: ValidationInfo) -> str | float | list[float] | None:
-        from loansim.macro import BUILT_IN_PATHS
-
         if value is None:
             return value
         if info.data.get("monthly_job_loss_prob") is not None:
             raise ValueError("cannot be combined with economy.monthly_job_loss_prob (the path sets the job-loss hazard); keep one of them")
-        if isinstance(value, str) and value not in BUILT_IN_PATHS:
-            raise ValueError(f"unknown path; built-in paths are: {', '.join(BUILT_IN_PATHS)}")
+        if isinstance(value, str) and value not in macro.BUILT_IN_PATHS:
+            raise ValueError(f"unknown path; built-in paths are: {', '.join(macro.BUILT_IN_PATHS)}")
         rates = [value] if isinstance(value, float) else [] if isinstance(value, str) else value
         if isinstance(value, list) and not value:
             raise ValueError("must list at least one monthly rate")
@@ -253,10 +252,8 @@ class Economy(_Table):
 
     @model_validator(mode="after")
     def _pay_cuts_need_a_starting_rate(self) -> Economy:
-        from loansim.macro import unemployment_path
-
         if self.unemployment_path is not None and self.monthly_pay_cut_prob > 0 and self.pay_cut_unemployment_elasticity > 0:
-            if unemployment_path(self.unemployment_path, 0)[0] <= 0:
+            if macro.first_rate(self.unemployment_path) <= 0:
                 raise ValueError("pay cuts scale with unemployment relative to the path's first month, "
                                  "so the path must start above 0 (or set pay_cut_unemployment_elasticity = 0)")
         return self
