@@ -54,7 +54,7 @@ def load_scenario_and_files(path: str | Path, overrides: list[Override] | tuple[
     for override in overrides:
         source, item = override if isinstance(override, tuple) else ("--set", override)
         key, value = _parse_override(item, source)
-        for created in _set_path(raw, key, value, str(path)):
+        for created in _set_path(raw, key, value, str(path), source):
             origins[created] = source
     raw.setdefault("name", path.stem)
     return validate_scenario(raw, origins, str(path)), files
@@ -177,7 +177,7 @@ def _parse_override(item: str, source: str = "--set") -> tuple[str, Any]:
                             "quote text with spaces or symbols, e.g. name='\"my run\"'") from None
 
 
-def _set_path(raw: dict[str, Any], key: str, value: Any, file: str) -> list[str]:
+def _set_path(raw: dict[str, Any], key: str, value: Any, file: str, source: str = "--set") -> list[str]:
     """Set dotted `key` to `value`, creating tables; returns the paths --set wrote or created."""
     *parents, leaf = key.split(".")
     node, written = raw, []
@@ -188,7 +188,7 @@ def _set_path(raw: dict[str, Any], key: str, value: Any, file: str) -> list[str]
             written.append(where)
         child = node[part]
         if not isinstance(child, dict):
-            raise ScenarioError(f"--set {key}: {where} = {show(child)} in {file} is a value, not a table")
+            raise ScenarioError(f"{source} {key}: {where} = {show(child)} in {file} is a value, not a table")
         node = child
     node[leaf] = value
     return [*written, key] + _leaf_paths(value, key + ".") if isinstance(value, dict) else [*written, key]
