@@ -107,6 +107,7 @@ class RunResult:
     ledger_problems: list[str]
     policies: dict[str, dict[str, float]]
     wall_seconds: float
+    monthly_cents: dict[str, np.ndarray] = field(default_factory=dict)  # the money columns of `monthly`, exact
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -166,10 +167,12 @@ class Simulation:
         self._progress = progress
         self.advance(self.months * DAYS_PER_MONTH)
         wall = time.perf_counter() - start
+        monthly, monthly_cents = self.recorder.frame(self.ledger)
         return RunResult(
             replication=self.replication,
             seed=self.scenario.run.seed,
-            monthly=self.recorder.frame(self.ledger),
+            monthly=monthly,
+            monthly_cents=monthly_cents,
             metrics=run_metrics(self),
             ledger=self.ledger.totals(),
             ledger_problems=_ledger_problems(self.loans),

@@ -21,7 +21,7 @@ deferred). Delinquency counts instalments from the schedule's start (``servicing
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -56,6 +56,13 @@ def floor_cents(amount: np.ndarray) -> np.ndarray:
     """Currency units to the whole cents they cover, rounding down (what cash can pay);
     the tolerance keeps 1.14 * 100 = 113.99... at 114."""
     return np.floor(amount * 100 + 1e-6).astype(np.int64)
+
+
+def cents_text(cents: int, grouped: bool = False) -> str:
+    """Whole `cents` as currency units with exactly two decimals (``-1234.05``; ``-1,234.05``
+    if `grouped`), computed in integers, so exact at any size."""
+    units, rest = divmod(abs(int(cents)), 100)
+    return f"{'-' if cents < 0 else ''}{units:,}.{rest:02d}" if grouped else f"{'-' if cents < 0 else ''}{units}.{rest:02d}"
 
 
 def to_cents(amount: float | np.ndarray) -> np.ndarray:
@@ -337,28 +344,45 @@ class Ledger:
     def totals(self) -> dict[str, int]:
         """Portfolio totals in cents (cumulative ledger plus balances outstanding)."""
         L = self.loans
-        names = (
-            "disbursed", "principal_repaid", "principal_charged_off", "principal",
-            "interest_billed", "interest_paid", "interest_written_off", "capitalised", "interest_due",
-            "fees_billed", "fees_paid", "fees_written_off", "fees_due", "recoveries", "recoveries_pending",
-        )
-        totals = {name: int(getattr(L, name).sum()) for name in names}
-        totals["principal_outstanding"] = totals.pop("principal")
-        totals["interest_outstanding"] = totals.pop("interest_due")
-        totals["fees_outstanding"] = totals.pop("fees_due")
+        totals = {name: int(getattr(L, OUTSTANDING.get(name, name)).sum()) for name in BOOK_TOTALS}
         totals["operating_cost"] = self.total_cost_cents()
         return totals
+
+
+# The ledger's identities, once: each side is a sum of totals (``Ledger.totals`` names).
+IDENTITIES = {
+    "principal": (("disbursed", "capitalised"), ("principal_repaid", "principal_charged_off", "principal_outstanding")),
+    "interest": (("interest_billed",), ("interest_paid", "interest_written_off", "capitalised", "interest_outstanding")),
+    "fees": (("fees_billed",), ("fees_paid", "fees_written_off", "fees_outstanding")),
+}
+BOOK_TOTALS = (
+    "disbursed", "principal_repaid", "principal_charged_off", "principal_outstanding", "recoveries", "recoveries_pending",
+    "interest_billed", "interest_paid", "interest_written_off", "capitalised", "interest_outstanding",
+    "fees_billed", "fees_paid", "fees_written_off", "fees_outstanding",
+)
+# Totals named for what they are that sum a differently named per-loan balance.
+OUTSTANDING = {"principal_outstanding": "principal", "interest_outstanding": "interest_due", "fees_outstanding": "fees_due"}
+
+
+def identity_gaps(get: Callable[[str], Any]) -> dict[str, Any]:
+    """Left side minus right side of each identity, reading each total with `get(name)`
+    (per-loan arrays or portfolio totals alike); all zero when the ledger balances."""
+    return {name: sum(get(k) for k in left) - sum(get(k) for k in right) for name, (left, right) in IDENTITIES.items()}
+
+
+def totals_problems(totals: dict[str, int]) -> list[str]:
+    """Every identity that portfolio `totals` (integer cents) break; empty when they balance."""
+    problems = [f"{name}: off by {gap} cents" for name, gap in identity_gaps(totals.__getitem__).items() if gap]
+    if totals["recoveries"] + totals["recoveries_pending"] > totals["principal_charged_off"]:
+        problems.append("recoveries (received and pending) exceed principal charged off")
+    return problems
 
 
 def ledger_errors(loans: Loans) -> list[str]:
     """Every broken ledger identity, per loan; an empty list when the book balances."""
     L = loans
-    checks = {
-        "principal": L.disbursed + L.capitalised - (L.principal_repaid + L.principal_charged_off + L.principal),
-        "interest": L.interest_billed - (L.interest_paid + L.interest_written_off + L.capitalised + L.interest_due),
-        "fees": L.fees_billed - (L.fees_paid + L.fees_written_off + L.fees_due),
-    }
-    problems = [f"{name}: {np.count_nonzero(gap)} loans off by up to {np.abs(gap).max()} cents" for name, gap in checks.items() if gap.any()]
+    gaps = identity_gaps(lambda name: getattr(L, OUTSTANDING.get(name, name)))
+    problems = [f"{name}: {np.count_nonzero(gap)} loans off by up to {np.abs(gap).max()} cents" for name, gap in gaps.items() if gap.any()]
     if np.any(L.recoveries + L.recoveries_pending > L.principal_charged_off):
         problems.append("recoveries (received and pending) exceed principal charged off")
     for name in ("principal", "principal_due", "interest_due", "fees_due"):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
-from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT, REPAID, Ledger
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT, REPAID, Ledger, Loans
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -81,25 +81,35 @@ class Recorder:
         if "outside_balance" in self.counts:
             self.counts["outside_balance"][month] = round(float(sim.borrowers.outside_balance.sum()) * 100)
 
-    def frame(self, ledger: Ledger) -> dict[str, np.ndarray]:
-        """The monthly series as named columns (money in currency units)."""
+    def frame(self, ledger: Ledger) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The monthly series as named columns (money in currency units), and the money
+        columns again in exact integer cents (for writing them to the cent at any size)."""
+        cents: dict[str, np.ndarray] = {f"balance_{name}": self.bucket_balances[:, i] for i, name in enumerate(BUCKETS)}
+        cents.update({k: v for k, v in self.counts.items() if k in self.money})
+        cents.update(ledger.flows)
+        cents["cum_net_loss"] = np.cumsum(ledger.flows["principal_charged_off"] - ledger.flows["recoveries"])
         cols: dict[str, np.ndarray] = {"month": np.arange(1, self.months + 1)}
         for i, name in enumerate(BUCKETS):
             cols[f"n_{name}"] = self.bucket_counts[:, i]
-        for i, name in enumerate(BUCKETS):
-            cols[f"balance_{name}"] = self.bucket_balances[:, i] / 100
+        for name in BUCKETS:
+            cols[f"balance_{name}"] = cents[f"balance_{name}"] / 100
         cols.update({k: v / 100 if k in self.money else v for k, v in self.counts.items()})
         cols["unemployment_share"] = self.counts["n_unemployed"] / self.n_borrowers
         cols["mean_credit_score"] = self.mean_credit_score
         del cols["n_unemployed"]
-        for name, cents in ledger.flows.items():
-            cols[name] = cents / 100
+        for name in ledger.flows:
+            cols[name] = cents[name] / 100
         cols["cum_defaults"] = np.cumsum(self.counts["new_defaults"])
         cols["cum_default_rate"] = cols["cum_defaults"] / np.maximum(self.counts["n_lent"], 1)
-        net_loss = np.cumsum(ledger.flows["principal_charged_off"] - ledger.flows["recoveries"])
-        cols["cum_net_loss"] = net_loss / 100
-        cols["cum_loss_rate"] = net_loss / max(int(ledger.loans.disbursed.sum()), 1)
-        return cols
+        cols["cum_net_loss"] = cents["cum_net_loss"] / 100
+        cols["cum_loss_rate"] = cents["cum_net_loss"] / max(principal_lent(ledger.loans), 1)
+        return cols, cents
+
+
+def principal_lent(loans: Loans, mask: np.ndarray | slice = slice(None)) -> int:
+    """Principal the borrowers came to owe, in cents: disbursed, plus interest a modification
+    capitalised into principal. Charge-offs never exceed it, so loss rates on it are at most 1."""
+    return int(loans.disbursed[mask].sum()) + int(loans.capitalised[mask].sum())
 
 
 def run_metrics(sim: Simulation) -> dict[str, float]:
@@ -110,12 +120,12 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
     customers = np.zeros(sim.borrowers.n, dtype=np.bool_)
     customers[L.borrower[lent]] = True
     t = sim.ledger.totals()
-    disbursed, net_loss, cost = t["disbursed"], t["principal_charged_off"] - t["recoveries"], t["operating_cost"]
+    lent_cents, net_loss, cost = t["disbursed"] + t["capitalised"], t["principal_charged_off"] - t["recoveries"], t["operating_cost"]
     due_dates, missed = int(L.n_billed.sum()), int(L.n_missed.sum())
     return {
         "default_rate": float(np.count_nonzero(L.defaulted_day >= 0) / n),
         "charge_off_rate": float(np.count_nonzero(L.status == CHARGED_OFF) / n),
-        "loss_rate": net_loss / disbursed if disbursed else 0.0,
+        "loss_rate": net_loss / lent_cents if lent_cents else 0.0,
         "net_loss": net_loss / 100,
         "missed_payment_rate": missed / due_dates if due_dates else 0.0,
         "prepaid_or_repaid_rate": float(np.count_nonzero(L.status == REPAID) / n),
@@ -151,7 +161,7 @@ def _by_group(sim: Simulation) -> dict[str, float]:
     for kind, (names, of_loan) in groups.items():
         for g, name in enumerate(names):
             mine = (of_loan == g) & (L.status != NOT_LENT)
-            n, lent = int(mine.sum()), int(L.disbursed[mine].sum())
+            n, lent = int(mine.sum()), principal_lent(L, mine)
             if n == 0:  # a product no segment holds
                 continue
             loss = int(L.principal_charged_off[mine].sum()) - int(L.recoveries[mine].sum())

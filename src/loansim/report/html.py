@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from loansim.experiment import Experiment
+from loansim.loans import cents_text
 
 BORROWER = ("_per_loan", "_per_borrower", "mean_credit_score", "outside_", "share_borrowers")
 
@@ -41,7 +42,8 @@ def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path)
     for name in ("delinquency.png", "default_and_loss.png", "missed_by_cause.png"):
         data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
         parts.append(f"<p><img alt='{name}' src='data:image/png;base64,{data}'></p>")
-    parts += ["<h2>Ledger (mean of replications, currency units)</h2>", _ledger_table(summary["ledger"])]
+    parts += [f"<h2>Ledger (summed over the {len(experiment.runs)} replication(s), currency units)</h2>",
+              _ledger_table(summary["ledger"])]
     for name, block in summary["policies"].items():
         parts += [f"<h2>Policy: {html.escape(name)}</h2>", _metrics_table(block)]
     parts.append("</body></html>")
@@ -58,9 +60,8 @@ def _metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
 
 def _ledger_table(ledger: dict[str, Any]) -> str:
     rows = ["<table><tr><th>account</th><th>amount</th></tr>"]
-    for name, value in ledger.items():
-        if isinstance(value, float):
-            rows.append(f"<tr><td>{html.escape(name)}</td><td>{value:,.2f}</td></tr>")
+    for name, cents in ledger["cents"]["total"].items():
+        rows.append(f"<tr><td>{html.escape(name)}</td><td>{cents_text(cents, grouped=True)}</td></tr>")
     status = "balances to the cent" if ledger["balanced"] else "DOES NOT BALANCE: " + "; ".join(ledger["problems"])
     rows.append(f"<tr><td>identity</td><td>{html.escape(status)}</td></tr>")
     return "\n".join(rows) + "</table>"

@@ -65,7 +65,7 @@ def plot_default_and_loss(runs: list[RunResult], axes: tuple[Axes, Axes] | None 
     for ax, column, title in zip(
         axes,
         ("cum_default_rate", "cum_loss_rate"),
-        (f"Cumulative default rate ({default_dpd}+ DPD or charged off)", "Cumulative net loss / principal disbursed"),
+        (f"Cumulative default rate ({default_dpd}+ DPD or charged off)", "Cumulative net loss / principal lent"),
     ):
         mean, lo, hi = band(runs, column)
         ax.plot(months, 100 * mean, color="#d7301f", label="mean")
