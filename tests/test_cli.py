@@ -86,12 +86,19 @@ def test_summary_ledger_balances_to_the_cent(baseline: tuple[Path, str]) -> None
     ledger = read_json(baseline[0] / "summary.json")["ledger"]
     assert ledger["balanced"] is True
     assert ledger["problems"] == []
-    for totals in [ledger, *ledger["by_replication"]]:
-        parts = totals["principal_repaid"] + totals["principal_charged_off"] + totals["principal_outstanding"]
+    by_replication = ledger["cents"]["by_replication"]
+    assert [t["replication"] for t in by_replication] == [0, 1]
+    for totals in [ledger["cents"]["total"], *by_replication]:
+        assert all(isinstance(v, int) for v in totals.values())  # exact: integer cents as written
         assert totals["disbursed"] > 0
-        assert abs(totals["disbursed"] - parts) < 0.005
+        assert totals["disbursed"] + totals["capitalised"] == (
+            totals["principal_repaid"] + totals["principal_charged_off"] + totals["principal_outstanding"])
+        assert totals["interest_billed"] == (totals["interest_paid"] + totals["interest_written_off"]
+                                             + totals["capitalised"] + totals["interest_outstanding"])
+        assert totals["fees_billed"] == totals["fees_paid"] + totals["fees_written_off"] + totals["fees_outstanding"]
         assert 0 <= totals["recoveries"] <= totals["principal_charged_off"]
-    assert len(ledger["by_replication"]) == 2
+    total = ledger["cents"]["total"]
+    assert all(total[k] == sum(t[k] for t in by_replication) for k in total if k != "replication")
 
 
 def test_manifest_records_the_resolved_run(baseline: tuple[Path, str]) -> None:
@@ -156,12 +163,23 @@ def test_results_do_not_depend_on_the_number_of_workers(tmp_path: Path) -> None:
 def test_existing_results_folder_is_replaced_whole(tmp_path: Path) -> None:
     out = tmp_path / "x"
     out.mkdir()
-    (out / "stray.txt").write_text("old", encoding="utf-8")
+    (out / "monthly.csv").write_text("old", encoding="utf-8")
     (out / "manifest.json").write_text('{"loansim_version": "0.1.0"}', encoding="utf-8")  # an earlier result
     summary = summary_of(out, "--workers", "1")
     assert {p.name for p in out.iterdir()} == RESULT_FILES
+    assert (out / "monthly.csv").read_text(encoding="utf-8") != "old"
     assert summary["replications"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["x"]
+
+
+def test_a_loansim_manifest_does_not_make_other_files_replaceable(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "stray.txt").write_text("mine", encoding="utf-8")
+    (out / "manifest.json").write_text('{"loansim_version": "0.1.0"}', encoding="utf-8")
+    assert_user_error(["run", BASELINE, *TINY_RUN, "--workers", "1", "--out", out], tmp_path,
+                      f"--out {out}: the folder holds stray.txt, which is not part of a loansim result")
+    assert (out / "stray.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_interrupted_write_leaves_the_old_folder_and_no_temporary_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,37 +2,79 @@
 
 A mistake in user input (a bad scenario file, a wrong ``--set``, an unusable ``--out``)
 prints one clear message and exits with status 2, without a traceback and without
-writing any results.
+writing any results. Ctrl-C (SIGINT), SIGTERM and SIGHUP stop a run within moments, with
+one line and no traceback (status 130, or 128 + the signal's number), writing nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from loansim import __version__
-from loansim.errors import UserError
+from loansim.errors import RunError, UserError
+from loansim.report.folder import OutLock, check_out
 from loansim.scenario import Scenario, load_scenario, load_scenario_and_files
 
 EXIT_USER_ERROR = 2
+EXIT_RUN_ERROR = 1
+
+
+class Stopped(KeyboardInterrupt):
+    """The process was asked to stop by a signal other than Ctrl-C (SIGTERM, SIGHUP)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``loansim`` console script."""
     args = _parser().parse_args(argv)
     try:
-        return args.command(args)
+        with _stop_signals_interrupt():
+            return args.command(args)
     except UserError as exc:
         for line in str(exc).splitlines():
             print(f"loansim: error: {line}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except RunError as exc:
+        print(f"loansim: error: {exc}", file=sys.stderr)
+        return EXIT_RUN_ERROR
+    except Stopped as exc:
+        print(f"loansim: stopped by {signal.Signals(exc.signum).name}; no results were written", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("loansim: interrupted; no results were written", file=sys.stderr)
         return 130
+
+
+@contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM and SIGHUP raise ``Stopped`` as Ctrl-C raises
+    KeyboardInterrupt, so the same clean-up runs: workers stopped, temporary files removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kinds = [sig for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if sig is not None]
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise Stopped(signum)
+
+    before = {sig: signal.signal(sig, stop) for sig in kinds}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,17 +113,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be >= 1")
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
-    _check_out(out, args.scenario)
-    experiment = run_experiment(scenario, workers=args.workers, progress=not args.quiet)
+    check_out(out, args.scenario)
     source = {"scenario_file": str(args.scenario), "extends_chain": files,
               "overrides": [f"{label} {item}" for label, item in overrides]}
+    lock = OutLock(out)
+    with _writing(out):
+        lock.acquire()
     try:
-        write_results(out, experiment, source)
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot write the results folder: {exc.strerror or exc}") from None
+        experiment = run_experiment(scenario, workers=args.workers, progress=not args.quiet)
+        with _writing(out):
+            write_results(out, experiment, source)
+    finally:
+        lock.release()
     if not args.quiet:
         _print_summary(scenario, experiment.summary(), out, experiment.wall_seconds)
     return 0
+
+
+@contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """An OS error while writing `out` (or its lock) is the user's to mend: one line, exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write the results folder: {exc.strerror or exc}") from None
 
 
 def _overrides(args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -124,30 +179,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         raise UserError("\n".join(problems))
     return 0
-
-
-def _check_out(out: Path, scenario_file: Path) -> None:
-    """Refuse a results folder that could not be written, or whose replacement would lose
-    anything that is not an earlier loansim result."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        manifest = out / "manifest.json"
-        try:
-            earlier = "loansim_version" in json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            earlier = False
-        if not earlier:
-            raise UserError(f"--out {out}: the folder holds files that are not a loansim results folder "
-                            "(no loansim manifest.json), and writing results would replace them; "
-                            "choose a new or empty folder")
-    if scenario_file.resolve().is_relative_to(out.resolve()):
-        raise UserError(f"--out {out}: the folder holds the scenario file {scenario_file}; choose another folder")
-    for parent in out.resolve().parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UserError(f"--out {out}: {parent} is not a folder")
-            break
 
 
 def _print_summary(scenario: Scenario, summary: dict, out: Path, wall: float) -> None:

@@ -7,3 +7,8 @@ class UserError(Exception):
 
 class ScenarioError(UserError):
     """A scenario file (or an override of one) that cannot be run as written."""
+
+
+class RunError(Exception):
+    """A run that could not finish for a reason outside the input (a worker process killed,
+    for instance): printed as one paragraph, exit status 1."""

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -19,15 +24,12 @@ import numpy as np
 from tqdm import tqdm
 
 from loansim.engine import RunResult, Simulation
+from loansim.errors import RunError
+from loansim.loans import BOOK_TOTALS, totals_problems
 from loansim.metrics import mean_ci95
 from loansim.scenario import Scenario
 
-LEDGER_KEYS = (
-    "disbursed", "principal_repaid", "principal_charged_off", "principal_outstanding", "recoveries",
-    "recoveries_pending",
-    "interest_billed", "interest_paid", "interest_written_off", "capitalised", "interest_outstanding",
-    "fees_billed", "fees_paid", "fees_written_off", "fees_outstanding", "operating_cost",
-)
+LEDGER_KEYS = (*BOOK_TOTALS, "operating_cost")
 
 
 @dataclass
@@ -58,11 +60,19 @@ class Experiment:
         }
 
     def ledger_summary(self) -> dict[str, Any]:
-        """Ledger totals in currency units: mean over replications, each replication, and checks."""
-        per_run = [{key: run.ledger[key] / 100 for key in LEDGER_KEYS} for run in self.runs]
-        mean = {key: float(np.mean([r[key] for r in per_run])) for key in LEDGER_KEYS}
-        problems = [f"replication {run.replication}: {p}" for run in self.runs for p in run.ledger_problems]
-        return {**mean, "balanced": not problems, "problems": problems, "by_replication": per_run}
+        """The ledger in integer cents, exact at any book size: each replication's totals and
+        their sum, and whether every identity holds on exactly these numbers (and per loan)."""
+        per_run = [{key: run.ledger[key] for key in LEDGER_KEYS} for run in self.runs]
+        problems = [f"replication {run.replication}: {p}"
+                    for run, totals in zip(self.runs, per_run) for p in [*run.ledger_problems, *totals_problems(totals)]]
+        return {
+            "balanced": not problems,
+            "problems": problems,
+            "cents": {
+                "total": {key: sum(totals[key] for totals in per_run) for key in LEDGER_KEYS},
+                "by_replication": [{"replication": run.replication, **totals} for run, totals in zip(self.runs, per_run)],
+            },
+        }
 
 
 DEFINITIONS = {
@@ -70,7 +80,7 @@ DEFINITIONS = {
     "charge_off_rate": "share of loans charged off (at lender.charge_off_dpd days past due)",
     "net_loss": "principal charged off minus recoveries received by the end of the run, currency units",
     "expected_net_loss": "net loss less the recoveries still pending at the end of the run (due after the horizon)",
-    "loss_rate": "net loss / principal disbursed",
+    "loss_rate": "net loss / principal lent (principal disbursed plus interest capitalised into principal by a modification); at most 1",
     "missed_payment_rate": "scheduled due dates whose interest and principal due (instalment plus arrears) were not paid in full / scheduled due dates; unpaid fees alone do not count",
     "prepaid_or_repaid_rate": "share of loans repaid in full by the end of the run (there are no prepayments in this version)",
     "interest_income": "contract interest paid by borrowers, currency units",
@@ -93,6 +103,7 @@ DEFINITIONS = {
     "outside_debt_taken_per_borrower": "outside credit taken per borrower, currency units",
     "outside_debt_outstanding": "outside debt still owed at the end, currency units",
     "outside_rollovers_per_borrower": "unmet outside repayments per borrower",
+    "ledger": "integer cents: each replication's ledger totals (by_replication) and their sum over replications (total); balanced: every identity holds on these numbers and on every loan",
     "ci95": "95% Student-t confidence interval of the mean across replications; null with one replication",
 }
 
@@ -130,14 +141,68 @@ def _run_serial(scenario: Scenario, progress: bool) -> list[RunResult]:
 
 
 def _run_parallel(scenario: Scenario, workers: int, progress: bool) -> list[RunResult]:
+    """Replications over `workers` processes. On Ctrl-C or any failure the queued
+    replications are cancelled and the workers stopped at once, not waited for."""
     n = scenario.run.replications
     results: dict[int, RunResult] = {}
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, \
-            _progress_bar(n, "replication", progress) as bar:
-        futures = [pool.submit(run_replication, scenario, r) for r in range(n)]
-        for future in as_completed(futures):
-            run = future.result()
-            results[run.replication] = run
-            bar.update(1)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_start, initargs=(os.getpid(),))
+    try:
+        with _progress_bar(n, "replication", progress) as bar:
+            with _sigint_held():  # workers start with Ctrl-C blocked: stopping them is the main process's job
+                futures = [pool.submit(run_replication, scenario, r) for r in range(n)]
+            for future in as_completed(futures):
+                run = future.result()
+                results[run.replication] = run
+                bar.update(1)
+    except BrokenProcessPool:
+        _stop(pool)
+        raise RunError("a worker process stopped unexpectedly (the system may have run out of memory; "
+                       "try fewer --workers or a smaller book); no results were written") from None
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
     return [results[r] for r in range(n)]
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Block SIGINT in this thread while worker processes are started, so they inherit it
+    blocked; a Ctrl-C meanwhile is delivered here once the block is lifted."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _worker_start(parent: int) -> None:
+    """In each worker: ignore Ctrl-C (the main process stops the workers), and exit as soon
+    as the main process is gone, however it ended (even SIGKILL)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="loansim-parent-watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
+
+
+ORPHAN_CHECK_SECONDS = 0.5
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel every queued replication and end the workers now."""
+    processes = list(getattr(pool, "_processes", {}).values())  # the executor has no public handle on them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()

@@ -1,25 +1,28 @@
 """The results folder, written atomically.
 
 Everything is written into a temporary folder beside the target and renamed into place at
-the end, so an interrupted or failed run never leaves a half-written results folder, and
-an existing folder of the same name is replaced only by a complete one.
+the end (``report.folder``), so an interrupted or failed run never leaves a half-written
+results folder, and an existing folder of the same name is replaced only by a complete one.
+Money is written exactly: the ledger in ``summary.json`` as integer cents, money columns of
+``monthly.csv`` with exactly two decimals computed from integer cents.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import platform
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from loansim import __version__
+from loansim.engine import RunResult
 from loansim.experiment import Experiment
+from loansim.loans import cents_text
+from loansim.report import folder
 from loansim.report.html import render_report
 from loansim.report.plots import plot_default_and_loss, plot_delinquency, plot_missed_by_cause
 
@@ -31,9 +34,8 @@ def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> 
     """Write manifest, summary, monthly CSVs, plots and report into `out`; returns `out`."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = folder.temporary(out)
     try:
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are ordinary files
         summary = experiment.summary()
         _write_json(tmp / "manifest.json", manifest(experiment, source))
         _write_json(tmp / "summary.json", summary)
@@ -42,11 +44,10 @@ def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> 
         for name, plot in PLOTS.items():
             plot(experiment.runs).savefig(tmp / name, dpi=110)
         (tmp / "report.html").write_text(render_report(experiment, summary, tmp), encoding="utf-8")
-        _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
+    return folder.publish(tmp, out)
 
 
 def manifest(experiment: Experiment, source: dict[str, Any]) -> dict[str, Any]:
@@ -76,9 +77,9 @@ def write_monthly_csv(path: Path, experiment: Experiment) -> None:
         writer = csv.writer(fh)
         writer.writerow(["replication", *columns])
         for run in experiment.runs:
-            table = np.column_stack([run.monthly[c] for c in columns]).astype(object)
-            for row in table:
-                writer.writerow([run.replication, *(_fmt(v) for v in row)])
+            texts = [_column_text(run, c) for c in columns]
+            for i in range(len(run.monthly["month"])):
+                writer.writerow([run.replication, *(text[i] for text in texts)])
 
 
 def write_monthly_mean_csv(path: Path, experiment: Experiment) -> None:
@@ -92,6 +93,13 @@ def write_monthly_mean_csv(path: Path, experiment: Experiment) -> None:
             writer.writerow([_fmt(means[c][i]) for c in columns])
 
 
+def _column_text(run: RunResult, column: str) -> list[str]:
+    """A monthly column as text: money exact from its cents, everything else by ``_fmt``."""
+    if column in run.monthly_cents:
+        return [cents_text(c) for c in run.monthly_cents[column].tolist()]
+    return [_fmt(v) for v in run.monthly[column].tolist()]
+
+
 def _fmt(value: Any) -> str:
     value = float(value)
     return str(int(value)) if value.is_integer() else f"{value:.6g}" if abs(value) < 1 else f"{value:.2f}"
@@ -102,27 +110,12 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _tidy(data: Any) -> Any:
-    """Floats to 12 significant digits, so 0.8355874999999999 is written 0.8355875."""
+    """Floats to 12 significant digits, so 0.8355874999999999 is written 0.8355875, but
+    never coarser than the cent (money means of big books). Integers (cents) stay exact."""
     if isinstance(data, float):
-        return float(f"{data:.12g}")
+        return float(f"{data:.12g}") if abs(data) < 1e10 else round(data, 2)
     if isinstance(data, dict):
         return {k: _tidy(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [_tidy(v) for v in data]
     return data
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
