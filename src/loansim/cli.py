@@ -8,8 +8,10 @@ writing any results.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 from loansim import __version__
 from loansim.errors import UserError
 from loansim.scenario import Scenario, load_scenario, load_scenario_and_files
+from loansim.scenario.messages import clip
 
 EXIT_USER_ERROR = 2
 
@@ -71,7 +74,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be >= 1")
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
-    _check_out(out, args.scenario)
+    _check_out_path(out)
+    try:
+        _check_out(out, args.scenario)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
     experiment = run_experiment(scenario, workers=args.workers, progress=not args.quiet)
     source = {"scenario_file": str(args.scenario), "extends_chain": files,
               "overrides": [f"{label} {item}" for label, item in overrides]}
@@ -124,6 +131,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         raise UserError("\n".join(problems))
     return 0
+
+
+def _check_out_path(out: Path) -> None:
+    """Refuse an --out path the system could never open: a name too long for a folder, a
+    path too long, or a loop of symbolic links."""
+    try:
+        name_max = os.pathconf(".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    for part in out.parts:
+        if len(os.fsencode(part)) > name_max:
+            raise UserError(f"--out {clip(str(out))}: the name {clip(part, 40)} is {len(os.fsencode(part)):,} bytes long; "
+                            f"a file or folder name may have at most {name_max} bytes")
+    try:
+        out.resolve()
+    except RuntimeError:  # Python before 3.13 reports a loop of symbolic links so
+        raise UserError(f"--out {out}: a loop of symbolic links that never reaches a folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UserError(f"--out {out}: a loop of symbolic links that never reaches a folder") from None
+        raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
 
 
 def _check_out(out: Path, scenario_file: Path) -> None:
