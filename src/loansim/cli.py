@@ -134,8 +134,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _check_out_path(out: Path) -> None:
-    """Refuse an --out path the system could never open: a name too long for a folder, a
-    path too long, or a loop of symbolic links."""
+    """Refuse an --out path the system could never open: a name in it too long for a file
+    or folder, or a loop of symbolic links."""
     try:
         name_max = os.pathconf(".", "PC_NAME_MAX")
     except (OSError, ValueError, AttributeError):
