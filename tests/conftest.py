@@ -36,6 +36,13 @@ TINY: dict[str, Any] = {
 }
 
 
+def shortened(path: Path, months: int, overrides: list[str]) -> list[str]:
+    """`overrides` and ``run.months=<months>``; a file that ends underwriting's applications
+    at a later month (``last_month``, which must lie within the run) ends them then too."""
+    end = [f"policies.underwriting.last_month={months}"] if "\nlast_month = " in path.read_text(encoding="utf-8") else []
+    return [*overrides, f"run.months={months}", *end]
+
+
 def deep_update(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """A copy of `base` with `changes` merged in, table by table."""
     out = copy.deepcopy(base)

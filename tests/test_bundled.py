@@ -11,14 +11,14 @@ from pydantic import BaseModel
 from loansim.policies import REGISTRY
 from loansim.scenario import Scenario, load_scenario
 
-from conftest import ROOT, SCENARIOS, run
+from conftest import ROOT, SCENARIOS, run, shortened
 
 BUNDLED = sorted(SCENARIOS.glob("*.toml"))
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
 def test_bundled_scenario_runs_at_a_small_size(path) -> None:
-    scenario = load_scenario(path, ["portfolio.borrowers=300", "run.months=14"])
+    scenario = load_scenario(path, shortened(path, 14, ["portfolio.borrowers=300"]))
     sim, result = run(scenario)
     assert result.ledger_problems == []
     assert 0 <= result.metrics["default_rate"] <= 1

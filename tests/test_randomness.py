@@ -14,7 +14,7 @@ from loansim.loans import DAYS_PER_MONTH
 from loansim.rng import Streams
 from loansim.scenario import load_scenario
 
-from conftest import SCENARIOS, make_scenario, run
+from conftest import SCENARIOS, make_scenario, run, shortened
 
 
 def same_results(a, b) -> bool:
@@ -89,7 +89,7 @@ def test_draws_made_ahead_are_the_draws_made_on_time() -> None:
 def test_month_start_in_blocks_and_ahead_gives_the_results_made_in_one_go(name: str, monkeypatch) -> None:
     """The month start runs block by block (``Book.blocks``), and each month's income side
     is worked out during the month before on a background thread; neither may change a result."""
-    scenario = load_scenario(SCENARIOS / f"{name}.toml", ["portfolio.borrowers=2000", "run.months=14"])
+    scenario = load_scenario(SCENARIOS / f"{name}.toml", shortened(SCENARIOS / f"{name}.toml", 14, ["portfolio.borrowers=2000"]))
     monkeypatch.setattr(portfolio, "BLOCK", 300)
     sim = Simulation(scenario)
     fast = sim.run()

@@ -113,7 +113,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be >= 1")
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
-    check_out(out, args.scenario)
+    try:
+        check_out(out, args.scenario)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
     source = {"scenario_file": str(args.scenario), "extends_chain": files,
               "overrides": [f"{label} {item}" for label, item in overrides]}
     lock = OutLock(out)

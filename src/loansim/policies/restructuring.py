@@ -15,7 +15,7 @@ reach the default DPD again are tracked 3, 6 and 12 months after the modificatio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -26,6 +26,7 @@ from loansim.policies._common import NEVER, ReDefaults, cooled_off, next_due_day
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+    from loansim.scenario import Scenario
 
 
 class RestructuringParams(PolicyParams):
@@ -47,6 +48,14 @@ class Restructuring(Policy):
     name = "restructuring"
     Params = RestructuringParams
     params: RestructuringParams
+
+    @classmethod
+    def check(cls, params: RestructuringParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
+        """The arrears window [entry_dpd, max_dpd) must hold at least one day."""
+        if params.max_dpd is not None and params.entry_dpd >= params.max_dpd:
+            return [("entry_dpd", params.entry_dpd, f"must be below policies.restructuring.max_dpd ({params.max_dpd}): "
+                     "monthly offers go to loans at least entry_dpd and less than max_dpd days past due, so none would be made")]
+        return []
 
     def setup(self, sim: Simulation) -> None:
         self.offered_on = np.full(sim.loans.n, NEVER, dtype=np.int64)

@@ -66,11 +66,12 @@ class Underwriting(Policy):
 
     @classmethod
     def check(cls, params: UnderwritingParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
-        if problems := month_in_run("first_month", params.first_month, scenario):
-            return problems
-        if params.last_month is not None and params.last_month < params.first_month:
+        problems = month_in_run("first_month", params.first_month, scenario)
+        if params.last_month is not None:
+            problems += month_in_run("last_month", params.last_month, scenario)
+        if not problems and params.last_month is not None and params.last_month < params.first_month:
             return [("last_month", params.last_month, f"must be >= first_month ({params.first_month})")]
-        return []
+        return problems
 
     def application_months(self, scenario: Scenario) -> np.ndarray:
         return np.repeat(np.array(self.params.months(scenario.run.months), dtype=np.int16), self.params.applications_per_month)

@@ -17,6 +17,7 @@ at the end (``publish``), so a folder named ``out`` is always complete. Around t
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from loansim.errors import UserError
+from loansim.scenario.messages import clip
 
 RESULT_FILES = frozenset({
     "manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "delinquency.png",
@@ -50,9 +52,33 @@ def foreign_entries(folder: Path) -> list[str]:
     return [n for n in names if not (ours and n in RESULT_FILES and (folder / n).is_file() and not (folder / n).is_symlink())]
 
 
+def check_path(out: Path) -> None:
+    """Refuse an --out path the system could never open: a name in it too long for a file
+    or folder (the folder's own name leaves room for the temporary folder beside it), or a
+    loop of symbolic links."""
+    try:
+        name_max = os.pathconf(".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    for part in out.parts:
+        room = name_max - (len(f".{TMP}.") + 8 if part == out.name else 0)  # .<name>.tmp-XXXXXXXX
+        if len(os.fsencode(part)) > room:
+            raise UserError(f"--out {clip(str(out))}: the name {clip(part, 40)} is {len(os.fsencode(part)):,} bytes long; "
+                            f"{'a results folder' if part == out.name else 'a folder'} name may have at most {room} bytes")
+    try:
+        out.resolve()
+    except RuntimeError:  # Python before 3.13 reports a loop of symbolic links so
+        raise UserError(f"--out {out}: a loop of symbolic links that never reaches a folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UserError(f"--out {out}: a loop of symbolic links that never reaches a folder") from None
+        raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
+
+
 def check_out(out: Path, scenario_file: Path) -> None:
     """Refuse a results folder that could not be written, or whose replacement would lose
     anything that is not an earlier loansim result."""
+    check_path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
     if out.is_dir():

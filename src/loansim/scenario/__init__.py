@@ -15,11 +15,16 @@ every key with its unit and default)::
 merge key by key, except that a distribution table (one with a ``dist`` key) replaces the
 inherited one whole. A bad file never starts a run: ``ScenarioError`` names the file that
 set the value, the dotted key path, the value and what was expected.
+
+A scenario file is UTF-8 text (a leading byte-order mark is allowed) whose tables and
+lists nest at most ``MAX_NESTING`` levels deep.
 """
 
 from __future__ import annotations
 
+import errno
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -28,13 +33,18 @@ from pydantic import ValidationError
 
 from loansim.errors import ScenarioError
 from loansim.policies import REGISTRY, PolicyParams
-from loansim.scenario.messages import did_you_mean, format_error, problem, show
+from loansim.scenario.messages import clip, did_you_mean, format_errors, problem, show
 from loansim.scenario.schema import Scenario
 
 __all__ = ["Scenario", "load_scenario", "load_scenario_and_files", "validate_scenario"]
 
 
 Override = str | tuple[str, str]
+
+MAX_NESTING = 20
+"""Most tables and lists a scenario may nest inside each other (the deepest key a scenario
+has, ``policies.collections.stages.<name>.entry_dpd``, sits in 4 tables)."""
+BOM = b"\xef\xbb\xbf"
 
 
 def load_scenario(path: str | Path, overrides: list[Override] | tuple[Override, ...] = ()) -> Scenario:
@@ -50,7 +60,7 @@ def load_scenario_and_files(path: str | Path, overrides: list[Override] | tuple[
     """``load_scenario``, and the files the scenario was built from (the named file first,
     then each file it extends in turn)."""
     path = Path(path)
-    raw, origins, files = _load_merged(path, stack=())
+    raw, origins, files = _load_merged(path)
     for override in overrides:
         source, item = override if isinstance(override, tuple) else ("--set", override)
         key, value = _parse_override(item, source)
@@ -73,7 +83,7 @@ def validate_scenario(raw: dict[str, Any], origins: dict[str, str] | None = None
         scenario = Scenario.model_validate(core)
     except ValidationError as exc:
         scenario = None
-        problems += [format_error(e, core, (), Scenario, origins, file) for e in exc.errors()]
+        problems += format_errors(exc.errors(), core, (), Scenario, origins, file)
     policies: dict[str, PolicyParams] = {}
     for name, table in policies_raw.items():
         params = _validate_policy(name, table, origins, file, problems)
@@ -102,54 +112,126 @@ def _validate_policy(name: str, table: Any, origins: dict[str, str], file: str, 
     try:
         return params_cls.model_validate(table)
     except ValidationError as exc:
-        problems += [format_error(e, table, ("policies", name), params_cls, origins, file) for e in exc.errors()]
+        problems += format_errors(exc.errors(), table, ("policies", name), params_cls, origins, file)
         return None
 
 
 def _read_toml(path: Path, referrer: str | None, written: str | None = None) -> dict[str, Any]:
     where = f"{referrer}: extends = {show(written)}: " if referrer else f"{path}: "
-    if path.is_dir():
-        raise ScenarioError(f"{where}is a folder, not a scenario file")
-    if not path.is_file():
-        raise ScenarioError(f"{where}no such scenario file")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise ScenarioError(f"{where}is a folder, not a scenario file")
+        if not stat.S_ISREG(mode):
+            raise ScenarioError(f"{where}is {_kind_of_file(mode)}, not a regular file")
+        content = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ScenarioError(f"{where}no such scenario file") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ScenarioError(f"{where}is a loop of symbolic links that never reaches a file") from None
+        raise ScenarioError(f"{where}cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a file name with a NUL character in it
+        raise ScenarioError(f"{where}not a usable file name ({exc})") from None
+    try:
+        text = content.removeprefix(BOM).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{where}not UTF-8 text (byte 0x{content[exc.start]:02x} at position {exc.start}); "
+                            "save the file as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{where}cannot be read: {exc}") from None
+    except RecursionError:  # tomllib reads nested lists and inline tables recursively
+        raise ScenarioError(f"{path}: not a usable scenario: {_too_deep()}") from None
+    if (deep := _too_deep_key(data)) is not None:
+        raise ScenarioError(f"{path}: {clip(deep)}: {_too_deep()}")
+    return data
 
 
-def _load_merged(path: Path, stack: tuple[Path, ...], referrer: str | None = None,
-                 written: str | None = None) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+def _kind_of_file(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _too_deep() -> str:
+    return f"tables and lists nested more than {MAX_NESTING} levels deep; a scenario needs at most 4"
+
+
+def _too_deep_key(data: Any, prefix: tuple[str, ...] = ()) -> str | None:
+    """The dotted key of the first table or list nested more than ``MAX_NESTING`` levels
+    deep in `data` (below `prefix`), or None. Walks without recursion."""
+    stack = [(data, list(prefix))]
+    while stack:
+        node, keys = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if isinstance(value, (dict, list)):
+                if len(keys) >= MAX_NESTING:
+                    return ".".join(map(str, (*keys, key)))
+                stack.append((value, [*keys, str(key)]))
+    return None
+
+
+def _load_merged(path: Path) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """The file's data merged over everything it extends, which file set each key, and the
     files in the chain (this one first)."""
-    resolved = path.resolve()
-    if resolved in stack:
-        chain = " -> ".join(str(p.name) for p in (*stack, resolved))
-        raise ScenarioError(f"{referrer}: extends = {show(written)}: cycle of extends ({chain})")
-    data = _read_toml(path, referrer, written)
-    origins = {key: str(path) for key in _leaf_paths(data)}
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data, origins, [str(path)]
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends = {show(parent)}: must be a file name (a string)")
-    base, base_origins, files = _load_merged(path.parent / parent, (*stack, resolved), str(path), parent)
-    base.pop("name", None)  # the name is the extending file's own
-    base_origins.update(origins)
-    return _merge(base, data), base_origins, [str(path), *files]
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    seen: list[Path] = []
+    referrer: str | None = None
+    written: str | None = None
+    while True:
+        data = _read_toml(path, referrer, written)
+        resolved = path.resolve()
+        if resolved in seen:
+            raise ScenarioError(f"{referrer}: extends = {show(written)}: cycle of extends ({_chain([*seen, resolved])})")
+        seen.append(resolved)
+        parent = data.pop("extends", None)
+        chain.append((path, data))
+        if parent is None:
+            break
+        if not isinstance(parent, str):
+            raise ScenarioError(f"{path}: extends = {show(parent)}: must be a file name (a string)")
+        referrer, written, path = str(path), parent, path.parent / parent
+    merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for path, data in reversed(chain):
+        merged.pop("name", None)  # the name is the extending file's own
+        origins.pop("name", None)
+        merged = _merge(merged, data, origins, str(path))
+    return merged, origins, [str(p) for p, _ in chain]
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def _chain(files: list[Path]) -> str:
+    names = [p.name for p in files]
+    if len(names) > 7:
+        names = [*names[:3], f"… {len(names) - 6} more …", *names[-3:]]
+    return " -> ".join(names)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], origins: dict[str, str], file: str,
+           prefix: str = "") -> dict[str, Any]:
+    """`override` merged over `base`, table by table; `origins` (which file set each dotted
+    key) learns that `file` set what `override` holds, and forgets what a whole value of
+    `override` replaced."""
     merged = dict(base)
     for key, value in override.items():
+        path = f"{prefix}{key}"
         old = merged.get(key)
+        origins[path] = file
         if isinstance(value, dict) and isinstance(old, dict) and "dist" not in value:
-            merged[key] = _merge(old, value)
+            merged[key] = _merge(old, value, origins, file, path + ".")
         else:
+            if isinstance(old, dict):
+                for replaced in [k for k in origins if k.startswith(path + ".")]:
+                    del origins[replaced]
             merged[key] = value
+            origins.update(dict.fromkeys(_leaf_paths(value, path + "."), file) if isinstance(value, dict) else {})
     return merged
 
 
@@ -166,15 +248,22 @@ def _leaf_paths(data: dict[str, Any], prefix: str = "") -> list[str]:
 def _parse_override(item: str, source: str = "--set") -> tuple[str, Any]:
     key, sep, text = item.partition("=")
     key, text = key.strip(), text.strip()
+    shown = repr(clip(item))
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ScenarioError(f"{source} {item!r}: expected KEY.PATH=VALUE, e.g. --set portfolio.borrowers=2000")
+        raise ScenarioError(f"{source} {shown}: expected KEY.PATH=VALUE, e.g. --set portfolio.borrowers=2000")
     try:
-        return key, tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError as exc:
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", text):
             return key, text  # a bare word is a string, e.g. --set economy.unemployment_path=adverse
-        raise ScenarioError(f"{source} {item!r}: {text!r} is not a TOML value ({exc}); "
+        raise ScenarioError(f"{source} {shown}: {clip(text)!r} is not a TOML value ({exc}); "
                             "quote text with spaces or symbols, e.g. name='\"my run\"'") from None
+    except RecursionError:
+        raise ScenarioError(f"{source} {shown}: {_too_deep()}") from None
+    parts = key.split(".")
+    if len(parts) > MAX_NESTING or _too_deep_key({parts[-1]: value}, tuple(parts[:-1])) is not None:
+        raise ScenarioError(f"{source} {shown}: {_too_deep()}")
+    return key, value
 
 
 def _set_path(raw: dict[str, Any], key: str, value: Any, file: str, source: str = "--set") -> list[str]:
