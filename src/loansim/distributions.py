@@ -5,6 +5,12 @@ shorthand for ``{dist = "fixed", value = ...}``. Each field that takes a distrib
 states the range its values must lie in (``dist_in(0, 1)`` for a probability), and a
 distribution whose support leaves that range is rejected when the file is loaded, not
 clipped silently when it is sampled.
+
+Money (and what multiplies it) is the one exception, because its amounts become int64
+cents: a money field also states a hard cap (``dist_in(..., cap=MAX_AMOUNT)``), and every
+draw above the cap is set to the cap. A distribution with an unbounded tail (a log-normal,
+a normal without ``high``) may keep it; a cap far beyond any real amount (``loansim.limits``)
+changes no draw a real scenario makes, but keeps a single extreme draw from leaving int64.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from abc import abstractmethod
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 
 STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False, validate_default=True)
@@ -24,6 +30,19 @@ wrong type (no "100" for 100, no true for 1) and non-finite numbers are all erro
 
 class _Dist(BaseModel):
     model_config = STRICT
+    _cap: float = PrivateAttr(default=math.inf)  # draws above it are set to it (set by ``dist_in``)
+
+    @property
+    def cap(self) -> float:
+        """The hard cap on draws (inf: none)."""
+        return self._cap
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """`n` independent draws as float64, none above the hard cap."""
+        draws = self._sample(rng, n)
+        if self._cap < self.support()[1]:
+            np.minimum(draws, self._cap, out=draws)
+        return draws
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> _Dist:
@@ -41,8 +60,8 @@ class _Dist(BaseModel):
         """The distribution's expected value."""
 
     @abstractmethod
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """`n` independent draws as float64."""
+    def _sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """`n` independent draws as float64, before the cap."""
 
 
 class Fixed(_Dist):
@@ -57,7 +76,7 @@ class Fixed(_Dist):
     def mean(self) -> float:
         return self.value
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, self.value)
 
 
@@ -74,7 +93,7 @@ class Uniform(_Dist):
     def mean(self) -> float:
         return (self.low + self.high) / 2
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, n)
 
 
@@ -116,7 +135,7 @@ class Normal(_Dist):
         above = hi * norm.sf(b) if math.isfinite(hi) else 0.0
         return float(inside + below + above)
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.clip(rng.normal(self.mean_, self.sd, n), *self._bounds)
 
 
@@ -134,7 +153,7 @@ class LogNormal(_Dist):
     def mean(self) -> float:
         return self.median * math.exp(self.sigma**2 / 2)
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.lognormal(math.log(self.median), self.sigma, n)
 
 
@@ -153,7 +172,7 @@ class Beta(_Dist):
     def mean(self) -> float:
         return self.low + (self.high - self.low) * self.a / (self.a + self.b)
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.low + (self.high - self.low) * rng.beta(self.a, self.b, n)
 
 
@@ -175,10 +194,19 @@ Dist = Annotated[
 ]
 
 
+class Bounds:
+    """What ``dist_in`` allows above: the largest mean and the hard cap on draws (money
+    fields state both; a test walks the schema for them)."""
+
+    def __init__(self, max_mean: float, cap: float) -> None:
+        self.max_mean, self.cap = max_mean, cap
+
+
 def dist_in(low: float = -math.inf, high: float = math.inf, *, above_low: bool = False,
-            max_mean: float = math.inf) -> object:
+            max_mean: float = math.inf, cap: float = math.inf) -> object:
     """A distribution type whose every value lies in [`low`, `high`] (in (`low`, `high`] if
-    `above_low`) and whose mean is at most `max_mean` (a sanity bound for money)."""
+    `above_low`), whose mean is at most `max_mean` (a bound for money), and whose draws
+    are set to `cap` where they would be above it (a hard cap for money, ``loansim.limits``)."""
     interval = f"{'(' if above_low else '['}{low:g}, {high:g}]"
 
     def check(d: _Dist) -> _Dist:
@@ -191,6 +219,7 @@ def dist_in(low: float = -math.inf, high: float = math.inf, *, above_low: bool =
             )
         if d.mean() > max_mean:
             raise ValueError(f"mean must be at most {max_mean:g}, but this {d.dist} distribution has mean {d.mean():.6g}")
+        d._cap = cap
         return d
 
-    return Annotated[Dist, AfterValidator(check)]
+    return Annotated[Dist, AfterValidator(check), Bounds(max_mean, cap)]

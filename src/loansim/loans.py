@@ -46,16 +46,32 @@ def annuity_payment(principal: float | np.ndarray, apr: float | np.ndarray, term
     return np.where(discount > 0, level, p / n)
 
 
+def whole_cents(cents: np.ndarray) -> np.ndarray:
+    """Whole cents held as floats to int64, refusing any that int64 cannot hold.
+
+    The scenario's budget (``loansim.limits``) keeps every amount far inside int64; should one
+    still leave it, this fails loudly rather than turning it into a meaningless number.
+    """
+    try:
+        with np.errstate(invalid="raise"):
+            return np.asarray(cents).astype(np.int64)
+    except FloatingPointError:
+        a = np.asarray(cents, dtype=float)
+        bad = a[~(np.abs(a) < 2.0**63)]
+        raise OverflowError(f"an amount of {bad[0] / 100:.6g} currency units does not fit in int64 cents "
+                            "(the scenario's budget, loansim.limits, should have refused it)") from None
+
+
 def round_cents(cents: float | np.ndarray) -> np.ndarray:
     """An amount in (fractional) cents to whole cents, rounding half away from zero."""
     a = np.asarray(cents, dtype=float)
-    return (np.sign(a) * np.floor(np.abs(a) + 0.5)).astype(np.int64)
+    return whole_cents(np.sign(a) * np.floor(np.abs(a) + 0.5))
 
 
 def floor_cents(amount: np.ndarray) -> np.ndarray:
     """Currency units to the whole cents they cover, rounding down (what cash can pay);
     the tolerance keeps 1.14 * 100 = 113.99... at 114."""
-    return np.floor(amount * 100 + 1e-6).astype(np.int64)
+    return whole_cents(np.floor(amount * 100 + 1e-6))
 
 
 def cents_text(cents: int, grouped: bool = False) -> str:

@@ -39,6 +39,7 @@ class Policy:
 
     name: ClassVar[str]
     Params: ClassVar[type[PolicyParams]] = PolicyParams
+    capitalises_interest: ClassVar[bool] = False  # adds interest to principal (``Ledger.modify``), so balances compound
 
     def __init__(self, params: PolicyParams) -> None:
         self.params = params
@@ -50,6 +51,20 @@ class Policy:
         """Problems with `params` given the rest of the scenario and the other enabled
         `policies`, as (key, value, what was expected); none by default."""
         return []
+
+    @classmethod
+    def n_applicants(cls, params: PolicyParams, scenario: Scenario) -> int:
+        """How many applicants the policy brings to the book (``application_months``); none by default."""
+        return 0
+
+    @classmethod
+    def most_per_loan(cls, params: PolicyParams, scenario: Scenario, owed: float) -> tuple[float, float]:
+        """The most fees and operating cost (currency units) the policy can charge one loan
+        over the run, when the loan owes at most `owed` in principal and interest: the
+        scenario's budget (``loansim.limits``). By default every ``cost_*`` key is paid once
+        a month on every loan, and no fees."""
+        prices = [v for k, v in params if k.startswith("cost_") and isinstance(v, float)]
+        return 0.0, sum(prices) * scenario.run.months
 
     def application_months(self, scenario: Scenario) -> np.ndarray:
         """The month of each applicant this policy brings to the book (origination): the

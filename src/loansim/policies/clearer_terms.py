@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from loansim.limits import MAX_PRICE
 from loansim.loans import NOT_LENT
 from loansim.policies import Policy, PolicyParams, register
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 class ClearerTermsParams(PolicyParams):
     share_of_loans: float = Field(default=1.0, ge=0, le=1, description="share of borrowers whose contracts are rewritten")
     misunderstanding_reduction: float = Field(default=0.7, ge=0, le=1, description="chance that a borrower who would misread the contract reads the clearer one right")
-    cost_per_loan: float = Field(default=2.0, ge=0, description="one-off cost per loan, currency units")
+    cost_per_loan: float = Field(default=2.0, ge=0, le=MAX_PRICE, description="one-off cost per loan, currency units")
 
 
 @register

@@ -70,6 +70,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from loansim import servicing
 from loansim.distributions import STRICT
+from loansim.limits import ACTIONS_PER_MONTH, MAX_AMOUNT, MAX_PRICE
 from loansim.loans import DAYS_PER_MONTH, round_cents, to_cents
 from loansim.policies import Policy, PolicyParams, register
 from loansim.scenario.messages import did_you_mean
@@ -101,7 +102,7 @@ class Stage(BaseModel):
     entry_dpd: int = Field(ge=1, le=3650, description="days past due at which accounts enter this stage's queue")
     collectors: int = Field(ge=0, le=1_000_000, description="collectors (or automated senders) working the stage; 0 = stage off")
     actions_per_collector_per_day: int = Field(ge=0, le=10_000_000, description="accounts one collector works a day")
-    cost_per_action: float = Field(ge=0, le=1e6, description="cost of one action (message, call, visit), currency units, rounded to the cent")
+    cost_per_action: float = Field(ge=0, le=MAX_PRICE, description="cost of one action (message, call, visit), currency units, rounded to the cent")
     contact_prob: float = Field(ge=0, le=1, description="chance an action reaches the borrower")
     promise_prob: float = Field(ge=0, le=1, description="chance a contacted borrower (not one who chose to stop paying) promises to pay")
     promise_days: int = Field(ge=0, le=365, description="days from the promise to the payment")
@@ -114,9 +115,9 @@ class Legal(BaseModel):
 
     capacity: int = Field(default=200, ge=0, le=10_000_000, description="cases in progress at once; 0 = no legal action")
     duration_days: int = Field(default=180, ge=0, le=3650, description="days a case holds its slot before it recovers")
-    cost_per_case: float = Field(default=600.0, ge=0, le=1e9, description="cost of filing one case, currency units")
+    cost_per_case: float = Field(default=600.0, ge=0, le=MAX_PRICE, description="cost of filing one case, currency units")
     recovery_share: float = Field(default=0.25, ge=0, le=1, description="share of the principal charged off that a completed case recovers")
-    min_balance: float = Field(default=3000.0, ge=0, le=1e12, description="file only loans charged off with at least this much principal, currency units")
+    min_balance: float = Field(default=3000.0, ge=0, le=MAX_AMOUNT, description="file only loans charged off with at least this much principal, currency units")
 
 
 class CollectionsParams(PolicyParams):
@@ -166,6 +167,13 @@ class Collections(Policy):
     name = "collections"
     Params = CollectionsParams
     params: CollectionsParams
+
+    @classmethod
+    def most_per_loan(cls, params: CollectionsParams, scenario: Scenario, owed: float) -> tuple[float, float]:
+        """At most one action a day on a loan (``recontact_days`` >= 1), at the dearest stage's
+        price, and one legal case."""
+        per_action = max((s.cost_per_action for s in params.stages.values()), default=0.0)
+        return 0.0, per_action * ACTIONS_PER_MONTH * scenario.run.months + params.legal.cost_per_case
 
     @classmethod
     def check(cls, params: CollectionsParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from loansim.limits import MAX_PRICE
 from loansim.loans import DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 class DueDateAlignmentParams(PolicyParams):
     days_after_pay_day: int = Field(default=1, ge=0, le=DAYS_PER_MONTH - 1, description="days from pay day to the new due date")
     share_of_borrowers: float = Field(default=1.0, ge=0, le=1, description="share of borrowers offered the move (all of them accept)")
-    cost_per_borrower: float = Field(default=1.0, ge=0, description="one-off cost per borrower moved, currency units")
+    cost_per_borrower: float = Field(default=1.0, ge=0, le=MAX_PRICE, description="one-off cost per borrower moved, currency units")
 
 
 @register

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field
 
+from loansim.limits import MAX_MONTHS, MAX_PRICE
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import NEVER, active_loans_of, cooled_off, customers
 
@@ -31,8 +32,8 @@ class EarlyWarningParams(PolicyParams):
     on_shock: bool = Field(default=True, description="also reach out when a job loss, pay cut or shock is seen")
     offer: Literal["hardship_deferral", "restructuring"] = Field(default="hardship_deferral", description="what is offered (that policy must be enabled)")
     take_up_prob: float = Field(default=0.4, ge=0, le=1, description="chance a contacted borrower takes up the offer")
-    cost_per_outreach: float = Field(default=3.0, ge=0, description="cost of one contact, currency units")
-    cooldown_months: int = Field(default=6, ge=0, description="months before the same borrower is contacted again")
+    cost_per_outreach: float = Field(default=3.0, ge=0, le=MAX_PRICE, description="cost of one contact, currency units")
+    cooldown_months: int = Field(default=6, ge=0, le=MAX_MONTHS, description="months before the same borrower is contacted again")
 
 
 @register

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from loansim import rng
 from loansim.distributions import dist_in
+from loansim.limits import MAX_MONTHS, MAX_PRICE
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import customers, month_in_run
 
@@ -27,13 +28,13 @@ if TYPE_CHECKING:
 
 
 class EducationParams(PolicyParams):
-    first_month: int = Field(default=1, ge=1, description="month of the run (1 = the first) of the first campaign")
-    repeat_every_months: int | None = Field(default=None, ge=1, description="months between campaigns; none = one campaign")
+    first_month: int = Field(default=1, ge=1, le=MAX_MONTHS, description="month of the run (1 = the first) of the first campaign")
+    repeat_every_months: int | None = Field(default=None, ge=1, le=MAX_MONTHS, description="months between campaigns; none = one campaign")
     reach_share: float = Field(default=0.3, ge=0, le=1, description="share of eligible borrowers who take part in a campaign")
     target: Literal["all", "past_miss"] = Field(default="all", description="who is invited: every borrower with an active loan, or only those who have missed a due date")
     literacy_gain: dist_in(0.0, 1.0) = Field(default={"dist": "beta", "a": 2, "b": 8}, description="rise in literacy (0-1 scale) per participant")  # type: ignore[valid-type]
     half_life_months: float = Field(default=12.0, gt=0, le=1200, description="months for the gain to decay by half")
-    cost_per_participant: float = Field(default=30.0, ge=0, description="cost per participant, currency units")
+    cost_per_participant: float = Field(default=30.0, ge=0, le=MAX_PRICE, description="cost per participant, currency units")
 
 
 @register

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
+from loansim.limits import MAX_MONTHS, MAX_PRICE
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import NEVER, ReDefaults, active_loans_of, cooled_off, dpd, next_due_day, with_instalments_left
@@ -29,17 +30,18 @@ from loansim.portfolio import borrower_starts
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+    from loansim.scenario import Scenario
     from loansim.portfolio import Cohort
 
 
 class HardshipDeferralParams(PolicyParams):
     application_prob: float = Field(default=0.3, ge=0, le=1, description="chance a borrower hit by a hardship this month applies")
     documented_share: float = Field(default=0.7, ge=0, le=1, description="share of applicants who can document the hardship")
-    max_dpd: int = Field(default=30, ge=1, description="a loan must be less than this many days past due to qualify")
-    cooldown_months: int = Field(default=12, ge=0, description="months after a deferral starts before the loan can be deferred again")
+    max_dpd: int = Field(default=30, ge=1, le=3650, description="a loan must be less than this many days past due to qualify")
+    cooldown_months: int = Field(default=12, ge=0, le=MAX_MONTHS, description="months after a deferral starts before the loan can be deferred again")
     months: int = Field(default=3, ge=1, le=24, description="instalments skipped (the term extends by as many months)")
     interest: Literal["waived", "capitalised"] = Field(default="waived", description="interest of the deferred months: waived (the lender's cost) or capitalised (added to the balance)")
-    cost_per_application: float = Field(default=10.0, ge=0, description="cost of handling one application, currency units")
+    cost_per_application: float = Field(default=10.0, ge=0, le=MAX_PRICE, description="cost of handling one application, currency units")
 
 
 @register
@@ -49,6 +51,12 @@ class HardshipDeferral(Policy):
     name = "hardship_deferral"
     Params = HardshipDeferralParams
     params: HardshipDeferralParams
+    capitalises_interest = True
+
+    @classmethod
+    def most_per_loan(cls, params: HardshipDeferralParams, scenario: Scenario, owed: float) -> tuple[float, float]:
+        """An application a month, and interest waived (a cost) up to all the loan owes."""
+        return 0.0, params.cost_per_application * scenario.run.months + owed
 
     def setup(self, sim: Simulation) -> None:
         n = sim.loans.n

@@ -12,18 +12,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from loansim.limits import MAX_AMOUNT, MAX_PRICE
 from loansim.loans import ACTIVE, round_cents, to_cents
 from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+    from loansim.scenario import Scenario
     from loansim.portfolio import Cohort
 
 
 class LateFeeParams(PolicyParams):
-    flat_fee: float = Field(default=25.0, ge=0, description="fee per due date not paid in full, currency units")
+    flat_fee: float = Field(default=25.0, ge=0, le=MAX_PRICE, description="fee per due date not paid in full, currency units")
     penalty_monthly_rate: float = Field(default=0.0, ge=0, le=1, description="penalty charge per month on overdue principal and interest, as a share")
-    max_fees_per_loan: float | None = Field(default=None, ge=0, description="cap on fees and penalties billed over a loan's life, currency units; none = no cap")
+    max_fees_per_loan: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, description="cap on fees and penalties billed over a loan's life, currency units; none = no cap")
 
 
 @register
@@ -33,6 +35,12 @@ class LateFee(Policy):
     name = "late_fee"
     Params = LateFeeParams
     params: LateFeeParams
+
+    @classmethod
+    def most_per_loan(cls, params: LateFeeParams, scenario: Scenario, owed: float) -> tuple[float, float]:
+        """A flat fee and penalty on everything `owed`, every month, up to the cap."""
+        fees = (params.flat_fee + params.penalty_monthly_rate * owed) * scenario.run.months
+        return (fees if params.max_fees_per_loan is None else min(fees, params.max_fees_per_loan)), 0.0
 
     def setup(self, sim: Simulation) -> None:
         """Charge penalty interest before each due date, and the flat fee after a miss."""

@@ -23,12 +23,14 @@ from pydantic import Field
 
 from loansim import servicing
 from loansim.borrowers.payment import FORGOT, MISUNDERSTOOD
+from loansim.limits import MAX_PRICE
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 from loansim.portfolio import borrower_starts
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
+    from loansim.scenario import Scenario
     from loansim.portfolio import Cohort
 
 
@@ -36,8 +38,8 @@ class RemindersParams(PolicyParams):
     days_before_due: int = Field(default=3, ge=0, le=29, description="days before the due date the reminder is sent (0 = on the morning of the due date)")
     sms: bool = Field(default=True, description="send an SMS")
     app: bool = Field(default=False, description="send an app notification")
-    cost_per_sms: float = Field(default=0.05, ge=0, description="cost of one SMS, currency units")
-    cost_per_app_message: float = Field(default=0.005, ge=0, description="cost of one app notification, currency units")
+    cost_per_sms: float = Field(default=0.05, ge=0, le=MAX_PRICE, description="cost of one SMS, currency units")
+    cost_per_app_message: float = Field(default=0.005, ge=0, le=MAX_PRICE, description="cost of one app notification, currency units")
     sms_forget_reduction: float = Field(default=0.5, ge=0, le=1, description="share by which an SMS cuts the chance of forgetting the due date")
     app_forget_reduction: float = Field(default=0.3, ge=0, le=1, description="share by which an app notification cuts the chance of forgetting the due date")
     reach_share: float = Field(default=1.0, ge=0, le=1, description="share of borrowers the lender can reach (a mobile number, the app installed)")
@@ -53,6 +55,11 @@ class Reminders(Policy):
     name = "reminders"
     Params = RemindersParams
     params: RemindersParams
+
+    @classmethod
+    def most_per_loan(cls, params: RemindersParams, scenario: Scenario, owed: float) -> tuple[float, float]:
+        """Two reminders a month at most (before the due date, after a miss), on each channel."""
+        return 0.0, 2 * (params.cost_per_sms + params.cost_per_app_message) * scenario.run.months
 
     def setup(self, sim: Simulation) -> None:
         p = self.params

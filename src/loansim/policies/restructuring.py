@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
+from loansim.limits import MAX_MONTHS, MAX_PRICE
 from loansim.loans import ACTIVE
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import NEVER, ReDefaults, cooled_off, next_due_day
@@ -30,15 +31,15 @@ if TYPE_CHECKING:
 
 
 class RestructuringParams(PolicyParams):
-    entry_dpd: int = Field(default=30, ge=1, description="days past due from which a loan is offered a restructuring")
-    max_dpd: int | None = Field(default=None, ge=1, description="no offer at or beyond this many days past due; none = until charge-off")
+    entry_dpd: int = Field(default=30, ge=1, le=3650, description="days past due from which a loan is offered a restructuring")
+    max_dpd: int | None = Field(default=None, ge=1, le=3650, description="no offer at or beyond this many days past due; none = until charge-off")
     accept_prob: float = Field(default=0.5, ge=0, le=1, description="chance a borrower accepts an offer")
     extension_months: int = Field(default=12, ge=0, le=360, description="months added to the instalments left")
     rate_cut_share: float = Field(default=0.0, ge=0, le=1, description="share by which the contract rate is cut")
-    max_modifications: int = Field(default=1, ge=1, description="modifications per loan over its life (1 = one-time)")
-    cooldown_months: int = Field(default=6, ge=0, description="months after an offer before the loan is offered again")
-    cost_per_offer: float = Field(default=5.0, ge=0, description="cost of making one offer, currency units")
-    cost_per_modification: float = Field(default=50.0, ge=0, description="cost of booking one modification, currency units")
+    max_modifications: int = Field(default=1, ge=1, le=MAX_MONTHS, description="modifications per loan over its life (1 = one-time)")
+    cooldown_months: int = Field(default=6, ge=0, le=MAX_MONTHS, description="months after an offer before the loan is offered again")
+    cost_per_offer: float = Field(default=5.0, ge=0, le=MAX_PRICE, description="cost of making one offer, currency units")
+    cost_per_modification: float = Field(default=50.0, ge=0, le=MAX_PRICE, description="cost of booking one modification, currency units")
 
 
 @register
@@ -48,6 +49,7 @@ class Restructuring(Policy):
     name = "restructuring"
     Params = RestructuringParams
     params: RestructuringParams
+    capitalises_interest = True
 
     @classmethod
     def check(cls, params: RestructuringParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:

@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import Field
 
 from loansim.distributions import dist_in
+from loansim.limits import MAX_MONTHS, MAX_PRICE
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import month_in_run
@@ -40,15 +41,15 @@ if TYPE_CHECKING:
 
 class UnderwritingParams(PolicyParams):
     applications_per_month: int = Field(default=1000, ge=0, le=10_000_000, description="applicants per month")
-    first_month: int = Field(default=1, ge=1, description="first month of the run (1 = the first) with applicants")
-    last_month: int | None = Field(default=None, ge=1, description="last month with applicants; none = the run's last month")
+    first_month: int = Field(default=1, ge=1, le=MAX_MONTHS, description="first month of the run (1 = the first) with applicants")
+    last_month: int | None = Field(default=None, ge=1, le=MAX_MONTHS, description="last month with applicants; none = the run's last month")
     score_cutoff: float = Field(default=300.0, ge=300, le=850, description="lowest credit score approved, points")
     max_dti: float = Field(default=1.0, gt=0, le=10, description="highest share of stated monthly income the instalments applied for may take")
     verification_share: float = Field(default=0.0, ge=0, le=1, description="share of applicants whose income is verified")
     applicant_overstating_share: float = Field(default=0.2, ge=0, le=1, description="share of applicants who state more income than they earn")
     applicant_overstatement: dist_in(0.0, 10.0) = Field(default={"dist": "uniform", "low": 0.1, "high": 0.5}, description="how much more, as a share of true income")  # type: ignore[valid-type]
-    cost_per_application: float = Field(default=20.0, ge=0, description="cost of deciding one application, currency units")
-    cost_per_verification: float = Field(default=15.0, ge=0, description="cost of verifying one applicant's income, currency units")
+    cost_per_application: float = Field(default=20.0, ge=0, le=MAX_PRICE, description="cost of deciding one application, currency units")
+    cost_per_verification: float = Field(default=15.0, ge=0, le=MAX_PRICE, description="cost of verifying one applicant's income, currency units")
 
     def months(self, run_months: int) -> range:
         """The run's months (0-based) with applicants."""
@@ -63,6 +64,10 @@ class Underwriting(Policy):
     name = "underwriting"
     Params = UnderwritingParams
     params: UnderwritingParams
+
+    @classmethod
+    def n_applicants(cls, params: UnderwritingParams, scenario: Scenario) -> int:
+        return params.applications_per_month * len(params.months(scenario.run.months))
 
     @classmethod
     def check(cls, params: UnderwritingParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:

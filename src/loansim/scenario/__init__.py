@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from loansim.errors import ScenarioError
+from loansim.limits import budget_problems
 from loansim.policies import REGISTRY, PolicyParams
 from loansim.scenario.messages import clip, did_you_mean, format_errors, problem, show
 from loansim.scenario.schema import Scenario
@@ -93,6 +94,9 @@ def validate_scenario(raw: dict[str, Any], origins: dict[str, str] | None = None
         for name, params in policies.items():
             for key, value, message in REGISTRY[name].check(params, scenario, policies):
                 problems.append(problem(origins, file, f"policies.{name}.{key}", value, message))
+    if scenario is not None and not problems:  # the amounts the keys allow together must fit int64 cents
+        for key, value, message in budget_problems(scenario, policies):
+            problems.append(problem(origins, file, key, value, message))
     if problems:
         raise ScenarioError("\n".join(problems))
     assert scenario is not None

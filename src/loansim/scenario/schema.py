@@ -9,10 +9,8 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 
 from loansim import macro
 from loansim.distributions import STRICT, dist_in
+from loansim.limits import MAX_AMOUNT, MAX_BORROWERS, MAX_MONTHS
 from loansim.policies import PolicyParams
-
-
-MAX_MONEY = 1e9  # a sanity bound on mean amounts per loan or per month, currency units
 
 
 class _Table(BaseModel):
@@ -23,7 +21,7 @@ class RunSettings(_Table):
     """How long, how often and with which seed to run."""
 
     seed: int = Field(default=1, ge=0, description="root seed of every random stream")
-    months: int = Field(default=36, ge=1, le=1200, description="simulated months (30 days each)")
+    months: int = Field(default=36, ge=1, le=MAX_MONTHS, description="simulated months (30 days each)")
     replications: int = Field(default=1, ge=1, le=10_000, description="independent replications")
 
 
@@ -41,7 +39,7 @@ def named_tables(tables: dict[str, Any]) -> dict[str, Any]:
 class Product(_Table):
     """A loan product: amount, price and term."""
 
-    principal: dist_in(0.0, above_low=True, max_mean=MAX_MONEY) = Field(description="amount lent per loan, currency units")  # type: ignore[valid-type]
+    principal: dist_in(0.0, above_low=True, max_mean=MAX_AMOUNT, cap=MAX_AMOUNT) = Field(description="amount lent per loan, currency units (draws above MAX_AMOUNT are set to it)")  # type: ignore[valid-type]
     apr: float = Field(ge=0, le=10, description="annual percentage rate as a share (0.18 = 18%)")
     term_months: int = Field(ge=1, le=600, description="number of monthly instalments")
 
@@ -61,11 +59,11 @@ class Portfolio(_Table):
     one ``loan``; with them, each segment's borrowers hold one loan of each product it lists.
     """
 
-    borrowers: int = Field(ge=1, le=50_000_000, description="number of borrowers")
+    borrowers: int = Field(ge=1, le=MAX_BORROWERS, description="number of borrowers")
     products: dict[str, Product] = Field(default={}, description="more loan products by name")
     segments: dict[str, Segment] = Field(default={}, description="borrower segments by name")
     payment_order: list[str] | None = Field(default=None, description="order in which a borrower short of cash pays their loans; default: 'loan', then [portfolio.products] in order")
-    principal: dist_in(0.0, above_low=True, max_mean=MAX_MONEY) | None = Field(default=None, description="amount lent per loan of the product 'loan', currency units")  # type: ignore[valid-type]
+    principal: dist_in(0.0, above_low=True, max_mean=MAX_AMOUNT, cap=MAX_AMOUNT) | None = Field(default=None, description="amount lent per loan of the product 'loan', currency units (draws above MAX_AMOUNT are set to it)")  # type: ignore[valid-type]
     apr: float | None = Field(default=None, ge=0, le=10, description="annual percentage rate of 'loan' as a share (0.18 = 18%)")
     term_months: int | None = Field(default=None, ge=1, le=600, description="number of monthly instalments of 'loan'")
 
@@ -127,9 +125,9 @@ class Shock(_Table):
     """One kind of sudden shock (illness, accident, disaster, ...)."""
 
     annual_rate: float = Field(ge=0, le=100, description="events per borrower per year (per region per year if regional)")
-    expense: dist_in(0.0, max_mean=MAX_MONEY) = Field(default=0.0, description="cost of one event, currency units")  # type: ignore[valid-type]
+    expense: dist_in(0.0, max_mean=MAX_AMOUNT, cap=MAX_AMOUNT) = Field(default=0.0, description="cost of one event, currency units (draws above MAX_AMOUNT are set to it)")  # type: ignore[valid-type]
     income_loss_share: float = Field(default=0.0, ge=0, le=1, description="share of income lost while the spell lasts")
-    income_loss_months: dist_in(0.0, max_mean=600) = Field(default=0.0, description="length of the income-loss spell, months (rounded)")  # type: ignore[valid-type]
+    income_loss_months: dist_in(0.0, max_mean=600, cap=MAX_MONTHS) = Field(default=0.0, description="length of the income-loss spell, months (rounded)")  # type: ignore[valid-type]
     regional: bool = Field(default=False, description="events hit a whole region at once")
     regional_hit_share: float = Field(default=1.0, ge=0, le=1, description="share of a hit region's borrowers affected")
 
@@ -166,7 +164,7 @@ class Stacking(_Table):
     """Outside short-term credit taken to make a payment (loan stacking and rollover)."""
 
     take_up_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance a borrower short at a due date borrows the shortfall outside, per borrower")  # type: ignore[valid-type]
-    max_balance: float = Field(default=1000.0, ge=0, le=MAX_MONEY, description="most a borrower can owe outside lenders, currency units")
+    max_balance: float = Field(default=1000.0, ge=0, le=MAX_AMOUNT, description="most a borrower can owe outside lenders, currency units")
     apr: float = Field(default=1.0, ge=0, le=20, description="outside lenders' annual rate as a share (1.0 = 100%)")
     term_months: int = Field(default=3, ge=1, le=60, description="months over which outside debt is repaid (re-amortised each month)")
     rollover_fee_share: float = Field(default=0.1, ge=0, le=1, description="fee on an unmet outside repayment, as a share of the unmet part")
@@ -194,7 +192,7 @@ class LoanUse(_Table):
 class BorrowerBehaviour(_Table):
     """How borrowers earn, spend, save and forget."""
 
-    income_monthly: dist_in(0.0, max_mean=MAX_MONEY) = Field(description="base monthly income when employed, currency units")  # type: ignore[valid-type]
+    income_monthly: dist_in(0.0, max_mean=MAX_AMOUNT, cap=MAX_AMOUNT) = Field(description="base monthly income when employed, currency units (draws above MAX_AMOUNT are set to it)")  # type: ignore[valid-type]
     unemployment_income_share: float = Field(default=0.3, ge=0, le=1, description="income while unemployed, as a share of base income")
     initial_unemployment_share: float | None = Field(default=None, ge=0, le=1, description="share unemployed at month 0; default: the path's first month, or the employment chain's steady state")
     job_loss_sensitivity: dist_in(0.0, max_mean=100) = Field(default=1.0, description="exposure to job loss relative to the average borrower")  # type: ignore[valid-type]
@@ -204,7 +202,7 @@ class BorrowerBehaviour(_Table):
     spending_noise_sd: float = Field(default=0.0, ge=0, le=10, description="month-to-month noise on the spending share (standard deviation)")
     overspender_share: float = Field(default=0.0, ge=0, le=1, description="share of borrowers who spend more the more cash they hold")
     overspend_share_of_savings: float = Field(default=0.1, ge=0, le=1, description="share of savings an over-spender spends each month, on top of the habit")
-    initial_savings_months: dist_in(0.0, max_mean=1200) = Field(default=1.0, description="savings at month 0, in months of base income")  # type: ignore[valid-type]
+    initial_savings_months: dist_in(0.0, max_mean=MAX_MONTHS, cap=MAX_MONTHS) = Field(default=1.0, description="savings at month 0, in months of base income (draws above MAX_MONTHS are set to it)")  # type: ignore[valid-type]
     literacy: dist_in(0.0, 1.0) = Field(default=0.0, description="financial literacy in [0, 1]: cuts forgetting, protects payments from discretionary spending")  # type: ignore[valid-type]
     monthly_forget_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance of forgetting a due date, per borrower per month, before literacy")  # type: ignore[valid-type]
     partial_payments: bool = Field(default=True, description="a borrower who cannot pay in full pays what savings allow")
