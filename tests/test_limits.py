@@ -228,7 +228,7 @@ def test_income_growth_over_a_long_run_is_refused_before_it_starts() -> None:
     with pytest.raises(ScenarioError) as caught:
         load_scenario(SCENARIOS / "baseline.toml", overrides)
     message = str(caught.value)
-    assert message.startswith("--set: economy.annual_income_growth = 1: over run.months = 1200")
+    assert message.startswith("--set: economy.annual_income_growth = 1.0: over run.months = 1200")
     assert "1.27e+30" in message
 
 
@@ -250,10 +250,22 @@ def test_outside_debt_that_compounds_for_ever_is_refused() -> None:
         validate_scenario(data)
 
 
-def test_every_bundled_scenario_fits_its_budget() -> None:
+@pytest.mark.parametrize("months", [None, 1200])
+def test_every_bundled_scenario_fits_its_budget(months: int | None) -> None:
     for path in sorted(SCENARIOS.glob("*.toml")):
-        scenario = load_scenario(path)
+        scenario = load_scenario(path, [] if months is None else [f"run.months={months}"])
         assert budget_problems(scenario, scenario.policies) == [], path.name
+
+
+def test_capitalised_months_count_what_the_policies_can_capitalise() -> None:
+    from loansim.policies import REGISTRY
+
+    scenario = validate_scenario(deep_update(SMALL, {"run": {"months": 120}, "policies": {
+        "hardship_deferral": {"months": 3, "cooldown_months": 12, "max_dpd": 30, "interest": "capitalised"},
+        "restructuring": {"max_modifications": 2, "cooldown_months": 6}}}))
+    hardship, restructuring = scenario.policies["hardship_deferral"], scenario.policies["restructuring"]
+    assert REGISTRY["hardship_deferral"].capitalised_months(hardship, scenario) == 10 * (1 + 3)  # 10 deferrals in 120 months
+    assert REGISTRY["restructuring"].capitalised_months(restructuring, scenario) == 2 * (4 + 1)  # arrears up to charge-off at 120 DPD
 
 
 def test_heavy_tailed_money_draws_are_capped() -> None:

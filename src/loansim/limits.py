@@ -20,7 +20,8 @@ money distribution). They follow from the largest book and the longest run allow
 
 **The scenario's own budget** (``budget_problems``, checked before a run starts). What grows
 from those amounts depends on several keys together (interest at ``apr`` for ``run.months``,
-a fee every month on every loan, incomes compounding at ``annual_income_growth``), so it
+a fee every month on every loan, incomes compounding at ``annual_income_growth``, interest
+capitalised as often as the policies can: ``Policy.capitalised_months``), so it
 is checked for the scenario at hand: its worst case, every loan at the largest amount its
 keys allow, every charge made as often as it can be, must stay within ``CENTS_LIMIT /
 HEADROOM`` (headroom for the sums of several totals, e.g. payments = fees + interest +
@@ -82,8 +83,9 @@ def budget_problems(scenario: Scenario, policies: dict[str, PolicyParams]) -> li
     products = scenario.portfolio.product_table()
     principal = max(most(p.principal) for p in products.values())
     rate = max(p.apr for p in products.values()) / 12
-    capitalising = any(REGISTRY[name].capitalises_interest for name in policies)
-    growth = _compound(rate, months) if capitalising else 1.0
+    compounding = min(months, sum(REGISTRY[name].capitalised_months(params, scenario) for name, params in policies.items()))
+    capitalising = compounding > 0
+    growth = _compound(rate, compounding)  # interest added to principal compounds; interest past due does not
     outstanding = principal * growth
     interest = outstanding * rate * months
     fees = cost = 0.0

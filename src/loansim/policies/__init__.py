@@ -39,7 +39,6 @@ class Policy:
 
     name: ClassVar[str]
     Params: ClassVar[type[PolicyParams]] = PolicyParams
-    capitalises_interest: ClassVar[bool] = False  # adds interest to principal (``Ledger.modify``), so balances compound
 
     def __init__(self, params: PolicyParams) -> None:
         self.params = params
@@ -55,6 +54,13 @@ class Policy:
     @classmethod
     def n_applicants(cls, params: PolicyParams, scenario: Scenario) -> int:
         """How many applicants the policy brings to the book (``application_months``); none by default."""
+        return 0
+
+    @classmethod
+    def capitalised_months(cls, params: PolicyParams, scenario: Scenario) -> int:
+        """The most months of interest the policy can add to one loan's principal over the
+        run (``Ledger.modify``, ``capitalise_interest``): balances compound that often at
+        most (the scenario's budget, ``loansim.limits``). None by default."""
         return 0
 
     @classmethod

@@ -51,7 +51,14 @@ class HardshipDeferral(Policy):
     name = "hardship_deferral"
     Params = HardshipDeferralParams
     params: HardshipDeferralParams
-    capitalises_interest = True
+
+    @classmethod
+    def capitalised_months(cls, params: HardshipDeferralParams, scenario: Scenario) -> int:
+        """Each deferral capitalises the interest past due (below ``max_dpd``) and, if so
+        chosen, that of the months deferred; one deferral per cooldown (or per deferral)."""
+        deferrals = -(-scenario.run.months // max(params.cooldown_months, params.months))
+        per_deferral = -(-params.max_dpd // DAYS_PER_MONTH) + (params.months if params.interest == "capitalised" else 0)
+        return deferrals * per_deferral
 
     @classmethod
     def most_per_loan(cls, params: HardshipDeferralParams, scenario: Scenario, owed: float) -> tuple[float, float]:

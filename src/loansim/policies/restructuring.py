@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from loansim.limits import MAX_MONTHS, MAX_PRICE
-from loansim.loans import ACTIVE
+from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import NEVER, ReDefaults, cooled_off, next_due_day
 
@@ -49,7 +49,14 @@ class Restructuring(Policy):
     name = "restructuring"
     Params = RestructuringParams
     params: RestructuringParams
-    capitalises_interest = True
+
+    @classmethod
+    def capitalised_months(cls, params: RestructuringParams, scenario: Scenario) -> int:
+        """Each modification capitalises the interest past due, at most up to charge-off (or
+        ``max_dpd``); at most ``max_modifications``, one per cooldown."""
+        behind = params.max_dpd or scenario.lender.charge_off_dpd
+        modifications = min(params.max_modifications, -(-scenario.run.months // max(params.cooldown_months, 1)))
+        return modifications * (-(-behind // DAYS_PER_MONTH) + 1)
 
     @classmethod
     def check(cls, params: RestructuringParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
