@@ -25,7 +25,7 @@ TINY: dict[str, Any] = {
     },
     "borrowers": {
         "income_monthly": {"dist": "lognormal", "median": 3500, "sigma": 0.4},
-        "spending_share": {"dist": "beta", "a": 16, "b": 4},
+        "target_buffer_months": {"dist": "lognormal", "median": 0.3, "sigma": 0.8},
         "spending_noise_sd": 0.08,
         "initial_savings_months": 0.5,
         "monthly_forget_prob": 0.03,
@@ -81,18 +81,20 @@ def one_loan(months: int, principal: float = 1000.0, apr: float = 0.12, term: in
         "name": "one-loan",
         "run": {"seed": 1, "months": months, "replications": 1},
         "portfolio": {"borrowers": 1, "principal": principal, "apr": apr, "term_months": term},
-        "borrowers": {"income_monthly": 0, "initial_savings_months": 0, "spending_share": 0.0},
+        "borrowers": {"income_monthly": 0, "initial_savings_months": 0},
         "economy": {"monthly_job_loss_prob": 0.0},
     }
     return validate_scenario(deep_update(base, changes))
 
 
 def run_with_cash(scenario: Scenario, cash_by_month) -> tuple[Simulation, RunResult]:
-    """Run with every borrower's savings set to `cash_by_month(month)` at each month start."""
+    """Run with every borrower's cash set to `cash_by_month(month)` at each month start (as
+    savings, with no spending to come)."""
     sim = Simulation(scenario)
 
     def set_cash(sim: Simulation, month: int) -> None:
         sim.borrowers.savings[:] = cash_by_month(month)
+        sim.borrowers.month_spending[:] = 0.0
 
     sim.hooks.add("month_start", set_cash)
     return sim, sim.run()

@@ -93,16 +93,17 @@ def test_same_seed_gives_the_same_collections() -> None:
 # ------------------------------------------------------------------ effect
 
 
-def test_collections_cut_defaults_and_arrears_of_forgetful_borrowers_with_cash() -> None:
-    forgetful = {"income_monthly": 3500, "initial_savings_months": 50, "spending_share": 0.5, "spending_noise_sd": 0,
-                 "monthly_forget_prob": 0.5, "literacy": 0}
+def test_collections_cut_the_arrears_of_forgetful_borrowers_with_cash() -> None:
+    # They forget half their due dates and notice only 25 days on; a first contact (an SMS
+    # at 5 days past due) makes some of them pay sooner, so fewer month-ends find them behind.
+    forgetful = {"income_monthly": 3500, "initial_savings_months": 50, "target_buffer_months": 50, "spending_noise_sd": 0,
+                 "monthly_forget_prob": 0.5, "literacy": 0, "forget_notice_days": 25}
     base = {"portfolio": {"borrowers": 2000}, "borrowers": forgetful, "economy": {"monthly_job_loss_prob": 0}}
     _, without = run(make_scenario(**base))
     _, with_collections = run(make_scenario(**base, policies={"collections": {}}))
-    assert without.metrics["default_rate"] > 0.05
-    assert with_collections.metrics["default_rate"] < 0.5 * without.metrics["default_rate"]
     assert with_collections.metrics["months_in_arrears_per_borrower"] < without.metrics["months_in_arrears_per_borrower"]
     assert with_collections.policies["collections"]["collected"] > 0
+    assert without.metrics["default_rate"] == with_collections.metrics["default_rate"] == 0  # forgetting alone never defaults
 
 
 # ------------------------------------------------------------------ cost
@@ -218,7 +219,8 @@ def test_each_rule_works_the_whole_capacity_when_the_queue_is_longer() -> None:
     results = {}
     for rule in ("oldest", "largest_balance", "cure_probability"):
         table = {**one_stage(1, 2), "prioritise": rule}
-        results[rule] = run(make_scenario(policies={"collections": table}))[1].policies["collections"]
+        results[rule] = run(make_scenario(portfolio={"borrowers": 3000}, borrowers={"target_buffer_months": 0.0},  # a long queue
+                                          policies={"collections": table}))[1].policies["collections"]
     for report in results.values():
         assert report["phone_utilisation"] > 0.95
     assert len({r["phone_collected"] for r in results.values()}) == 3  # the rules pick different accounts

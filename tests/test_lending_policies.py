@@ -42,7 +42,7 @@ def test_waived_deferral_shifts_the_schedule_and_books_the_interest_forgone() ->
 
 
 def test_a_paying_borrower_repays_the_same_interest_three_months_later() -> None:
-    rich = {"income_monthly": 5000, "initial_savings_months": 2, "spending_share": 0.0, "shocks": EVERY_MONTH}
+    rich = {"income_monthly": 5000, "initial_savings_months": 2, "target_buffer_months": 1200, "shocks": EVERY_MONTH}
     plain_sim, _ = run(one_loan(16, principal=1000.0, apr=0.12, term=12, borrowers=rich))
     sim, result = run(one_loan(16, principal=1000.0, apr=0.12, term=12, borrowers=rich,
                                policies={"hardship_deferral": {**DEFER_ALL, "months": 3}}))

@@ -21,7 +21,7 @@ from loansim.scenario import Scenario
 from conftest import make_scenario, one_loan, run
 
 # Borrowers who always have the cash: a missed due date is forgotten or misread, never unaffordable.
-AMPLE = {"income_monthly": 6000, "initial_savings_months": 20, "spending_share": 0.3, "spending_noise_sd": 0.0}
+AMPLE = {"income_monthly": 6000, "initial_savings_months": 20, "target_buffer_months": 20, "spending_noise_sd": 0.0}
 NO_JOB_LOSS = {"monthly_job_loss_prob": 0.0}
 PAY_DAYS = {"pay_day": {"dist": "uniform", "low": 0, "high": 29}, "pay_arrears_on_pay_day": True}
 MISREAD = {"misunderstanding": {"share": 0.3, "date_share": 0.5, "late_days": {"dist": "uniform", "low": 3, "high": 15}}}
@@ -218,11 +218,13 @@ PAY_DAY = 12  # every borrower is paid on day 12: those due on day d < 12 are pa
 
 
 def paid_after_due(**policies: Any) -> Scenario:
-    """Borrowers paid on day 12 whose month's income less spending (400) just covers the
-    instalment (399.39), and who pay their arrears on the pay day."""
+    """Borrowers paid on day 12 whose month's income less essentials (400) just covers the
+    instalment (399.39), who spend nothing else (no buffer to rebuild: they never have more
+    than their target), and who pay their arrears on the pay day."""
     return make_scenario(
         portfolio={"principal": 8000}, economy=NO_JOB_LOSS,
-        borrowers={"income_monthly": 1000, "spending_share": 0.6, "spending_noise_sd": 0.0, "initial_savings_months": 0,
+        borrowers={"income_monthly": 1000, "essential_spending_share": 0.6, "target_buffer_months": 0,
+                   "spending_noise_sd": 0.0, "initial_savings_months": 0,
                    "monthly_forget_prob": 0.0, "pay_day": PAY_DAY, "pay_arrears_on_pay_day": True},
         policies={"late_fee": {}, **policies})
 

@@ -128,7 +128,8 @@ def _borrower_problems(scenario: Scenario) -> list[tuple[str, Any, str]]:
     outside = stacking.max_balance * _compound(stacking.apr / 12 + stacking.rollover_fee_share, min(stacking.max_rollovers, months))
     principal = sum(most(p.principal) for p in scenario.portfolio.product_table().values())
     income = most(b.income_monthly) * growth + principal * b.loan_use.monthly_return
-    cash = income * (most(b.initial_savings_months) + months) + outside
+    saved = most(b.target_buffer_months if b.initial_savings_months is None else b.initial_savings_months)
+    cash = income * (saved + months) + outside
     if not fits(cash * 100):
         problems.append(("economy.annual_income_growth", e.annual_income_growth,
                          f"over run.months = {months} a borrower's income (up to {most(b.income_monthly):g} a month, "

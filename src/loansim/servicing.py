@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loansim.borrowers import cash_cents, payment, score
+from loansim.borrowers import cash_cents, pay_out, payment, score
 from loansim.borrowers.payment import CANNOT_PAY, MISS_CAUSES
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Loans, round_cents
 from loansim.portfolio import Cohort, borrower_starts
@@ -48,7 +48,7 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
         ids = cohort.loan_ids(np.flatnonzero(short))
         sim.catch_ups.add(next_pay_day(sim, day, ids), ids)
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
-    if sim.population.misreading:
+    if sim.population.misreading or sim.population.forgetting:
         late, days_late = payment.late_payers(sim, cohort, reason)
         sim.late_payments.add(day + days_late, late)
     if sim.grace_days == 0:
@@ -117,16 +117,18 @@ def end_grace_windows(sim: Simulation, day: int) -> None:
 def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None) -> None:
     """Book payments `paid` (cents) against amounts `due` on loans `ids`, and what follows.
 
-    Borrowers' savings fall by what they paid: through `cohort` when the loans are a
-    whole cohort, else loan by loan (a borrower may pay several loans).
+    Borrowers pay out of their cash (``borrowers.pay_out``): through `cohort` when the loans
+    are a whole cohort, else loan by loan (a borrower may pay several loans).
     """
     sim.ledger.pay(ids, paid)
+    day_of_month = int(sim.env.now) % DAYS_PER_MONTH
     if cohort is not None:
-        sim.borrowers.savings[cohort.borrowers] -= cohort.per_borrower(paid) / 100
+        pay_out(sim.borrowers, cohort.borrowers, cohort.per_borrower(paid) / 100, day_of_month)
     elif sim.book.one_each:  # each borrower once
-        sim.borrowers.savings[ids] -= paid / 100
+        pay_out(sim.borrowers, ids, paid / 100, day_of_month)
     else:
-        np.subtract.at(sim.borrowers.savings, sim.loans.borrower[ids], paid / 100)
+        holders, of_loan = np.unique(sim.loans.borrower[ids], return_inverse=True)
+        pay_out(sim.borrowers, holders, np.bincount(of_loan, weights=paid / 100, minlength=holders.size), day_of_month)
     update_delinquency(sim.loans, ids)
     close_repaid(sim.loans, ids, due, paid)
 
@@ -159,8 +161,8 @@ class DayBuckets:
 
 
 def pay_late(sim: Simulation, day: int) -> None:
-    """Borrowers who thought their due date later, and whose later date is today, pay what
-    they can."""
+    """Borrowers who forgot a due date and notice today, or thought it later and their later
+    date is today, pay what they can."""
     ids = sim.late_payments.take(day)
     if ids.size:
         pay_what_cash_allows(sim, ids)

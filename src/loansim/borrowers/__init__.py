@@ -10,9 +10,10 @@ Each month, for the whole population at once (``loansim.engine`` calls these in 
 3. income arrives: base income if employed, else the replacement share, less any
    income lost to a shock (``income``);
 4. spending: essentials that cannot be cut, then repayments of outside short-term debt
-   (``stacking``), then discretionary spending, which over-spenders raise with their cash
-   and literate borrowers cut to protect the month's instalment; savings absorb the rest
-   (``spending``). What the loan itself was used for can add income or be lost (``loan_use``).
+   (``stacking``), then discretionary spending by a buffer-stock rule: each borrower aims
+   at a target buffer of liquid savings, spends more above it and cuts back below it;
+   over-spenders also spend a share of their cash, and literate borrowers budget for the
+   coming instalment; savings absorb the rest (``spending``). What the loan itself was used for can add income or be lost (``loan_use``).
 
 Income arrives on each borrower's pay day: until then this month's income, though budgeted
 at the month's start, is not cash the borrower can pay with (``Borrowers.income_pending``).
@@ -43,13 +44,15 @@ class Borrowers(StateArrays):
         "job_loss_sensitivity": Field(np.float32, 1.0, "multiplier", "exposure to job loss relative to the average"),
         "region": Field(np.int16, 0, "id", "region, for shocks that hit a whole region"),
         "essentials": Field(np.float64, 0.0, "currency/month", "spending that cannot be cut"),
-        "spending_habit": Field(np.float64, 0.0, "share", "habitual discretionary share of income"),
+        "target_buffer": Field(np.float32, 0.0, "months of base income", "liquid savings the borrower aims to hold"),
         "overspender": Field(np.bool_, False, "flag", "spends more the more cash is at hand"),
-        "savings": Field(np.float64, 0.0, "currency", "cash held, including this month's income once it has arrived"),
+        "savings": Field(np.float64, 0.0, "currency", "cash held at the month's end if the month's spending goes as planned (this month's income counted)"),
+        "month_spending": Field(np.float64, 0.0, "currency", "this month's discretionary spending, spent evenly over its days"),
         "pay_day": Field(np.int8, 0, "day of month", "day the month's income arrives"),
         "income_pending": Field(np.float64, 0.0, "currency", "this month's income, counted in savings but not cash before the pay day"),
         "literacy": Field(np.float32, 0.0, "0-1", "financial literacy"),
         "forget_prob": Field(np.float32, 0.0, "probability/month", "chance of forgetting a due date, before literacy"),
+        "forget_notice_days": Field(np.int8, 1, "days", "how late a borrower who forgot a due date notices and pays"),
         "misreads": Field(np.int8, 0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower"),
         "misread_late_days": Field(np.int8, 0, "days", "how late a borrower who misreads the date pays"),
         "misread_paid_share": Field(np.float32, 1.0, "share", "share of the amount due paid by one who misreads the instalment"),
@@ -85,8 +88,9 @@ def generate_borrowers(scenario: Scenario, streams: Streams, application_months:
         places = np.sort(streams.generator("population.applicants").permutation(n)[:months.size])
         people.applies_in_month[places] = months
     people.base_income = b.income_monthly.sample(streams.generator("population.income"), n)
-    people.spending_habit = b.spending_share.sample(streams.generator("population.spending_habit"), n)
+    people.target_buffer = b.target_buffer_months.sample(streams.generator("population.target_buffer"), n)
     people.forget_prob = b.monthly_forget_prob.sample(streams.generator("population.forget_prob"), n)
+    people.forget_notice_days = np.clip(np.rint(b.forget_notice_days.sample(streams.generator("population.forget_notice"), n)), 1, 29)
     people.literacy = b.literacy.sample(streams.generator("population.literacy"), n)
     people.job_loss_sensitivity = b.job_loss_sensitivity.sample(streams.generator("population.job_loss_sensitivity"), n)
     people.essentials = b.essential_spending_share.sample(streams.generator("population.essentials"), n) * people.base_income
@@ -98,7 +102,10 @@ def generate_borrowers(scenario: Scenario, streams: Streams, application_months:
     people.stacking_take_up = b.stacking.take_up_prob.sample(streams.generator("population.stacking"), n)
     people.score = np.clip(b.score.initial.sample(streams.generator("population.score"), n), 300, 850)
     people.pay_day = np.clip(np.rint(b.pay_day.sample(streams.generator("population.pay_day"), n)), 0, 29)
-    months_saved = b.initial_savings_months.sample(streams.generator("population.savings"), n)
+    if b.initial_savings_months is None:  # where the buffer rule keeps them: at their own month-end target
+        months_saved = people.target_buffer + people.pay_day / DAYS_PER_MONTH
+    else:
+        months_saved = b.initial_savings_months.sample(streams.generator("population.savings"), n)
     people.savings = months_saved * people.base_income
     if b.score.risk_weight > 0:
         people.score = rank_by_risk(people, months_saved, b.score.risk_weight, streams)
@@ -111,9 +118,10 @@ def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, str
     """The drawn scores, handed out so that they rank borrowers by a mix of their risk traits
     and noise (a Gaussian copula with the score's own distribution as margin).
 
-    The traits, each turned into normal scores by rank: months of savings, literacy and
-    income count for a borrower; spending habit, essentials, forgetfulness and job-loss
-    sensitivity against. The mix is ``weight × traits + sqrt(1 - weight²) × noise``.
+    The traits, each turned into normal scores by rank: months of savings, the target buffer
+    (when savings do not simply start at it), literacy and income count for a borrower;
+    essentials, forgetfulness and job-loss sensitivity against. The mix is
+    ``weight × traits + sqrt(1 - weight²) × noise``.
     """
     from scipy.special import ndtri
 
@@ -121,7 +129,9 @@ def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, str
         return ndtri((np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size)
 
     good = (months_saved, people.literacy, people.base_income)
-    bad = (people.spending_habit, people.essentials / np.maximum(people.base_income, 1e-9), people.forget_prob,
+    if not np.array_equal(months_saved, people.target_buffer):
+        good += (people.target_buffer,)
+    bad = (people.essentials / np.maximum(people.base_income, 1e-9), people.forget_prob,
            people.job_loss_sensitivity)
     traits = sum(normal_scores(np.asarray(x, dtype=float)) for x in good) - sum(normal_scores(np.asarray(x, dtype=float)) for x in bad)
     traits = (traits - traits.mean()) / max(traits.std(), 1e-12)
@@ -131,13 +141,32 @@ def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, str
 
 
 def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int) -> np.ndarray:
-    """Cash the borrowers can pay with on `day_of_month`, in whole cents: savings less this
-    month's income if their pay day is still to come."""
-    cash = people.savings[ids]
+    """Cash the borrowers can pay with on `day_of_month`, in whole cents.
+
+    Savings are what the month will end with; spending runs evenly through the month, and
+    the discretionary part still to come may go to a payment instead (``pay_out``). Income
+    whose pay day is still to come is not cash yet, except as far as it pays for the
+    essentials still to come (those bills fall due after it arrives).
+    """
+    left = (DAYS_PER_MONTH - day_of_month) / DAYS_PER_MONTH
+    cash = people.savings[ids] + people.month_spending[ids] * left
     waiting = people.pay_day[ids] > day_of_month
     if waiting.any():  # else no need to read income_pending (a cost on scattered ids)
-        cash = cash - people.income_pending[ids] * waiting
+        not_yet = np.maximum(people.income_pending[ids] - people.essentials[ids] * left, 0.0)
+        cash = cash - not_yet * waiting
     return floor_cents(np.maximum(cash, 0.0))
+
+
+def pay_out(people: Borrowers, ids: slice | np.ndarray, amount: np.ndarray, day_of_month: int) -> None:
+    """Borrowers `ids` (distinct) pay `amount` (currency) on `day_of_month`: out of savings,
+    and what savings do not hold out of the discretionary spending still to come this
+    month, which falls by as much (``cash_cents`` never offers more than both)."""
+    savings = people.savings[ids] - amount
+    short = np.minimum(savings, 0.0)
+    if short.any():
+        people.month_spending[ids] += short * (DAYS_PER_MONTH / (DAYS_PER_MONTH - day_of_month))
+        savings -= short
+    people.savings[ids] = savings
 
 
 def draw_misreadings(people: Borrowers, m: object, streams: Streams) -> None:

@@ -76,6 +76,7 @@ class PopulationMonth:
             size = np.minimum(lent / np.maximum(12 * people.base_income, 1.0), 10.0)
             self.strategic_base = (people.strategic_propensity * (1 + s.borrowers.strategic.size_multiplier * size)).astype(np.float32)
         self.misreading = bool(np.any(people.misreads))  # late notices only clear misreadings
+        self.forgetting = bool(np.any(people.forget_prob > 0))  # those who forget pay late (``payment.late_payers``)
         self.has_essentials = bool(np.any(people.essentials > 0))
         # Months left of income lost to each kind of shock that takes income.
         self.spells = {kind: np.zeros(people.n, dtype=np.int16)
@@ -152,7 +153,8 @@ class PopulationMonth:
         for block, overspenders in zip(sim.book.blocks, self.overspenders):  # block by block: ``Book``
             borrowers = block[0]
             spending.spend_and_save(people, np.float32(0) if noise is None else noise[borrowers] * np.float32(sd),
-                                    s.borrowers.overspend_share_of_savings, self.coming_due(block) if self.literate else None,
+                                    s.borrowers.buffer_adjustment, s.borrowers.overspend_share_of_savings,
+                                    *self.coming_due(block, self.literate),
                                     self.has_essentials, self.repay_outside if self.stacking else None, overspenders, borrowers)
         if self.stacking:  # summed as one array, as without blocks
             sim.recorder.add(day, "outside_repaid", round(float(np.concatenate(self._repaid).sum()) * 100))
@@ -166,10 +168,12 @@ class PopulationMonth:
         return month + 1 < self.sim.months
 
     def end(self, month: int) -> None:
-        """The month's last day: every pay day (0-29) has passed, so no income is pending. Day
-        0 of the next month (late payers, promised payments) comes before its month start."""
+        """The month's last day: every pay day (0-29) has passed, so no income is pending, and
+        the month's spending is done. Day 0 of the next month (late payers, promised
+        payments) comes before its month start."""
         if self.pay_days:
             self.sim.borrowers.income_pending[:] = 0.0
+        self.sim.borrowers.month_spending[:] = 0.0  # the month's spending is done
 
     def income_side(self, month: int) -> IncomeSide:
         """Month `month`'s employment, pay, shocks and income, worked out from the month before's.
@@ -251,9 +255,11 @@ class PopulationMonth:
         self._unmet += unmet.size
         people.score[unmet] = score.missed(people.score[unmet], sim.scenario.borrowers.score.miss_points, np.ones(unmet.size))
 
-    def coming_due(self, block: tuple[slice, slice]) -> np.ndarray:
-        """What the next due date of each borrower in `block` (one of ``Book.blocks``) will
-        ask for (currency): instalment and arrears."""
-        L, loans = self.sim.loans, block[1]
-        scheduled = (L.n_billed[loans] < L.term_months[loans]) & (L.status[loans] == ACTIVE)
-        return self.sim.book.per_borrower(np.where(scheduled, L.installment[loans], 0) + L.amount_due(loans), block) / 100
+    def coming_due(self, block: tuple[slice, slice], arrears: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """What the borrowers in `block` (one of ``Book.blocks``) pay in a usual month, their
+        scheduled instalments (currency); and, if `arrears`, what their next due date will
+        ask for: instalment and arrears (else None)."""
+        L, loans, book = self.sim.loans, block[1], self.sim.book
+        scheduled = np.where((L.n_billed[loans] < L.term_months[loans]) & (L.status[loans] == ACTIVE), L.installment[loans], 0)
+        usual = book.per_borrower(scheduled, block) / 100
+        return usual, book.per_borrower(scheduled + L.amount_due(loans), block) / 100 if arrears else None

@@ -6,7 +6,10 @@ Reasons are checked in this order, and the first that applies is the one recorde
    monthly chance of that choice is the borrower's propensity, raised by how deep in
    arrears the loan is and by how large the loan is against the borrower's annual income
    (both at origination). Once made, it holds.
-2. **forgot**: the borrower forgot the date (chance: own forgetfulness × (1 − literacy)).
+2. **forgot**: the borrower forgot the date (chance: own forgetfulness × (1 − literacy)),
+   and notices ``forget_notice_days`` later (a statement, a late notice): then pays what
+   cash allows, as on a due date (``late_payers``; a reminder after the miss may make it
+   sooner).
 3. **misunderstood**: the borrower misread the contract, thinking the date later (pays
    that many days late) or the instalment lower (pays only a share of it). The first late
    notice, sent when a due date is missed, corrects it.
@@ -122,9 +125,13 @@ def read_late_notice(sim: Simulation, missed: np.ndarray) -> None:
 
 
 def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Loans whose borrower misread the date, and how many days late each will pay."""
+    """Loans whose borrower forgot the date (and pays on noticing, ``forget_notice_days``
+    later) or misread it as later (and pays that many days late), and how many days late
+    each will pay."""
     people = sim.borrowers
-    ids = cohort.loan_ids(np.flatnonzero(reason == MISUNDERSTOOD))
+    ids = cohort.loan_ids(np.flatnonzero((reason == MISUNDERSTOOD) | (reason == FORGOT)))
     holders = sim.book.holders(ids)
-    by_date = people.misreads[holders] == MISREAD_DATE
-    return ids[by_date], people.misread_late_days[holders[by_date]].astype(np.int64)
+    forgot = reason[ids - cohort.loans.start] == FORGOT
+    by_date = forgot | (people.misreads[holders] == MISREAD_DATE)
+    days = np.where(forgot, people.forget_notice_days[holders], people.misread_late_days[holders])
+    return ids[by_date], days[by_date].astype(np.int64)

@@ -1,14 +1,38 @@
-"""Spending: essentials, discretionary spending, over-spenders and budgeting.
+"""Spending: essentials, then discretionary spending by a buffer-stock rule.
 
-Available cash is savings plus this month's income. Essentials (rent, food: a share of
-base income drawn per borrower) are paid first and do not fall when income does; then
+Cash on hand is savings plus this month's income. Essentials (rent, food: a share of base
+income drawn per borrower) are paid first and do not fall when income does; then
 repayments of outside short-term debt (``stacking``).
-Discretionary spending is the borrower's habitual share of this month's income, plus
-month-to-month noise; an over-spender also spends a share of the cash already at hand.
-A borrower with financial literacy ``L`` ring-fences ``L`` times the month's coming
-instalment (what the next due date will ask for) before spending on discretionary items:
-literacy 1 never lets discretionary spending cost a payment, literacy 0 protects nothing.
-Savings absorb what is left and cannot go below zero.
+
+Discretionary spending follows a buffer-stock rule, the linear form of the consumption
+function of buffer-stock saving models (Carroll 1997, "Buffer-stock saving and the life
+cycle/permanent income hypothesis"; the consumption–saving agents of HARK): each borrower
+aims to hold a target buffer of liquid savings ``B`` (``target_buffer`` months of base
+income ``P``; ``target`` below is where month-end savings aim, see the pay day). In a usual
+month the borrower spends what base income leaves after essentials and the loans'
+scheduled instalments, and on top of that closes a share ``κ`` (``buffer_adjustment``)
+of the gap between cash and where the usual month would leave it:
+
+    discretionary = P − essentials − instalments + κ · (savings + income − P − target) + noise · P
+
+so savings above the target are spent down, savings below it are rebuilt by spending
+less, and a fall in income (a lost job, an illness) is met partly by spending less and
+partly by drawing on the buffer. In a steady economy savings return to ``B`` at rate ``κ``
+a month, so their cross-section is stationary. Spending is never below zero nor above the
+cash left after essentials and what is budgeted.
+
+Spending runs evenly through the month (``cash_cents``), and a due date that finds savings
+short is paid out of the discretionary spending still to come (``pay_out``); essentials
+cannot be cut. Income arrives on the pay day, so cash is lowest just before it. The target is the buffer at that low point:
+at the month's end a borrower paid on day ``p`` still holds the ``p / 30`` of a month's
+income that covers the days to the next pay day, so month-end savings aim at
+``B + (p / 30) · P``.
+
+Two traits act through the rule. **Literacy** ``L``: the borrower ring-fences ``L`` times
+what the coming due date will ask for (instalment and arrears) before spending on anything
+discretionary, so when cash runs short literacy 1 never lets discretionary spending cost a
+payment and literacy 0 protects nothing. **Over-spenders** also spend a share of the savings they hold
+each month, on top of the rule, so they hold less than their target.
 """
 
 from __future__ import annotations
@@ -18,39 +42,47 @@ from typing import Callable
 import numpy as np
 
 from loansim.borrowers import Borrowers
+from loansim.loans import DAYS_PER_MONTH
 
 
-def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, overspend_share: float,
-                   coming_due: np.ndarray | None, essentials: bool = True,
+def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, adjustment: float, overspend_share: float,
+                   instalments: np.ndarray | float, coming_due: np.ndarray | None, essentials: bool = True,
                    repay_outside: Callable[[np.ndarray, slice], None] | None = None,
                    overspenders: np.ndarray | None = None, ids: slice = slice(None)) -> None:
     """Pay essentials, outside debt and discretionary spending out of savings plus income,
-    for borrowers `ids` (a slice: everyone by default).
+    for borrowers `ids` (a slice: everyone by default); savings keep the rest.
 
-    `noise` and `coming_due` are those borrowers' spending noise and next amount due
-    (currency), `coming_due` None when nobody protects payments (all literacy zero);
-    `essentials` False skips the essentials step when nobody has any;
-    `repay_outside(available, ids)` repays outside debt out of `available` in place;
-    `overspenders` are the positions of over-spenders within `ids` (default: from the flag).
+    `noise` is those borrowers' spending noise (a share of base income); `adjustment` the
+    rule's ``κ``; `instalments` what their loans' scheduled instalments take in a usual
+    month (currency); `coming_due` their next amount due, arrears included (currency),
+    None when nobody ring-fences it (all literacy zero); `essentials` False skips the essentials step when nobody
+    has any; `repay_outside(available, ids)` repays outside debt out of `available` in
+    place; `overspenders` are the positions of over-spenders within `ids` (default: from
+    the flag).
     """
-    income = people.income[ids]
-    available = people.savings[ids] + income
+    income, base, savings = people.income[ids], people.base_income[ids], people.savings[ids]
+    available = savings + income
+    usual = base - instalments  # what a usual month leaves for discretionary spending
     if essentials:
-        available -= people.essentials[ids]  # what essentials cannot take is unmet, not owed
+        spent = people.essentials[ids]
+        available -= spent  # what essentials cannot take is unmet, not owed
+        usual -= spent
     np.maximum(available, 0.0, out=available)
     if repay_outside is not None:
         repay_outside(available, ids)
-    discretionary = people.spending_habit[ids] + noise
-    np.maximum(discretionary, 0.0, out=discretionary)
-    discretionary *= income
+    if coming_due is not None:
+        budgeted = np.minimum(coming_due, available)
+        budgeted *= people.literacy[ids]
+        available -= budgeted
+    gap = savings + income - base
+    gap -= (people.target_buffer[ids] + people.pay_day[ids] * np.float32(1 / DAYS_PER_MONTH)) * base
+    discretionary = usual + adjustment * gap + noise * base
     if overspend_share > 0:
-        savings = people.savings[ids]
         over = np.flatnonzero(people.overspender[ids]) if overspenders is None else overspenders
         discretionary[over] += overspend_share * np.maximum(savings[over], 0.0)
-    if coming_due is not None:
-        protected = np.minimum(coming_due, available)
-        protected *= people.literacy[ids]
-        np.minimum(discretionary, available - protected, out=discretionary)
+    np.clip(discretionary, 0.0, available, out=discretionary)
     available -= discretionary
-    np.maximum(available, 0.0, out=available)
+    if coming_due is not None:
+        available += budgeted  # budgeted, not spent: it stays in savings for the due date
     people.savings[ids] = available
+    people.month_spending[ids] = discretionary

@@ -198,11 +198,13 @@ class BorrowerBehaviour(_Table):
     job_loss_sensitivity: dist_in(0.0, max_mean=100) = Field(default=1.0, description="exposure to job loss relative to the average borrower")  # type: ignore[valid-type]
     regions: int = Field(default=1, ge=1, le=100_000, description="number of regions borrowers are spread over (for regional shocks)")
     essential_spending_share: dist_in(0.0, max_mean=10) = Field(default=0.0, description="spending that cannot be cut, as a share of base income")  # type: ignore[valid-type]
-    spending_share: dist_in(0.0, max_mean=100) = Field(default=0.8, description="habitual discretionary share of monthly income consumed")  # type: ignore[valid-type]
-    spending_noise_sd: float = Field(default=0.0, ge=0, le=10, description="month-to-month noise on the spending share (standard deviation)")
+    target_buffer_months: dist_in(0.0, max_mean=MAX_MONTHS, cap=MAX_MONTHS) = Field(default={"dist": "lognormal", "median": 1.0, "sigma": 0.7}, description="liquid savings the borrower aims to hold, in months of base income (buffer-stock saving; draws above MAX_MONTHS are set to it)")  # type: ignore[valid-type]
+    buffer_adjustment: float = Field(default=0.3, gt=0, le=1, description="share of the gap between cash on hand and the target buffer that a month's spending closes (spending rises above the target, falls below it)")
+    spending_noise_sd: float = Field(default=0.0, ge=0, le=10, description="month-to-month noise on discretionary spending, as a share of base income (standard deviation)")
     overspender_share: float = Field(default=0.0, ge=0, le=1, description="share of borrowers who spend more the more cash they hold")
-    overspend_share_of_savings: float = Field(default=0.1, ge=0, le=1, description="share of savings an over-spender spends each month, on top of the habit")
-    initial_savings_months: dist_in(0.0, max_mean=MAX_MONTHS, cap=MAX_MONTHS) = Field(default=1.0, description="savings at month 0, in months of base income (draws above MAX_MONTHS are set to it)")  # type: ignore[valid-type]
+    overspend_share_of_savings: float = Field(default=0.1, ge=0, le=1, description="share of savings an over-spender spends each month, on top of the buffer rule")
+    initial_savings_months: dist_in(0.0, max_mean=MAX_MONTHS, cap=MAX_MONTHS) | None = Field(default=None, description="savings at month 0, in months of base income; default: each borrower's own target buffer (draws above MAX_MONTHS are set to it)")  # type: ignore[valid-type]
+    forget_notice_days: dist_in(1.0, 29.0) = Field(default={"dist": "uniform", "low": 2, "high": 15}, description="days after a forgotten due date until the borrower notices (a statement, a late notice) and pays what cash allows (rounded)")  # type: ignore[valid-type]
     literacy: dist_in(0.0, 1.0) = Field(default=0.0, description="financial literacy in [0, 1]: cuts forgetting, protects payments from discretionary spending")  # type: ignore[valid-type]
     monthly_forget_prob: dist_in(0.0, 1.0) = Field(default=0.0, description="chance of forgetting a due date, per borrower per month, before literacy")  # type: ignore[valid-type]
     partial_payments: bool = Field(default=True, description="a borrower who cannot pay in full pays what savings allow")
