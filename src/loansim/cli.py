@@ -16,6 +16,7 @@ from pathlib import Path
 
 from loansim import __version__
 from loansim.errors import UserError
+from loansim.memory import check_fits
 from loansim.scenario import Scenario, load_scenario, load_scenario_and_files
 
 EXIT_USER_ERROR = 2
@@ -70,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario, files = load_scenario_and_files(args.scenario, overrides)
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be >= 1")
+    check_fits(scenario, args.workers)
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
     _check_out(out, args.scenario)
     experiment = run_experiment(scenario, workers=args.workers, progress=not args.quiet)
