@@ -75,10 +75,15 @@ def test_each_modification_counts_at_the_loan_s_status_k_months_after_it() -> No
     # Modified on day 30, 30 days past due again on day 60 and modified again: on day 120
     # (3 months after the first) the loan is 60 days past due from day 60; on day 150 (3
     # months after the second), 90.
-    _, result = run(restructured(14, max_modifications=2, cooldown_months=1))
+    sim, result = run(restructured(14, max_modifications=2, cooldown_months=1))
     block = result.policies["restructuring"]
     assert block["modifications"] == block["watched"] == block["watched_3m"] == 2
     assert block["redefault_rate_60_3m"] == 1.0 and block["redefault_rate_90_3m"] == 0.5
+    # By the month of the modification (1 = the first): day 30 is in month 2, day 60 in month 3.
+    first, second = sim.policies[0].redefaults.rates(2, 2), sim.policies[0].redefaults.rates(3, 3)
+    assert first["watched_3m"] == second["watched_3m"] == 1
+    assert (first["redefault_rate_60_3m"], first["redefault_rate_90_3m"]) == (1.0, 0.0)
+    assert (second["redefault_rate_60_3m"], second["redefault_rate_90_3m"]) == (1.0, 1.0)
 
 
 def test_a_deferred_loan_is_measured_from_the_day_the_deferral_is_granted() -> None:

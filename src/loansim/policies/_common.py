@@ -90,8 +90,9 @@ class ReDefaults:
     def __init__(self, sim: Simulation) -> None:
         self.last_day = sim.months * DAYS_PER_MONTH - 1
         self.due = {k: DayBuckets() for k in REDEFAULT_MONTHS}  # horizon -> loans by check day
-        self.watched = {k: 0 for k in REDEFAULT_MONTHS}  # modifications observed k months on
-        self.redefaulted = {(d, k): 0 for d in REDEFAULT_DPD for k in REDEFAULT_MONTHS}
+        shape = (len(REDEFAULT_MONTHS), sim.months)  # by horizon and by the modification's month
+        self.watched = np.zeros(shape, dtype=np.int64)  # modifications observed k months on
+        self.redefaulted = {d: np.zeros(shape, dtype=np.int64) for d in REDEFAULT_DPD}
         self._ids: list[np.ndarray] = []  # every modification: its loan and its day
         self._days: list[np.ndarray] = []
         sim.hooks.add("day_end", lambda sim, day: self.check(sim.loans, day))
@@ -109,31 +110,40 @@ class ReDefaults:
 
     def check(self, L: Loans, day: int) -> None:
         """At the end of `day`: the status of the loans modified ``k`` months before, for each ``k``."""
-        for k in REDEFAULT_MONTHS:
+        for h, k in enumerate(REDEFAULT_MONTHS):
             ids = self.due[k].take(day)
             if ids.size == 0:
                 continue
-            days_late = days_past_due_or_gone(L, ids, day, since=day - k * DAYS_PER_MONTH)
-            self.watched[k] += ids.size
+            modified_on = day - k * DAYS_PER_MONTH
+            days_late = days_past_due_or_gone(L, ids, day, since=modified_on)
+            month = modified_on // DAYS_PER_MONTH
+            self.watched[h, month] += ids.size
             for d in REDEFAULT_DPD:
-                self.redefaulted[d, k] += int(np.count_nonzero(days_late >= d))
+                self.redefaulted[d][h, month] += int(np.count_nonzero(days_late >= d))
+
+    def rates(self, first_month: int = 1, last_month: int | None = None) -> dict[str, float]:
+        """``redefault_rate_<d>_<k>m`` and ``watched_<k>m`` of the modifications made from
+        month `first_month` to `last_month` (1 = the run's first; default: to the run's
+        last), e.g. one quarter's modifications, as the OCC reports them."""
+        months = slice(first_month - 1, last_month)
+        watched = self.watched[:, months].sum(axis=1)
+        out = {f"watched_{k}m": float(watched[h]) for h, k in enumerate(REDEFAULT_MONTHS)}
+        for d in REDEFAULT_DPD:
+            redefaulted = self.redefaulted[d][:, months].sum(axis=1)
+            for h, k in enumerate(REDEFAULT_MONTHS):
+                out[f"redefault_rate_{d}_{k}m"] = float(redefaulted[h] / max(watched[h], 1))
+        return out
 
     def report(self, L: Loans, default_dpd: int) -> dict[str, float]:
-        """``redefault_rate_<d>_<k>m`` among the ``watched_<k>m`` modifications observed
-        ``k`` months on; ``redefault_rate_by_end``: among all ``watched`` modifications, the
-        share re-defaulted (``default_dpd`` or more past due, or charged off since) at the
-        end of the run, however long each was observed."""
-        out = {"watched": float(sum(ids.size for ids in self._ids))}
-        for k in REDEFAULT_MONTHS:
-            out[f"watched_{k}m"] = float(self.watched[k])
-        for d in REDEFAULT_DPD:
-            for k in REDEFAULT_MONTHS:
-                out[f"redefault_rate_{d}_{k}m"] = self.redefaulted[d, k] / max(self.watched[k], 1)
+        """The ``rates`` of every modification in the run (each horizon among those observed
+        that long: ``watched_<k>m``) and ``redefault_rate_by_end``: among all ``watched``
+        modifications, the share re-defaulted (``default_dpd`` or more past due, or charged
+        off since) at the end of the run, however long each was observed."""
         ids = np.concatenate([np.zeros(0, dtype=np.int64), *self._ids])
         since = np.concatenate([np.zeros(0, dtype=np.int64), *self._days])
         at_end = days_past_due_or_gone(L, ids, self.last_day, since)
-        out["redefault_rate_by_end"] = float(np.count_nonzero(at_end >= default_dpd) / max(ids.size, 1))
-        return out
+        return {"watched": float(ids.size), **self.rates(),
+                "redefault_rate_by_end": float(np.count_nonzero(at_end >= default_dpd) / max(ids.size, 1))}
 
 
 def days_past_due_or_gone(L: Loans, ids: np.ndarray, day: int, since: np.ndarray | int) -> np.ndarray:
