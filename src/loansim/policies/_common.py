@@ -70,7 +70,9 @@ def with_instalments_left(sim: Simulation, ids: np.ndarray) -> np.ndarray:
 
 
 class ReDefaults:
-    """Re-default after a modification, as the OCC Mortgage Metrics Report measures it.
+    """Re-default after a modification, after the OCC Mortgage Metrics Report's re-default
+    rates (the share of a quarter's modifications 60, or 90, or more days delinquent or in
+    foreclosure k months after the modification, among those aged k months).
 
     Each modification (a deferral granted, a restructuring) is one observation, counted
     from the modification's day ``m``. ``k`` months on (day ``m + 30 k``, for each ``k`` of
@@ -81,7 +83,10 @@ class ReDefaults:
     modified again before day ``m + 30 k`` is still observed for its first modification, at
     its status then (a second modification that cures the arrears cures them for both), and
     the second modification starts an observation of its own: every modification counts,
-    as in the OCC's figures.
+    as in the OCC's figures. Two differences: the OCC leaves out loans no longer active
+    (repaid, foreclosed), while a charged-off loan is the nearest thing here to a mortgage
+    in foreclosure, which rarely completed within a year in 2008-09; and the OCC's data are
+    month ends, up to a month later than day ``m + 30 k``.
 
     The loans to check on a day are known when they are watched, so they wait in day
     buckets, one per horizon, and only they are looked at on their day.
