@@ -37,7 +37,8 @@ One clock process runs each day's steps, always in this order:
 8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
    off, and a recovery process is started that books recoveries after the delay; then
    hook ``charged_off(sim, day, ids)`` for them.
-9. hook ``day_end(sim, day)``.
+9. hook ``day_end(sim, day)`` (the status of modified loans 3, 6, 9 and 12 months after
+   their modification, for re-default: ``policies._common.ReDefaults``).
 10. **month end** (day 29): the month is recorded; every pay day has passed, so none of the
     month's income is pending any more; then hook ``month_end(sim, month)``.
 
