@@ -22,6 +22,7 @@ from typing import Any
 from loansim import __version__
 from loansim.errors import RunError, UserError
 from loansim.report.folder import OutLock, check_out
+from loansim.memory import check_fits
 from loansim.scenario import Scenario, load_scenario, load_scenario_and_files
 
 EXIT_USER_ERROR = 2
@@ -112,6 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario, files = load_scenario_and_files(args.scenario, overrides)
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be >= 1")
+    check_fits(scenario, args.workers)
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
     try:
         check_out(out, args.scenario)

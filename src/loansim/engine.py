@@ -37,7 +37,8 @@ One clock process runs each day's steps, always in this order:
 8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
    off, and a recovery process is started that books recoveries after the delay; then
    hook ``charged_off(sim, day, ids)`` for them.
-9. hook ``day_end(sim, day)``.
+9. hook ``day_end(sim, day)`` (the status of modified loans 3, 6, 9 and 12 months after
+   their modification, for re-default: ``policies._common.ReDefaults``).
 10. **month end** (day 29): the month is recorded; every pay day has passed, so none of the
     month's income is pending any more; then hook ``month_end(sim, month)``.
 
@@ -55,6 +56,7 @@ default and charge-off steps look at that cohort only.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -115,6 +117,7 @@ class Simulation:
     """One replication of a scenario. ``Simulation(scenario).run()`` returns a ``RunResult``."""
 
     def __init__(self, scenario: Scenario, replication: int = 0) -> None:
+        free_finished_runs(scenario.portfolio.borrowers)
         self.scenario = scenario
         self.replication = replication
         self.months = scenario.run.months
@@ -204,6 +207,20 @@ class Simulation:
                 if self._progress is not None:
                     self._progress(month)
             yield self.env.timeout(1)
+
+
+def free_finished_runs(borrowers: int) -> None:
+    """Free the arrays of simulations nobody holds any more, before one of `borrowers`
+    borrowers makes its own.
+
+    A simulation is held in reference cycles (its population, policies and SimPy processes
+    refer back to it), which reference counting alone never frees; without this, a process
+    running replications one after another held the last one's book while building the
+    next: 1.6 times the memory of one at a million borrowers. A full collection takes about
+    50 ms, so small books, whose leftovers are small, skip it.
+    """
+    if borrowers >= 100_000:
+        gc.collect()
 
 
 def _ledger_problems(loans: Loans) -> list[str]:

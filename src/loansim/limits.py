@@ -6,15 +6,15 @@ over the book may pass ``CENTS_LIMIT`` (2^63 - 1 ≈ 9.22e18 cents). Two layers 
 **Static bounds** (``le=`` on every money and count key, and a hard cap on every draw of a
 money distribution). They follow from the largest book and the longest run allowed::
 
-    MAX_BORROWERS × MAX_MONTHS        = 5e7 × 1200            = 6e10 loan-months
-    CENTS_LIMIT / 6e10                = 1.54e8 cents          = 1.54e6 units per loan-month
+    MAX_BORROWERS × MAX_MONTHS        = 3e7 × 1200            = 3.6e10 loan-months
+    CENTS_LIMIT / 3.6e10              = 2.56e8 cents          = 2.56e6 units per loan-month
 
 - ``MAX_PRICE`` (1e6 units): anything charged per action (a fee, the cost of an SMS, a call,
   a case, an application). One such charge on every loan every month of the longest run
-  on the largest book is 6e10 × 1e8 cents = 6e18 cents, inside the limit.
+  on the largest book is 3.6e10 × 1e8 cents = 3.6e18 cents, inside the limit.
 - ``MAX_AMOUNT`` (1e7 units): a stock per loan or per borrower-month (principal lent, a
   monthly income, a shock's expense, the most owed to outside lenders, a fee cap). Lent on
-  the largest book, 5e7 × 1e9 cents = 5e16 cents: 0.5% of the limit, leaving the rest for
+  the largest book, 3e7 × 1e9 cents = 3e16 cents: 0.3% of the limit, leaving the rest for
   what grows from it over the run (interest, penalties, the lender's costs).
 - ``MAX_MONTHS`` bounds every key counted in months or months of the run.
 
@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from loansim.scenario.schema import Scenario
 
 CENTS_LIMIT = 2**63 - 1  # the largest int64: every amount in cents stays at or below it
-MAX_BORROWERS = 50_000_000  # portfolio.borrowers
+MAX_BORROWERS = 30_000_000  # portfolio.borrowers: the most that runs with one worker on 24 GiB (README, Memory and limits)
 MAX_MONTHS = 1200  # run.months, and any key counted in months
 MAX_LOANS = 2**31 - 1  # loans on the book, applicants' included (loan and borrower ids are int32)
-MAX_PRICE = 1e6  # currency units per action: 1e8 cents × 6e10 loan-months = 6e18 <= CENTS_LIMIT
+MAX_PRICE = 1e6  # currency units per action: 1e8 cents × 3.6e10 loan-months = 3.6e18 <= CENTS_LIMIT
 MAX_AMOUNT = 1e7  # currency units per loan or per borrower-month (draws are clipped to it)
 HEADROOM = 4  # a scenario's worst-case total may use a quarter of CENTS_LIMIT
 ACTIONS_PER_MONTH = 30  # most actions one policy can take on one loan a month (one a day)

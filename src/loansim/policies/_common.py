@@ -1,5 +1,5 @@
 """What several policies need: who is a customer, days past due, the next due date, and
-re-default tracking after a loan is modified."""
+re-default measured after a loan is modified."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loansim.loans import ACTIVE, DAYS_PER_MONTH
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Loans
+from loansim.servicing import DayBuckets
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
     from loansim.scenario import Scenario
 
-REDEFAULT_MONTHS = (3, 6, 12)
+REDEFAULT_MONTHS = (3, 6, 9, 12)  # horizons of re-default after a modification, months of 30 days
+REDEFAULT_DPD = (60, 90)  # re-default thresholds, days past due
+GONE = 2 ** 40  # the days past due a charged-off loan counts as: past every threshold
 NEVER = -(2 ** 62)  # the day of an action that never was: long enough ago for any cooldown
 
 
@@ -67,43 +70,91 @@ def with_instalments_left(sim: Simulation, ids: np.ndarray) -> np.ndarray:
 
 
 class ReDefaults:
-    """Loans watched from a day on (the end of a deferral, a modification): the first month
-    end at which each has reached the default DPD again, or was charged off. Checked at
-    every month end of `sim`."""
+    """Re-default after a modification, after the OCC Mortgage Metrics Report's re-default
+    rates (the share of a quarter's modifications 60, or 90, or more days delinquent or in
+    foreclosure k months after the modification, among those aged k months).
+
+    Each modification (a deferral granted, a restructuring) is one observation, counted
+    from the modification's day ``m``. ``k`` months on (day ``m + 30 k``, for each ``k`` of
+    ``REDEFAULT_MONTHS``), if that day falls within the run, the loan's status is taken at
+    the day's end (hook ``day_end``: after that day's payments, default and charge-off):
+    it has re-defaulted at ``d`` days (each ``d`` of ``REDEFAULT_DPD``) if it is ``d`` or
+    more days past due, or has been charged off since ``m``; a repaid loan has not. A loan
+    modified again before day ``m + 30 k`` is still observed for its first modification, at
+    its status then (a second modification that cures the arrears cures them for both), and
+    the second modification starts an observation of its own: every modification counts,
+    as in the OCC's figures. Two differences: the OCC leaves out loans no longer active
+    (repaid, foreclosed), while a charged-off loan is the nearest thing here to a mortgage
+    in foreclosure, which rarely completed within a year in 2008-09; and the OCC's data are
+    month ends, up to a month later than day ``m + 30 k``.
+
+    The loans to check on a day are known when they are watched, so they wait in day
+    buckets, one per horizon, and only they are looked at on their day.
+    """
 
     def __init__(self, sim: Simulation) -> None:
-        sim.hooks.add("month_end", lambda sim, month: self.check(sim, int(sim.env.now)))
-        self.ids = np.empty(0, dtype=np.int64)
-        self.start = np.empty(0, dtype=np.int64)
-        self.day = np.empty(0, dtype=np.int64)  # -1 while it has not re-defaulted
+        self.last_day = sim.months * DAYS_PER_MONTH - 1
+        self.due = {k: DayBuckets() for k in REDEFAULT_MONTHS}  # horizon -> loans by check day
+        shape = (len(REDEFAULT_MONTHS), sim.months)  # by horizon and by the modification's month
+        self.watched = np.zeros(shape, dtype=np.int64)  # modifications observed k months on
+        self.redefaulted = {d: np.zeros(shape, dtype=np.int64) for d in REDEFAULT_DPD}
+        self._ids: list[np.ndarray] = []  # every modification: its loan and its day
+        self._days: list[np.ndarray] = []
+        sim.hooks.add("day_end", lambda sim, day: self.check(sim.loans, day))
 
-    def watch(self, ids: np.ndarray, from_day: np.ndarray | int) -> None:
-        """Start watching loans `ids` from `from_day` on."""
-        self.ids = np.concatenate([self.ids, ids])
-        self.start = np.concatenate([self.start, np.broadcast_to(np.asarray(from_day, dtype=np.int64), ids.shape)])
-        self.day = np.concatenate([self.day, np.full(ids.size, -1, dtype=np.int64)])
-
-    def check(self, sim: Simulation, day: int) -> None:
-        """At a month end: mark the watched loans that have re-defaulted by `day`."""
-        L = sim.loans
-        open_ = np.flatnonzero((self.day < 0) & (self.start <= day))
-        ids, start = self.ids[open_], self.start[open_]
-        charged_day = L.charged_off_day[ids]  # -1 unless charged off
-        charged = charged_day >= start
-        oldest = L.oldest_unpaid_day[ids]
-        late = (oldest >= start) & (day - oldest >= sim.scenario.lender.default_dpd)
-        self.day[open_.compress(charged)] = charged_day.compress(charged)
-        self.day[open_.compress(late & ~charged)] = day
-
-    def report(self, sim: Simulation) -> dict[str, float]:
-        """Re-default rates 3, 6 and 12 months on, among the loans watched that long by the
-        end of the run, and by the end of the run among all watched."""
-        horizon_day = sim.months * DAYS_PER_MONTH
-        out = {"watched": float(self.ids.size)}
-        gone = self.day - self.start
+    def watch(self, ids: np.ndarray, day: int) -> None:
+        """Observe loans `ids`, modified on `day`, at each horizon that falls within the run."""
+        if ids.size == 0:
+            return
+        self._ids.append(ids.copy())
+        self._days.append(np.full(ids.size, day, dtype=np.int64))
         for k in REDEFAULT_MONTHS:
-            seen = self.start + k * DAYS_PER_MONTH <= horizon_day
-            out[f"redefault_rate_{k}m"] = float(np.count_nonzero(seen & (self.day >= 0) & (gone <= k * DAYS_PER_MONTH)) / max(np.count_nonzero(seen), 1))
-            out[f"watched_{k}m"] = float(np.count_nonzero(seen))
-        out["redefault_rate_by_end"] = float(np.count_nonzero(self.day >= 0) / max(self.ids.size, 1))
+            check_day = day + k * DAYS_PER_MONTH
+            if check_day <= self.last_day:
+                self.due[k].add(np.full(ids.size, check_day, dtype=np.int64), ids)
+
+    def check(self, L: Loans, day: int) -> None:
+        """At the end of `day`: the status of the loans modified ``k`` months before, for each ``k``."""
+        for h, k in enumerate(REDEFAULT_MONTHS):
+            ids = self.due[k].take(day)
+            if ids.size == 0:
+                continue
+            modified_on = day - k * DAYS_PER_MONTH
+            days_late = days_past_due_or_gone(L, ids, day, since=modified_on)
+            month = modified_on // DAYS_PER_MONTH
+            self.watched[h, month] += ids.size
+            for d in REDEFAULT_DPD:
+                self.redefaulted[d][h, month] += int(np.count_nonzero(days_late >= d))
+
+    def rates(self, first_month: int = 1, last_month: int | None = None) -> dict[str, float]:
+        """``redefault_rate_<d>_<k>m`` and ``watched_<k>m`` of the modifications made from
+        month `first_month` to `last_month` (1 = the run's first; default: to the run's
+        last), e.g. one quarter's modifications, as the OCC reports them."""
+        months = slice(first_month - 1, last_month)
+        watched = self.watched[:, months].sum(axis=1)
+        out = {f"watched_{k}m": float(watched[h]) for h, k in enumerate(REDEFAULT_MONTHS)}
+        for d in REDEFAULT_DPD:
+            redefaulted = self.redefaulted[d][:, months].sum(axis=1)
+            for h, k in enumerate(REDEFAULT_MONTHS):
+                out[f"redefault_rate_{d}_{k}m"] = float(redefaulted[h] / max(watched[h], 1))
         return out
+
+    def report(self, L: Loans, default_dpd: int) -> dict[str, float]:
+        """The ``rates`` of every modification in the run (each horizon among those observed
+        that long: ``watched_<k>m``) and ``redefault_rate_by_end``: among all ``watched``
+        modifications, the share re-defaulted (``default_dpd`` or more past due, or charged
+        off since) at the end of the run, however long each was observed."""
+        ids = np.concatenate([np.zeros(0, dtype=np.int64), *self._ids])
+        since = np.concatenate([np.zeros(0, dtype=np.int64), *self._days])
+        at_end = days_past_due_or_gone(L, ids, self.last_day, since)
+        return {"watched": float(ids.size), **self.rates(),
+                "redefault_rate_by_end": float(np.count_nonzero(at_end >= default_dpd) / max(ids.size, 1))}
+
+
+def days_past_due_or_gone(L: Loans, ids: np.ndarray, day: int, since: np.ndarray | int) -> np.ndarray:
+    """Days past due of loans `ids` at the end of `day` (0 when current or repaid), and
+    ``GONE`` for those charged off on or after day `since`."""
+    oldest = L.oldest_unpaid_day[ids].astype(np.int64)
+    late = np.where((L.status[ids] == ACTIVE) & (oldest >= 0), day - oldest, 0)
+    gone = (L.status[ids] == CHARGED_OFF) & (L.charged_off_day[ids] >= since)
+    return np.where(gone, GONE, late)

@@ -11,8 +11,9 @@ application step: ``offer``.)
 the term extends by that many months. Arrears at approval are re-aged into the balance
 (``Ledger.modify``). Interest for the deferred months is either waived (the lender's cost,
 booked as the interest forgone: ``waived``) or capitalised (added to the balance, and the
-instalment after the deferral is set to repay it: ``capitalised``). Loans that reach the
-default DPD again after the deferral ends are tracked 3, 6 and 12 months on.
+instalment after the deferral is set to repay it: ``capitalised``). Re-default is measured
+3, 6, 9 and 12 months after the day the deferral is granted (the loan's modification),
+at 60 and 90 days past due (``ReDefaults``); the deferred months are part of that time.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class HardshipDeferral(Policy):
         sim.ledger.modify(ids, resume, remaining, balance_at_start=balance)
         self.deferred_from[ids] = int(sim.env.now)
         self.in_deferral[ids] = True
-        self.redefaults.watch(ids, resume)
+        self.redefaults.watch(ids, int(sim.env.now))
         self.approved += ids.size
         self.actions += ids.size
 
@@ -150,4 +151,4 @@ class HardshipDeferral(Policy):
         return {**super().report(sim), "applications": float(self.applications), "deferrals": float(self.approved),
                 "interest_forgone": self.interest_forgone / 100, "interest_capitalised": self.interest_capitalised / 100,
                 "in_deferral_at_end": float(np.count_nonzero(self.in_deferral & (sim.loans.status == ACTIVE))),
-                **self.redefaults.report(sim)}
+                **self.redefaults.report(sim.loans, sim.scenario.lender.default_dpd)}

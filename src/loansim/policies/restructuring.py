@@ -9,8 +9,9 @@ outreach can offer it before any arrears: ``offer``.)
 *What*: the loan is modified (``Ledger.modify``): arrears are re-aged into the balance,
 and the balance is re-amortised over the instalments left plus ``extension_months``, at
 the contract rate cut by ``rate_cut_share``, starting at the next due date. The loan is
-current again. Each offer and each modification has a handling cost. Modified loans that
-reach the default DPD again are tracked 3, 6 and 12 months after the modification.
+current again. Each offer and each modification has a handling cost. Re-default is
+measured 3, 6, 9 and 12 months after the modification's day, at 60 and 90 days past due
+(``ReDefaults``); modifications made through early warning's outreach count here too.
 """
 
 from __future__ import annotations
@@ -138,4 +139,4 @@ class Restructuring(Policy):
         return {**super().report(sim), "offers": float(self.offers), "modifications": float(self.actions),
                 "mean_instalment_before": self.instalment_before / 100 / n,
                 "mean_instalment_after": self.instalment_after / 100 / n,
-                **self.redefaults.report(sim)}
+                **self.redefaults.report(sim.loans, sim.scenario.lender.default_dpd)}

@@ -59,7 +59,7 @@ class Portfolio(_Table):
     one ``loan``; with them, each segment's borrowers hold one loan of each product it lists.
     """
 
-    borrowers: int = Field(ge=1, le=MAX_BORROWERS, description="number of borrowers")
+    borrowers: int = Field(ge=1, le=MAX_BORROWERS, description="number of borrowers (at most the most that runs, with one worker, on a machine with 24 GiB of memory; loansim.memory checks each run against the machine it runs on)")
     products: dict[str, Product] = Field(default={}, description="more loan products by name")
     segments: dict[str, Segment] = Field(default={}, description="borrower segments by name")
     payment_order: list[str] | None = Field(default=None, description="order in which a borrower short of cash pays their loans; default: 'loan', then [portfolio.products] in order")
