@@ -189,8 +189,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _print_summary(scenario: Scenario, summary: dict, out: Path, wall: float) -> None:
     print(f"{scenario.name}: {scenario.portfolio.borrowers:,} borrowers x {scenario.run.months} months x "
           f"{scenario.run.replications} replication(s) in {wall:.1f} s")
-    for name in ("default_rate", "charge_off_rate", "loss_rate", "missed_payment_rate", "net_loss",
-                 "interest_income", "fee_income", "active_at_end_rate", "delinquent_at_end_rate"):
+    names = ("default_rate", "charge_off_rate", "loss_rate", "missed_payment_rate", "net_loss",
+             "interest_income", "fee_income", "active_at_end_rate", "delinquent_at_end_rate",
+             "lifetime_default_rate", "lifetime_loss_rate")
+    for name in (n for n in names if n in summary["metrics"]):
         m = summary["metrics"][name]
         fmt = (lambda v: f"{100 * v:.2f}%") if name.endswith("_rate") else (lambda v: f"{v:,.0f}")
         ci = "" if m["ci95"] is None else f"  (95% CI {fmt(m['ci95'][0])} to {fmt(m['ci95'][1])})"
@@ -200,8 +202,10 @@ def _print_summary(scenario: Scenario, summary: dict, out: Path, wall: float) ->
     longest = max(p.term_months for p in scenario.portfolio.product_table().values())
     needed = longest + -(-scenario.lender.default_dpd // 30)
     if scenario.run.months < needed:
+        after = ("; lifetime_* follow every loan to its end" if scenario.run.lifetime
+                 else " (set run.lifetime = true for lifetime figures)")
         print(f"  note: the run ends before the longest loans ({longest} months) can mature and reach default "
-              f"({needed} months); rates count what happened within the run")
+              f"({needed} months); rates count what happened within the run{after}")
     print(f"results: {out}/")
 
 

@@ -57,6 +57,7 @@ default and charge-off steps look at that cohort only.
 from __future__ import annotations
 
 import gc
+import itertools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -69,9 +70,9 @@ from loansim import borrowers as bh
 from loansim import servicing
 from loansim.borrowers.monthly import PopulationMonth
 from loansim.borrowers.payment import MISS_CAUSES
-from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
 from loansim.portfolio import Book
-from loansim.metrics import Recorder, run_metrics
+from loansim.metrics import Recorder, lifetime_metrics, run_metrics
 from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
@@ -120,7 +121,8 @@ class Simulation:
         free_finished_runs(scenario.portfolio.borrowers)
         self.scenario = scenario
         self.replication = replication
-        self.months = scenario.run.months
+        self.months = scenario.run.months  # the horizon: every output but the lifetime figures stops here
+        self.end_month = scenario.run.simulated_months()  # the run-off (``run.lifetime``) may go on to here
         self.streams = Streams(scenario.run.seed, replication)
         self.env = simpy.Environment()
         self.hooks = Hooks()
@@ -130,9 +132,9 @@ class Simulation:
         self.book = Book(scenario, self.streams, self.borrowers)
         self.loans = self.book.loans
         self.cohorts = self.book.cohorts
-        self.ledger = Ledger(self.loans, self.months, lambda: self.env.now)
+        self.ledger = Ledger(self.loans, self.end_month, lambda: self.env.now)
         self.ledger.book_disbursement(slice(None))  # loans applied for are lent later, if approved
-        self.recorder = Recorder(self.months, self.borrowers.n)
+        self.recorder = Recorder(self.months, self.borrowers.n, capacity=self.end_month)
         self.grace_days = 0  # days after a due date within which a payment counts as on time
         self.grace_ends: dict[int, list[servicing.GraceWindow]] = {}  # day -> due dates assessed then
         self.late_payments = servicing.DayBuckets()  # loans whose borrowers pay on a later day than due
@@ -165,13 +167,19 @@ class Simulation:
             self.env.run(until=until_day)
 
     def run(self, progress: Callable[[int], None] | None = None) -> RunResult:
-        """Simulate every (remaining) month; `progress(month)` is called after each month."""
+        """Simulate every (remaining) month of the run, and then, with ``run.lifetime``, the
+        run-off; `progress(month)` is called after each month of the run.
+
+        Everything in the result describes the run's horizon (``run.months``), except the
+        ``lifetime_*`` metrics, taken after the run-off: the same rules and policies go on
+        working the loans (no new applications) until every loan is repaid or charged off,
+        or ``RUN_OFF_MONTHS`` have passed.
+        """
         start = time.perf_counter()
         self._progress = progress
         self.advance(self.months * DAYS_PER_MONTH)
-        wall = time.perf_counter() - start
         monthly, monthly_cents = self.recorder.frame(self.ledger)
-        return RunResult(
+        result = RunResult(
             replication=self.replication,
             seed=self.scenario.run.seed,
             monthly=monthly,
@@ -180,14 +188,23 @@ class Simulation:
             ledger=self.ledger.totals(),
             ledger_problems=_ledger_problems(self.loans),
             policies={p.name: p.report(self) for p in self.policies},
-            wall_seconds=wall,
+            wall_seconds=0.0,
             extra={"default_dpd": self.scenario.lender.default_dpd},
         )
+        if self.scenario.run.lifetime:
+            self.env.run(until=self._clock)  # the run-off: the clock stops once every loan is resolved
+            result.metrics.update(lifetime_metrics(self, int(self.env.now) // DAYS_PER_MONTH - self.months))
+            result.ledger_problems += [f"after the run-off: {p}" for p in _ledger_problems(self.loans)]
+        result.wall_seconds = time.perf_counter() - start
+        return result
 
     def _days(self):
-        """The clock process: each day's steps, in the order of the module docstring."""
-        for day in range(self.months * DAYS_PER_MONTH):
+        """The clock process: each day's steps, in the order of the module docstring; after
+        the run's months, on through the run-off while a loan is open (``run``)."""
+        for day in itertools.count():
             month, day_of_month = divmod(day, DAYS_PER_MONTH)
+            if day_of_month == 0 and month >= self.months and not self._running_off(month):
+                return
             servicing.pay_late(self, day)
             if day_of_month == 0:
                 self.hooks.run("before_month", self, month)
@@ -201,12 +218,17 @@ class Simulation:
             servicing.charge_off_step(self, day)
             self.hooks.run("day_end", self, day)
             if day_of_month == DAYS_PER_MONTH - 1:
-                self.recorder.record_month(self, month, day)
+                if month < self.months:
+                    self.recorder.record_month(self, month, day)
                 self.population.end(month)
                 self.hooks.run("month_end", self, month)
-                if self._progress is not None:
+                if self._progress is not None and month < self.months:
                     self._progress(month)
             yield self.env.timeout(1)
+
+    def _running_off(self, month: int) -> bool:
+        """Whether the run-off goes on into `month`: a loan is still open, within the cap."""
+        return month < self.end_month and bool(np.any(self.loans.status == ACTIVE))
 
 
 def free_finished_runs(borrowers: int) -> None:

@@ -19,7 +19,8 @@ money distribution). They follow from the largest book and the longest run allow
 - ``MAX_MONTHS`` bounds every key counted in months or months of the run.
 
 **The scenario's own budget** (``budget_problems``, checked before a run starts). What grows
-from those amounts depends on several keys together (interest at ``apr`` for ``run.months``,
+from those amounts depends on several keys together (interest at ``apr`` for ``run.months``
+and the run-off after it,
 a fee every month on every loan, incomes compounding at ``annual_income_growth``, interest
 capitalised as often as the policies can: ``Policy.capitalised_months``), so it
 is checked for the scenario at hand: its worst case, every loan at the largest amount its
@@ -45,6 +46,7 @@ MAX_LOANS = 2**31 - 1  # loans on the book, applicants' included (loan and borro
 MAX_PRICE = 1e6  # currency units per action: 1e8 cents × 3.6e10 loan-months = 3.6e18 <= CENTS_LIMIT
 MAX_AMOUNT = 1e7  # currency units per loan or per borrower-month (draws are clipped to it)
 HEADROOM = 4  # a scenario's worst-case total may use a quarter of CENTS_LIMIT
+RUN_OFF_MONTHS = 120  # most months simulated after run.months to resolve every loan (run.lifetime)
 ACTIONS_PER_MONTH = 30  # most actions one policy can take on one loan a month (one a day)
 
 
@@ -79,7 +81,7 @@ def budget_problems(scenario: Scenario, policies: dict[str, PolicyParams]) -> li
     if loans > MAX_LOANS:
         return problems + [("portfolio.borrowers", scenario.portfolio.borrowers,
                             f"the book would hold {loans:.3g} loans (applicants' included); must be at most {MAX_LOANS:.3g}")]
-    months = scenario.run.months
+    months = scenario.run.simulated_months()
     products = scenario.portfolio.product_table()
     principal = max(most(p.principal) for p in products.values())
     rate = max(p.apr for p in products.values()) / 12
@@ -103,6 +105,12 @@ def budget_problems(scenario: Scenario, policies: dict[str, PolicyParams]) -> li
     return problems
 
 
+def _months(scenario: Scenario) -> str:
+    """The months simulated, as a message names them."""
+    run = scenario.run
+    return f"run.months = {run.months}" + (f" and up to {RUN_OFF_MONTHS} months of run-off (run.lifetime)" if run.lifetime else "")
+
+
 def _compound(monthly_rate: float, months: int) -> float:
     try:
         return (1 + monthly_rate) ** months
@@ -113,14 +121,14 @@ def _compound(monthly_rate: float, months: int) -> float:
 def _borrower_problems(scenario: Scenario) -> list[tuple[str, Any, str]]:
     """Income grown over the run, a borrower's cash and outside debt: they become cents
     (cash paid, outside debt, shock expenses summed over the book)."""
-    b, e, months = scenario.borrowers, scenario.economy, scenario.run.months
+    b, e, months = scenario.borrowers, scenario.economy, scenario.run.simulated_months()
     problems = []
     years = months / 12
     growth = (1 + e.annual_income_growth) ** years if e.annual_income_growth > 0 else 1.0
     grown = b.income_monthly.mean() * growth
     if grown > MAX_AMOUNT:
         problems.append(("economy.annual_income_growth", e.annual_income_growth,
-                         f"over run.months = {months} it multiplies incomes by {growth:.3g}, taking the mean monthly "
+                         f"over {_months(scenario)} it multiplies incomes by {growth:.3g}, taking the mean monthly "
                          f"income ({b.income_monthly.mean():.6g}) to {grown:.3g}; must keep it at most {MAX_AMOUNT:g} "
                          "(lower the growth or the run's months)"))
         return problems
@@ -132,7 +140,7 @@ def _borrower_problems(scenario: Scenario) -> list[tuple[str, Any, str]]:
     cash = income * (saved + months) + outside
     if not fits(cash * 100):
         problems.append(("economy.annual_income_growth", e.annual_income_growth,
-                         f"over run.months = {months} a borrower's income (up to {most(b.income_monthly):g} a month, "
+                         f"over {_months(scenario)} a borrower's income (up to {most(b.income_monthly):g} a month, "
                          f"grown {growth:.3g}-fold) and outside debt could add up to {cash:.3g} in cash, "
                          f"beyond {CENTS_LIMIT / HEADROOM / 100:.3g}; lower the growth, the run's months or "
                          "borrowers.stacking's max_balance, apr and max_rollovers"))

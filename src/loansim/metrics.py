@@ -31,10 +31,11 @@ COUNTS = ("new_defaults", "new_charge_offs", "due_dates", "missed_payments", "n_
 class Recorder:
     """Preallocated per-month series of one run."""
 
-    def __init__(self, months: int, n_borrowers: int) -> None:
-        self.months = months
+    def __init__(self, months: int, n_borrowers: int, capacity: int | None = None) -> None:
+        self.months = months  # the series written: the run's months
+        self.capacity = months if capacity is None else capacity  # months that can be counted into (a run-off too)
         self.n_borrowers = n_borrowers
-        self.counts = {name: np.zeros(months, dtype=np.int64) for name in COUNTS}
+        self.counts = {name: np.zeros(self.capacity, dtype=np.int64) for name in COUNTS}
         self.bucket_counts = np.zeros((months, len(BUCKETS)), dtype=np.int64)
         self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
         self.mean_credit_score = np.zeros(months)
@@ -43,7 +44,7 @@ class Recorder:
     def declare(self, *names: str, money: bool = False) -> None:
         """Add series that only some scenarios have; `money` series are kept in cents."""
         for name in names:
-            self.counts.setdefault(name, np.zeros(self.months, dtype=np.int64))
+            self.counts.setdefault(name, np.zeros(self.capacity, dtype=np.int64))
             if money:
                 self.money.add(name)
 
@@ -84,23 +85,24 @@ class Recorder:
     def frame(self, ledger: Ledger) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The monthly series as named columns (money in currency units), and the money
         columns again in exact integer cents (for writing them to the cent at any size)."""
+        m = self.months
         cents: dict[str, np.ndarray] = {f"balance_{name}": self.bucket_balances[:, i] for i, name in enumerate(BUCKETS)}
-        cents.update({k: v for k, v in self.counts.items() if k in self.money})
-        cents.update(ledger.flows)
-        cents["cum_net_loss"] = np.cumsum(ledger.flows["principal_charged_off"] - ledger.flows["recoveries"])
+        cents.update({k: v[:m] for k, v in self.counts.items() if k in self.money})
+        cents.update({k: v[:m] for k, v in ledger.flows.items()})
+        cents["cum_net_loss"] = np.cumsum(cents["principal_charged_off"] - cents["recoveries"])
         cols: dict[str, np.ndarray] = {"month": np.arange(1, self.months + 1)}
         for i, name in enumerate(BUCKETS):
             cols[f"n_{name}"] = self.bucket_counts[:, i]
         for name in BUCKETS:
             cols[f"balance_{name}"] = cents[f"balance_{name}"] / 100
-        cols.update({k: v / 100 if k in self.money else v for k, v in self.counts.items()})
-        cols["unemployment_share"] = self.counts["n_unemployed"] / self.n_borrowers
+        cols.update({k: v[:m] / 100 if k in self.money else v[:m] for k, v in self.counts.items()})
+        cols["unemployment_share"] = self.counts["n_unemployed"][:m] / self.n_borrowers
         cols["mean_credit_score"] = self.mean_credit_score
         del cols["n_unemployed"]
         for name in ledger.flows:
             cols[name] = cents[name] / 100
-        cols["cum_defaults"] = np.cumsum(self.counts["new_defaults"])
-        cols["cum_default_rate"] = cols["cum_defaults"] / np.maximum(self.counts["n_lent"], 1)
+        cols["cum_defaults"] = np.cumsum(self.counts["new_defaults"][:m])
+        cols["cum_default_rate"] = cols["cum_defaults"] / np.maximum(self.counts["n_lent"][:m], 1)
         cols["cum_net_loss"] = cents["cum_net_loss"] / 100
         cols["cum_loss_rate"] = cents["cum_net_loss"] / max(principal_lent(ledger.loans), 1)
         return cols, cents
@@ -110,6 +112,24 @@ def principal_lent(loans: Loans, mask: np.ndarray | slice = slice(None)) -> int:
     """Principal the borrowers came to owe, in cents: disbursed, plus interest a modification
     capitalised into principal. Charge-offs never exceed it, so loss rates on it are at most 1."""
     return int(loans.disbursed[mask].sum()) + int(loans.capitalised[mask].sum())
+
+
+def lifetime_metrics(sim: Simulation, months_run_off: int) -> dict[str, float]:
+    """Figures over the loans' whole lives, after a run-off (``run.lifetime``): share of the
+    loans lent that ever defaulted, expected net loss (charge-offs less recoveries received
+    and pending) on principal lent, and the share still open when the run-off stopped (at
+    its cap) with how many months it took."""
+    L = sim.loans
+    lent = L.status != NOT_LENT
+    n = max(int(np.count_nonzero(lent)), 1)
+    t = sim.ledger.totals()
+    loss = t["principal_charged_off"] - t["recoveries"] - t["recoveries_pending"]
+    return {
+        "lifetime_default_rate": float(np.count_nonzero(L.defaulted_day >= 0) / n),
+        "lifetime_loss_rate": loss / max(principal_lent(L), 1),
+        "lifetime_unresolved_rate": float(np.count_nonzero(L.status == ACTIVE) / n),
+        "lifetime_run_off_months": float(months_run_off),
+    }
 
 
 def run_metrics(sim: Simulation) -> dict[str, float]:

@@ -67,7 +67,7 @@ class PopulationMonth:
         self.sim = sim
         s, people = sim.scenario, sim.borrowers
         e = s.economy
-        self.path = None if e.unemployment_path is None else macro.unemployment_path(e.unemployment_path, sim.months)
+        self.path = None if e.unemployment_path is None else macro.unemployment_path(e.unemployment_path, sim.end_month)
         self.uniform_sensitivity = bool(np.all(people.job_loss_sensitivity == 1))
         self.literate = False  # anyone literate (checked each month: policies may teach)
         lent = sim.book.per_borrower(sim.loans.disbursed) / 100  # each borrower's borrowing at the start
@@ -164,8 +164,9 @@ class PopulationMonth:
         self.draw_for_due_dates(month)
 
     def more_to_come(self, month: int) -> bool:
-        """Whether the run has a month after `month` (to work out or draw ahead for)."""
-        return month + 1 < self.sim.months
+        """Whether the run (or its run-off) may have a month after `month` (to work out or
+        draw ahead for)."""
+        return month + 1 < self.sim.end_month
 
     def end(self, month: int) -> None:
         """The month's last day: every pay day (0-29) has passed, so no income is pending, and

@@ -70,7 +70,7 @@ class Policy:
         scenario's budget (``loansim.limits``). By default every ``cost_*`` key is paid once
         a month on every loan, and no fees."""
         prices = [v for k, v in params if k.startswith("cost_") and isinstance(v, float)]
-        return 0.0, sum(prices) * scenario.run.months
+        return 0.0, sum(prices) * scenario.run.simulated_months()
 
     def application_months(self, scenario: Scenario) -> np.ndarray:
         """The month of each applicant this policy brings to the book (origination): the

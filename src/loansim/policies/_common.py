@@ -75,18 +75,20 @@ class ReDefaults:
     foreclosure k months after the modification, among those aged k months).
 
     Each modification (a deferral granted, a restructuring) is one observation, counted
-    from the modification's day ``m``. ``k`` months on (day ``m + 30 k``, for each ``k`` of
-    ``REDEFAULT_MONTHS``), if that day falls within the run, the loan's status is taken at
-    the day's end (hook ``day_end``: after that day's payments, default and charge-off):
+    from the modification's day ``m``. ``k`` months on, the loan's status is taken as the
+    OCC's month-end data take it: at the end of the ``k``-th month after the modification's
+    month (the last day of month ``m // 30 + k``: for a modification at a month's start,
+    ``30 k + 29`` days on), for each ``k`` of ``REDEFAULT_MONTHS``, if that day falls within
+    the run, at the day's end (hook ``day_end``: after that day's payments, default and
+    charge-off):
     it has re-defaulted at ``d`` days (each ``d`` of ``REDEFAULT_DPD``) if it is ``d`` or
     more days past due, or has been charged off since ``m``; a repaid loan has not. A loan
     modified again before day ``m + 30 k`` is still observed for its first modification, at
     its status then (a second modification that cures the arrears cures them for both), and
     the second modification starts an observation of its own: every modification counts,
-    as in the OCC's figures. Two differences: the OCC leaves out loans no longer active
+    as in the OCC's figures. One difference: the OCC leaves out loans no longer active
     (repaid, foreclosed), while a charged-off loan is the nearest thing here to a mortgage
-    in foreclosure, which rarely completed within a year in 2008-09; and the OCC's data are
-    month ends, up to a month later than day ``m + 30 k``.
+    in foreclosure, which rarely completed within a year in 2008-09.
 
     The loans to check on a day are known when they are watched, so they wait in day
     buckets, one per horizon, and only they are looked at on their day.
@@ -109,7 +111,7 @@ class ReDefaults:
         self._ids.append(ids.copy())
         self._days.append(np.full(ids.size, day, dtype=np.int64))
         for k in REDEFAULT_MONTHS:
-            check_day = day + k * DAYS_PER_MONTH
+            check_day = (day // DAYS_PER_MONTH + k + 1) * DAYS_PER_MONTH - 1  # the k-th month end after
             if check_day <= self.last_day:
                 self.due[k].add(np.full(ids.size, check_day, dtype=np.int64), ids)
 
@@ -119,9 +121,8 @@ class ReDefaults:
             ids = self.due[k].take(day)
             if ids.size == 0:
                 continue
-            modified_on = day - k * DAYS_PER_MONTH
-            days_late = days_past_due_or_gone(L, ids, day, since=modified_on)
-            month = modified_on // DAYS_PER_MONTH
+            month = day // DAYS_PER_MONTH - k  # the modification's month
+            days_late = days_past_due_or_gone(L, ids, day, since=month * DAYS_PER_MONTH)
             self.watched[h, month] += ids.size
             for d in REDEFAULT_DPD:
                 self.redefaulted[d][h, month] += int(np.count_nonzero(days_late >= d))

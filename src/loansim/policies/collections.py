@@ -173,7 +173,7 @@ class Collections(Policy):
         """At most one action a day on a loan (``recontact_days`` >= 1), at the dearest stage's
         price, and one legal case."""
         per_action = max((s.cost_per_action for s in params.stages.values()), default=0.0)
-        return 0.0, per_action * ACTIONS_PER_MONTH * scenario.run.months + params.legal.cost_per_case
+        return 0.0, per_action * ACTIONS_PER_MONTH * scenario.run.simulated_months() + params.legal.cost_per_case
 
     @classmethod
     def check(cls, params: CollectionsParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:

@@ -57,14 +57,14 @@ class HardshipDeferral(Policy):
     def capitalised_months(cls, params: HardshipDeferralParams, scenario: Scenario) -> int:
         """Each deferral capitalises the interest past due (below ``max_dpd``) and, if so
         chosen, that of the months deferred; one deferral per cooldown (or per deferral)."""
-        deferrals = -(-scenario.run.months // max(params.cooldown_months, params.months))
+        deferrals = -(-scenario.run.simulated_months() // max(params.cooldown_months, params.months))
         per_deferral = -(-params.max_dpd // DAYS_PER_MONTH) + (params.months if params.interest == "capitalised" else 0)
         return deferrals * per_deferral
 
     @classmethod
     def most_per_loan(cls, params: HardshipDeferralParams, scenario: Scenario, owed: float) -> tuple[float, float]:
         """An application a month, and interest waived (a cost) up to all the loan owes."""
-        return 0.0, params.cost_per_application * scenario.run.months + owed
+        return 0.0, params.cost_per_application * scenario.run.simulated_months() + owed
 
     def setup(self, sim: Simulation) -> None:
         n = sim.loans.n

@@ -39,7 +39,7 @@ class LateFee(Policy):
     @classmethod
     def most_per_loan(cls, params: LateFeeParams, scenario: Scenario, owed: float) -> tuple[float, float]:
         """A flat fee and penalty on everything `owed`, every month, up to the cap."""
-        fees = (params.flat_fee + params.penalty_monthly_rate * owed) * scenario.run.months
+        fees = (params.flat_fee + params.penalty_monthly_rate * owed) * scenario.run.simulated_months()
         return (fees if params.max_fees_per_loan is None else min(fees, params.max_fees_per_loan)), 0.0
 
     def setup(self, sim: Simulation) -> None:

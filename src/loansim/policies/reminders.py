@@ -59,7 +59,7 @@ class Reminders(Policy):
     @classmethod
     def most_per_loan(cls, params: RemindersParams, scenario: Scenario, owed: float) -> tuple[float, float]:
         """Two reminders a month at most (before the due date, after a miss), on each channel."""
-        return 0.0, 2 * (params.cost_per_sms + params.cost_per_app_message) * scenario.run.months
+        return 0.0, 2 * (params.cost_per_sms + params.cost_per_app_message) * scenario.run.simulated_months()
 
     def setup(self, sim: Simulation) -> None:
         p = self.params
@@ -103,7 +103,7 @@ class Reminders(Policy):
         day, also those whose due date is sooner)."""
         first = day + self.params.days_before_due
         for target in range(0 if day == 0 else first, first + 1):
-            if target < sim.months * DAYS_PER_MONTH:
+            if target < sim.end_month * DAYS_PER_MONTH:
                 self._remind_for(sim, day, target)
 
     def _remind_for(self, sim: Simulation, day: int, target: int) -> None:

@@ -56,7 +56,7 @@ class Restructuring(Policy):
         """Each modification capitalises the interest past due, at most up to charge-off (or
         ``max_dpd``); at most ``max_modifications``, one per cooldown."""
         behind = params.max_dpd or scenario.lender.charge_off_dpd
-        modifications = min(params.max_modifications, -(-scenario.run.months // max(params.cooldown_months, 1)))
+        modifications = min(params.max_modifications, -(-scenario.run.simulated_months() // max(params.cooldown_months, 1)))
         return modifications * (-(-behind // DAYS_PER_MONTH) + 1)
 
     @classmethod

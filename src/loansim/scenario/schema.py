@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 
 from loansim import macro
 from loansim.distributions import STRICT, dist_in
-from loansim.limits import MAX_AMOUNT, MAX_BORROWERS, MAX_MONTHS
+from loansim.limits import MAX_AMOUNT, MAX_BORROWERS, MAX_MONTHS, RUN_OFF_MONTHS
 from loansim.policies import PolicyParams
 
 
@@ -23,6 +23,11 @@ class RunSettings(_Table):
     seed: int = Field(default=1, ge=0, description="root seed of every random stream")
     months: int = Field(default=36, ge=1, le=MAX_MONTHS, description="simulated months (30 days each)")
     replications: int = Field(default=1, ge=1, le=10_000, description="independent replications")
+    lifetime: bool = Field(default=True, description="after run.months, keep simulating (no new applications) until every loan is repaid or charged off, at most RUN_OFF_MONTHS more, for the lifetime figures")
+
+    def simulated_months(self) -> int:
+        """The most months a replication can simulate: the run, and the run-off if any."""
+        return self.months + (RUN_OFF_MONTHS if self.lifetime else 0)
 
 
 NAME = r"^[a-z][a-z0-9_]*$"
