@@ -14,7 +14,7 @@ from conftest import SCENARIOS, make_scenario, one_loan, run, shortened
 from loansim.engine import RunResult, Simulation
 from loansim.experiment import run_experiment
 from loansim.loans import NOT_LENT
-from loansim.metrics import BUCKETS, CODE, FROM_STATES, HEADLINE_ROLLS, STATES, count_transitions, may_have_moved
+from loansim.metrics import BUCKETS, CODE, FROM_STATES, HEADLINE_ROLLS, PAST_DUE, STATES, count_transitions, may_have_moved
 from loansim.report import write_results
 from loansim.scenario import load_scenario
 
@@ -52,9 +52,10 @@ def assert_accounts(result: RunResult, lent_at_start: int) -> None:
 @pytest.mark.parametrize("name", ["baseline", "underwriting", "grace", "hardship-deferral", "restructuring", "collections"])
 def test_outgoing_loans_are_the_from_state_at_the_month_end_before(name: str) -> None:
     path = SCENARIOS / f"{name}.toml"
-    _, result, lent_at_start = run_from_start(load_scenario(path, shortened(path, 14, ["portfolio.borrowers=300"])))
+    sim, result, lent_at_start = run_from_start(load_scenario(path, shortened(path, 14, ["portfolio.borrowers=300"])))
     assert_accounts(result, lent_at_start)
     assert result.transitions.sum() > 0
+    assert np.array_equal(sim.recorder.past_due, np.flatnonzero(sim.loans.month_end_state >= PAST_DUE))
 
 
 def test_lending_during_the_run_comes_from_new() -> None:

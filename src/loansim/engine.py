@@ -98,7 +98,8 @@ class Hooks:
 
 @dataclass
 class RunResult:
-    """What one replication produced: monthly series, headline metrics, ledger totals."""
+    """What one replication produced: monthly series, headline metrics, ledger totals, and the
+    loans moving between month-end states (roll-rate counts)."""
 
     replication: int
     seed: int
