@@ -26,7 +26,7 @@ from tqdm import tqdm
 from loansim.engine import RunResult, Simulation
 from loansim.errors import RunError
 from loansim.loans import BOOK_TOTALS, totals_problems
-from loansim.metrics import mean_ci95
+from loansim.metrics import FROM_STATES, STATES, mean_ci95, transition_rates
 from loansim.scenario import Scenario
 
 LEDGER_KEYS = (*BOOK_TOTALS, "operating_cost")
@@ -43,7 +43,7 @@ class Experiment:
     workers: int
 
     def summary(self) -> dict[str, Any]:
-        """Headline metrics with 95% confidence intervals across replications, and the ledger."""
+        """Headline metrics with 95% confidence intervals across replications, the roll rates and the ledger."""
         names = self.runs[0].metrics.keys()
         metrics = {name: mean_ci95([run.metrics[name] for run in self.runs]) for name in names}
         policies = {
@@ -54,10 +54,19 @@ class Experiment:
             "scenario": self.scenario.name,
             "replications": len(self.runs),
             "metrics": metrics,
+            "roll_rates": self.roll_rates(),
             "policies": policies,
             "ledger": self.ledger_summary(),
             "definitions": DEFINITIONS,
         }
+
+    def roll_rates(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """For each from-state that ever held a loan, the mean monthly transition rate to each
+        state (``metrics.transition_rates``): its mean and 95% CI across replications."""
+        rates = np.array([transition_rates(run.transitions) for run in self.runs])
+        held = sum(run.transitions.sum(axis=(0, 2)) for run in self.runs)
+        return {origin: {state: mean_ci95(rates[:, i, j]) for j, state in enumerate(STATES)}
+                for i, origin in enumerate(FROM_STATES) if held[i] > 0}
 
     def ledger_summary(self) -> dict[str, Any]:
         """The ledger in integer cents, exact at any book size: each replication's totals and
@@ -90,6 +99,10 @@ DEFINITIONS = {
     "operating_cost": "policies' operating costs (messages, staff, legal action, interest waived), currency units",
     "net_income": "interest income + fee income - net loss - operating cost, currency units (before funding costs)",
     "approval_rate": "applications approved / applications decided (with origination on)",
+    "cure_rate_30": "loans 30-59 days past due at a month end that are current at the next, summed over months / loans 30-59 days past due at those month ends, summed over months (roll_rates dpd_30_59 -> current; 0 in a replication with no such loan)",
+    "roll_rate_30_60": "loans 30-59 days past due at a month end that are 60-89 days past due at the next, summed over months / loans 30-59 days past due at those month ends, summed over months (roll_rates dpd_30_59 -> dpd_60_89)",
+    "roll_rate_60_90": "loans 60-89 days past due at a month end that are 90 or more days past due at the next, summed over months / loans 60-89 days past due at those month ends, summed over months (roll_rates dpd_60_89 -> dpd_90_plus)",
+    "roll_rates": "mean monthly transition rates: from-state -> to-state -> mean and ci95 across replications; per replication, the loans in the from-state at a month end that are in the to-state at the next, summed over months / the loans in the from-state at those month ends, summed over months (0 in a replication where the from-state held no loan); only from-states that ever held a loan. States: current, dpd_1_29, dpd_30_59, dpd_60_89, dpd_90_plus (the buckets of monthly.csv: a loan inside a grace window is current), charged_off, repaid; from-state new: loans lent during the month, counted at its end; the book before month 1 counts as a month end at which every lent loan is current",
     "active_at_end_rate": "share of loans still open when the run ends",
     "delinquent_at_end_rate": "share of loans still open and past due when the run ends",
     "missed_payment_rate_<cause>": "missed due dates whose first applicable reason was <cause> (unwilling, forgot, misunderstood, cannot_pay) / scheduled due dates",
