@@ -236,7 +236,7 @@ def check_path(value: str | float | list[float] | None, low: float = 0.0, high: 
     if high >= 1 and any(not low <= r < 1 for r in rates):
         raise ValueError("unemployment rates must be shares in [0, 1)")
     if high < 1 and any(not low <= r <= high for r in rates):
-        raise ValueError(f"unemployment rates must be shares within the stochastic economy's range {_RANGE}")
+        raise ValueError(f"unemployment rates must be shares within the stochastic economy range {_RANGE}")
     return value
 
 
@@ -322,7 +322,7 @@ class Economy(_Table):
             highest = float(macro.unemployment_path(value.around, 600, start).max())
             if highest > macro.MAX_RATE:
                 raise ValueError(f"around = {value.around!r} from economy.initial_unemployment = {start:g} reaches {highest:.3g}, "
-                                 f"above the stochastic economy's range {_RANGE}; start lower or give the path as a list")
+                                 f"above the stochastic economy range {_RANGE}; start lower or give the path as a list")
         return value
 
     @model_validator(mode="after")
