@@ -42,14 +42,31 @@ def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path)
                  "Intervals are 95% Student-t confidence intervals of the mean across replications.</p>")
     parts += ["<h2>Roll rates (mean monthly transition rates)</h2>", _roll_rate_table(summary["roll_rates"]), ROLL_RATE_NOTE]
     for name in ("delinquency.png", "default_and_loss.png", "missed_by_cause.png"):
-        data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
-        parts.append(f"<p><img alt='{name}' src='data:image/png;base64,{data}'></p>")
+        parts.append(_image(folder, name))
+    parts += ["<h2>Loss distribution across replications</h2>", _loss_table(summary["loss_distribution"]),
+              _image(folder, "loss_distribution.png")]
     parts += [f"<h2>Ledger (summed over the {len(experiment.runs)} replication(s), currency units)</h2>",
               _ledger_table(summary["ledger"])]
     for name, block in summary["policies"].items():
         parts += [f"<h2>Policy: {html.escape(name)}</h2>", _metrics_table(block)]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _image(folder: Path, name: str) -> str:
+    data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
+    return f"<p><img alt='{name}' src='data:image/png;base64,{data}'></p>"
+
+
+def _loss_table(block: dict[str, Any]) -> str:
+    rows = ["<table><tr><th>loss rate</th><th>value</th></tr>"]
+    for name, value in block.items():
+        if name != "replications":
+            shown = "– (too few replications)" if value is None else f"{100 * value:.2f}%"
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{shown}</td></tr>")
+    rows.append("</table><p class='note'>A q-quantile is shown from 1 / (1 − q) replications on (q99: 100, q999: 1,000); "
+                "the 99% expected shortfall (mean of the worst 1%) from 100 on.</p>")
+    return "\n".join(rows)
 
 
 def _metrics_table(metrics: dict[str, dict[str, Any]]) -> str:

@@ -25,10 +25,10 @@ from loansim.loans import cents_text
 from loansim.metrics import FROM_STATES, STATES
 from loansim.report import folder
 from loansim.report.html import render_report
-from loansim.report.plots import plot_default_and_loss, plot_delinquency, plot_missed_by_cause
+from loansim.report.plots import plot_default_and_loss, plot_delinquency, plot_loss_distribution, plot_missed_by_cause
 
 PLOTS = {"delinquency.png": plot_delinquency, "default_and_loss.png": plot_default_and_loss,
-         "missed_by_cause.png": plot_missed_by_cause}
+         "missed_by_cause.png": plot_missed_by_cause, "loss_distribution.png": plot_loss_distribution}
 
 
 def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> Path:
