@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import UnionType
 from typing import get_args, get_origin
 
 import pytest
@@ -32,6 +33,9 @@ def schema_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
             continue
         path = f"{prefix}{field.alias or name}"
         annotation = field.annotation
+        optional = [a for a in get_args(annotation) if a is not type(None)] if get_origin(annotation) is UnionType else []
+        if len(optional) == 1 and isinstance(optional[0], type) and issubclass(optional[0], BaseModel):
+            annotation = optional[0]  # an optional table, e.g. [economy.stochastic]
         if get_origin(annotation) is dict:  # a table of named tables, documented as <name>
             keys += schema_keys(get_args(annotation)[1], path + ".<name>.")
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel):

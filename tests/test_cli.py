@@ -22,8 +22,8 @@ from loansim.report import writer
 BASELINE = SCENARIOS / "baseline.toml"
 SMALL = ["--set", "portfolio.borrowers=500", "--set", "run.months=12", "--replications", "2"]
 TINY_RUN = ["--set", "portfolio.borrowers=300", "--set", "run.months=6", "--replications", "2", "--quiet"]
-RESULT_FILES = {"manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "delinquency.png",
-                "default_and_loss.png", "missed_by_cause.png", "report.html"}
+RESULT_FILES = {"manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "roll_rates.csv", "delinquency.png",
+                "default_and_loss.png", "missed_by_cause.png", "loss_distribution.png", "report.html"}
 METRICS = ("default_rate", "charge_off_rate", "loss_rate", "net_loss", "missed_payment_rate",
            "prepaid_or_repaid_rate", "interest_income", "fee_income")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -135,7 +135,7 @@ def test_monthly_mean_csv_averages_the_replications(baseline: tuple[Path, str]) 
 
 def test_plots_are_png_and_report_is_html(baseline: tuple[Path, str]) -> None:
     out = baseline[0]
-    for name in ("delinquency.png", "default_and_loss.png", "missed_by_cause.png"):
+    for name in ("delinquency.png", "default_and_loss.png", "missed_by_cause.png", "loss_distribution.png"):
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
     assert (out / "report.html").read_text(encoding="utf-8").lower().startswith("<!doctype html>")
 

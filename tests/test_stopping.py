@@ -177,4 +177,5 @@ def test_a_lost_worker_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch: 
 def test_result_files_are_those_the_writer_writes() -> None:
     from loansim.report import writer
 
-    assert {"manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "report.html", *writer.PLOTS} == folder.RESULT_FILES
+    assert {"manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "roll_rates.csv", "report.html",
+            *writer.PLOTS} == folder.RESULT_FILES

@@ -39,7 +39,8 @@ One clock process runs each day's steps, always in this order:
    hook ``charged_off(sim, day, ids)`` for them.
 9. hook ``day_end(sim, day)`` (the status of modified loans 3, 6, 9 and 12 months after
    their modification, for re-default: ``policies._common.ReDefaults``).
-10. **month end** (day 29): the month is recorded; every pay day has passed, so none of the
+10. **month end** (day 29): the month is recorded (the book by state, and the loans moving
+    between states since the month end before); every pay day has passed, so none of the
     month's income is pending any more; then hook ``month_end(sim, month)``.
 
 Actor processes are SimPy processes of their own: recoveries, the collections desk,
@@ -72,7 +73,7 @@ from loansim.borrowers.monthly import PopulationMonth
 from loansim.borrowers.payment import MISS_CAUSES
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
 from loansim.portfolio import Book
-from loansim.metrics import Recorder, lifetime_metrics, run_metrics
+from loansim.metrics import FROM_STATES, STATES, Recorder, lifetime_metrics, run_metrics
 from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
@@ -100,7 +101,8 @@ class Hooks:
 
 @dataclass
 class RunResult:
-    """What one replication produced: monthly series, headline metrics, ledger totals."""
+    """What one replication produced: monthly series, headline metrics, ledger totals, and the
+    loans moving between month-end states (roll-rate counts)."""
 
     replication: int
     seed: int
@@ -111,6 +113,9 @@ class RunResult:
     policies: dict[str, dict[str, float]]
     wall_seconds: float
     monthly_cents: dict[str, np.ndarray] = field(default_factory=dict)  # the money columns of `monthly`, exact
+    transitions: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FROM_STATES), len(STATES)), dtype=np.int64))
+    """Loans by month, state at the month end before (``metrics.FROM_STATES``) and state at this
+    month end (``metrics.STATES``): ``transitions[m, i, j]`` moved from state i to j in month m + 1."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -148,6 +153,7 @@ class Simulation:
         if self.grace_days:
             self.recorder.declare("cured_in_grace")
             self.recorder.declare("paid_in_grace", money=True)
+        self.recorder.start(self.loans)
         self._clock: simpy.Process | None = None
         self._progress: Callable[[int], None] | None = None
 
@@ -184,6 +190,7 @@ class Simulation:
             seed=self.scenario.run.seed,
             monthly=monthly,
             monthly_cents=monthly_cents,
+            transitions=self.recorder.transitions.copy(),
             metrics=run_metrics(self),
             ledger=self.ledger.totals(),
             ledger_problems=_ledger_problems(self.loans),

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from loansim.engine import RunResult, Simulation
 from loansim.errors import RunError
 from loansim.loans import BOOK_TOTALS, totals_problems
-from loansim.metrics import mean_ci95
+from loansim.metrics import FROM_STATES, STATES, mean_ci95, transition_rates
 from loansim.scenario import Scenario
 
 LEDGER_KEYS = (*BOOK_TOTALS, "operating_cost")
@@ -43,7 +43,7 @@ class Experiment:
     workers: int
 
     def summary(self) -> dict[str, Any]:
-        """Headline metrics with 95% confidence intervals across replications, and the ledger."""
+        """Headline metrics with 95% confidence intervals across replications, the roll rates and the ledger."""
         names = self.runs[0].metrics.keys()
         metrics = {name: mean_ci95([run.metrics[name] for run in self.runs]) for name in names}
         policies = {
@@ -54,10 +54,20 @@ class Experiment:
             "scenario": self.scenario.name,
             "replications": len(self.runs),
             "metrics": metrics,
+            "roll_rates": self.roll_rates(),
+            "loss_distribution": loss_distribution([run.metrics["loss_rate"] for run in self.runs]),
             "policies": policies,
             "ledger": self.ledger_summary(),
             "definitions": DEFINITIONS,
         }
+
+    def roll_rates(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """For each from-state that ever held a loan, the mean monthly transition rate to each
+        state (``metrics.transition_rates``): its mean and 95% CI across replications."""
+        rates = np.array([transition_rates(run.transitions) for run in self.runs])
+        held = sum(run.transitions.sum(axis=(0, 2)) for run in self.runs)
+        return {origin: {state: mean_ci95(rates[:, i, j]) for j, state in enumerate(STATES)}
+                for i, origin in enumerate(FROM_STATES) if held[i] > 0}
 
     def ledger_summary(self) -> dict[str, Any]:
         """The ledger in integer cents, exact at any book size: each replication's totals and
@@ -75,6 +85,26 @@ class Experiment:
         }
 
 
+LOSS_QUANTILES = {"loss_rate_q50": 0.50, "loss_rate_q95": 0.95, "loss_rate_q99": 0.99, "loss_rate_q999": 0.999}
+
+
+def loss_distribution(loss_rates: list[float]) -> dict[str, float | int | None]:
+    """Quantiles and the 99% expected shortfall of the loss rate across replications.
+
+    A tail figure needs replications beyond it: the q-quantile is given when at least
+    1 / (1 - q) replications ran (q50: 2, q95: 20, q99: 100, q999: 1,000), else null. The
+    99% expected shortfall is the mean of the worst floor(1% of replications), given from
+    100 replications on. Quantiles interpolate linearly between replications (numpy's default).
+    """
+    x = np.sort(np.asarray(loss_rates, dtype=float))
+    out: dict[str, float | int | None] = {"replications": int(x.size)}
+    for key, q in LOSS_QUANTILES.items():
+        out[key] = float(np.quantile(x, q)) if x.size >= round(1 / (1 - q)) else None
+    worst = int(np.floor(0.01 * x.size + 1e-9))
+    out["loss_rate_es99"] = float(x[-worst:].mean()) if worst >= 1 else None
+    return out
+
+
 DEFINITIONS = {
     "default_rate": "share of loans that reached lender.default_dpd days past due (90 by default) or were charged off",
     "charge_off_rate": "share of loans charged off (at lender.charge_off_dpd days past due)",
@@ -90,6 +120,10 @@ DEFINITIONS = {
     "operating_cost": "policies' operating costs (messages, staff, legal action, interest waived), currency units",
     "net_income": "interest income + fee income - net loss - operating cost, currency units (before funding costs)",
     "approval_rate": "applications approved / applications decided (with origination on)",
+    "cure_rate_30": "loans 30-59 days past due at a month end that are current at the next, summed over months / loans 30-59 days past due at those month ends, summed over months (roll_rates dpd_30_59 -> current; 0 in a replication with no such loan)",
+    "roll_rate_30_60": "loans 30-59 days past due at a month end that are 60-89 days past due at the next, summed over months / loans 30-59 days past due at those month ends, summed over months (roll_rates dpd_30_59 -> dpd_60_89)",
+    "roll_rate_60_90": "loans 60-89 days past due at a month end that are 90 or more days past due at the next, summed over months / loans 60-89 days past due at those month ends, summed over months (roll_rates dpd_60_89 -> dpd_90_plus)",
+    "roll_rates": "mean monthly transition rates: from-state -> to-state -> mean and ci95 across replications; per replication, the loans in the from-state at a month end that are in the to-state at the next, summed over months / the loans in the from-state at those month ends, summed over months (0 in a replication where the from-state held no loan); only from-states that ever held a loan. States: current, dpd_1_29, dpd_30_59, dpd_60_89, dpd_90_plus (the buckets of monthly.csv: a loan inside a grace window is current), charged_off, repaid; from-state new: loans lent during the month, counted at its end; the book before month 1 counts as a month end at which every lent loan is current",
     "active_at_end_rate": "share of loans still open when the run ends",
     "delinquent_at_end_rate": "share of loans still open and past due when the run ends",
     "missed_payment_rate_<cause>": "missed due dates whose first applicable reason was <cause> (unwilling, forgot, misunderstood, cannot_pay) / scheduled due dates",
@@ -104,6 +138,7 @@ DEFINITIONS = {
     "outside_debt_outstanding": "outside debt still owed at the end, currency units",
     "outside_rollovers_per_borrower": "unmet outside repayments per borrower",
     "ledger": "integer cents: each replication's ledger totals (by_replication) and their sum over replications (total); balanced: every identity holds on these numbers and on every loan",
+    "loss_distribution": "the loss rate across replications: quantiles loss_rate_q50, _q95, _q99, _q999 (each given when at least 1 / (1 - q) replications ran: 2, 20, 100, 1,000; else null; linear interpolation) and loss_rate_es99, the mean of the worst 1% (floor of 1% of replications, given from 100 on); with a stochastic economy it carries economy-wide risk",
     "ci95": "95% Student-t confidence interval of the mean across replications; null with one replication",
 }
 

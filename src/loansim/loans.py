@@ -130,6 +130,9 @@ class Loans(StateArrays):
         "pay_reason": Field(np.int8, 0, "code", "what limited the payment at the latest due date (payment.MISS_CAUSES; 0: only cash)"),
         "last_miss_cause": Field(np.int8, 0, "code", "why the latest due date was missed (payment.MISS_CAUSES)"),
         "n_missed": Field(np.int32, 0, "count", "scheduled due dates whose interest and principal due were not paid in full"),
+        # the book at the latest month end (loansim.metrics)
+        "month_end_state": Field(np.int8, ACTIVE, "code", "state at the latest month end, or at the start before the first: the status code, "
+                                                       "or for an active loan past due beyond any grace period 4 to 7 (1-29, 30-59, 60-89, 90+ days; metrics.PAST_DUE)"),
     }
 
     def monthly_interest(self, ids: slice | np.ndarray) -> np.ndarray:

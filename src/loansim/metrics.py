@@ -8,6 +8,11 @@ Definitions (also in the README): a loan *defaults* when it first reaches
 ``lender.default_dpd`` days past due (90 by default, Basel-style) or is charged off; a
 scheduled due date is *missed* when the interest and principal due (the instalment plus
 arrears) are not paid in full; unpaid fees alone do not make a due date missed.
+
+At each month end every lent loan is in one *state* (``STATES``): a delinquency bucket while
+active, charged off or repaid. ``month_end_states`` classifies the book; the bucket counts and
+the roll rates (the loans moving from each state at one month end to each state at the
+next, ``Recorder.transitions``) both come from it, so they agree.
 """
 
 from __future__ import annotations
@@ -23,6 +28,20 @@ if TYPE_CHECKING:
     from loansim.engine import Simulation
 
 BUCKETS = ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_plus")
+STATES = (*BUCKETS, "charged_off", "repaid")
+"""A lent loan's state at a month end: its delinquency bucket while active, or how it closed."""
+FROM_STATES = (*STATES, "new")
+"""Where a month's transitions come from: a state at the month end before, or ``new``, a loan
+lent during the month (an application approved; it was in no state at the month end before)."""
+
+PAST_DUE = 4
+"""A state code (``Loans.month_end_state``) is the loan's status code (``loans.ACTIVE`` is
+current, ``REPAID``, ``CHARGED_OFF``, ``NOT_LENT``: in no state), or for an active loan past
+due, ``PAST_DUE`` + its bucket - 1: 4 is 1-29 days past due, ..., 7 is 90 or more."""
+N_CODES = PAST_DUE + len(BUCKETS) - 1
+CODE = {"current": ACTIVE, "repaid": REPAID, "charged_off": CHARGED_OFF, "new": NOT_LENT,
+        **{name: PAST_DUE + i for i, name in enumerate(BUCKETS[1:])}}
+FROM_CODES, TO_CODES, BUCKET_CODES = ([CODE[s] for s in names] for names in (FROM_STATES, STATES, BUCKETS))
 
 COUNTS = ("new_defaults", "new_charge_offs", "due_dates", "missed_payments", "n_active", "n_repaid",
           "n_charged_off", "n_lent", "n_unemployed")
@@ -39,6 +58,8 @@ class Recorder:
         self.bucket_counts = np.zeros((months, len(BUCKETS)), dtype=np.int64)
         self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
         self.mean_credit_score = np.zeros(months)
+        self.transitions = np.zeros((months, len(FROM_STATES), len(STATES)), dtype=np.int64)  # loans, from -> to
+        self.past_due = np.zeros(0, dtype=np.intp)  # ids of the loans in a DPD bucket at the latest month end
         self.money: set[str] = set()
 
     def declare(self, *names: str, money: bool = False) -> None:
@@ -52,31 +73,37 @@ class Recorder:
         """Add `value` to the count `name` of the month containing `day`."""
         self.counts[name][day // DAYS_PER_MONTH] += value
 
-    def record_month(self, sim: Simulation, month: int, day: int) -> None:
-        """Snapshot the book at the end of `day`, the last day of `month`.
+    def start(self, loans: Loans) -> None:
+        """Take the book before the first day as the month end before month 1: every loan
+        lent is current; applications are in no state."""
+        loans.month_end_state, self.past_due = month_end_states(loans, 0, 0)
 
-        Only active loans carry an oldest unpaid due day, and closed loans carry no
-        principal, so only the (few) delinquent loans need a closer look.
+    def record_month(self, sim: Simulation, month: int, day: int) -> None:
+        """Snapshot the book at the end of `day`, the last day of `month`, and count the loans
+        moving between states since the month end before (``Loans.month_end_state``).
+
+        Closed loans carry no principal, so only the (few) delinquent loans need a closer look.
         """
         L = sim.loans
-        late = np.flatnonzero(L.oldest_unpaid_day >= 0)
-        dpd = day - L.oldest_unpaid_day[late]
-        if sim.grace_days:  # inside the grace period a loan is not late
-            late, dpd = late[dpd > sim.grace_days], dpd[dpd > sim.grace_days]
+        state, late = month_end_states(L, day, sim.grace_days)
         # Fancy-index += adds once per distinct index: a borrower with several late loans counts once.
-        sim.borrowers.months_in_arrears[sim.book.holders(late[dpd > 0])] += 1
-        bucket = np.minimum(dpd // DAYS_PER_MONTH + (dpd > 0), len(BUCKETS) - 1)  # 1-29 -> 1, ..., 90+ -> 4
-        counts = np.bincount(bucket, minlength=len(BUCKETS))
+        sim.borrowers.months_in_arrears[sim.book.holders(late)] += 1
+        by_code = np.zeros(N_CODES, dtype=np.int64)
+        by_code[:PAST_DUE] = [np.count_nonzero(state == code) for code in range(PAST_DUE)]
+        bucket = state[late] - (PAST_DUE - 1)  # 1-29 -> 1, ..., 90+ -> 4
+        by_code[PAST_DUE:] = np.bincount(bucket, minlength=len(BUCKETS))[1:]
+        movers = may_have_moved(L.month_end_state, state, self.past_due, late)
+        self.transitions[month] = count_transitions(L.month_end_state, state, by_code, movers)[np.ix_(FROM_CODES, TO_CODES)]
+        L.month_end_state, self.past_due = state, late
+        counts = by_code[BUCKET_CODES]
         balances = np.bincount(bucket, weights=L.principal[late], minlength=len(BUCKETS)).astype(np.int64)
-        by_status = {code: np.count_nonzero(L.status == code) for code in (ACTIVE, REPAID, CHARGED_OFF, NOT_LENT)}
-        counts[0] = by_status[ACTIVE] - counts[1:].sum()  # current: active and not late
         balances[0] = int(L.principal.sum()) - balances[1:].sum()
         self.bucket_counts[month] = counts
         self.bucket_balances[month] = balances
-        self.counts["n_active"][month] = by_status[ACTIVE]
-        self.counts["n_repaid"][month] = by_status[REPAID]
-        self.counts["n_charged_off"][month] = by_status[CHARGED_OFF]
-        self.counts["n_lent"][month] = L.n - by_status[NOT_LENT]
+        self.counts["n_active"][month] = counts.sum()
+        self.counts["n_repaid"][month] = by_code[REPAID]
+        self.counts["n_charged_off"][month] = by_code[CHARGED_OFF]
+        self.counts["n_lent"][month] = L.n - by_code[NOT_LENT]
         self.counts["n_unemployed"][month] = sim.borrowers.n - np.count_nonzero(sim.borrowers.employed)
         self.mean_credit_score[month] = float(sim.borrowers.score.mean(dtype=np.float64))
         if "outside_balance" in self.counts:
@@ -106,6 +133,41 @@ class Recorder:
         cols["cum_net_loss"] = cents["cum_net_loss"] / 100
         cols["cum_loss_rate"] = cents["cum_net_loss"] / max(principal_lent(ledger.loans), 1)
         return cols, cents
+
+
+def month_end_states(loans: Loans, day: int, grace_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each loan's state code at the end of `day` (``PAST_DUE``), and the ids of the loans
+    past due, in ascending order.
+
+    A loan is `day` minus its oldest unpaid due day past due; only active loans carry one.
+    Inside the grace period (at most `grace_days` past due) a loan is not late, and a loan
+    due and unpaid today is 0 days past due: both are current.
+    """
+    late = np.flatnonzero(loans.oldest_unpaid_day >= 0)
+    dpd = day - loans.oldest_unpaid_day[late]
+    late, dpd = late[dpd > grace_days], dpd[dpd > grace_days]
+    state = loans.status.copy()
+    state[late] = PAST_DUE + np.minimum(dpd // DAYS_PER_MONTH, len(BUCKETS) - 2)
+    return state, late
+
+
+def may_have_moved(before: np.ndarray, after: np.ndarray, was_past_due: np.ndarray, past_due: np.ndarray) -> np.ndarray:
+    """Ids, each once, of the loans whose state code may differ from `before` to `after`: those
+    past due at either month end (`was_past_due`, `past_due`: ids of codes ``PAST_DUE`` and up),
+    and those whose status changed (lent, repaid or charged off). Status changes are few,
+    so the book is searched for them alone."""
+    changed = np.flatnonzero((before != after) & (before < PAST_DUE) & (after < PAST_DUE))
+    return np.concatenate([was_past_due, past_due[before[past_due] < PAST_DUE], changed])
+
+
+def count_transitions(before: np.ndarray, after: np.ndarray, after_counts: np.ndarray, movers: np.ndarray) -> np.ndarray:
+    """Loans by state code `before` (rows) and `after` (columns). `after_counts` holds the
+    loans of each code in `after`; every loan outside `movers` (ids, each once) has the same
+    code in both, so only the movers are looked at one by one."""
+    pairs = before[movers].astype(np.intp) * N_CODES + after[movers]
+    table = np.bincount(pairs, minlength=N_CODES * N_CODES).reshape(N_CODES, N_CODES)
+    table[np.diag_indices(N_CODES)] += after_counts - table.sum(axis=0)
+    return table
 
 
 def principal_lent(loans: Loans, mask: np.ndarray | slice = slice(None)) -> int:
@@ -160,6 +222,7 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         **_by_group(sim),
         "active_at_end_rate": float(np.count_nonzero(L.status == ACTIVE) / n),
         "delinquent_at_end_rate": float(np.count_nonzero((L.status == ACTIVE) & (L.oldest_unpaid_day >= 0)) / n),
+        **roll_rate_metrics(sim.recorder.transitions),
         "missed_payments_per_loan": missed / n,
         "months_in_arrears_per_borrower": float(sim.borrowers.months_in_arrears[customers].mean()),
         "mean_credit_score": float(sim.borrowers.score[customers].mean(dtype=np.float64)),
@@ -167,6 +230,27 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "fees_paid_per_loan": t["fees_paid"] / 100 / n,
         **{k: v for policy in sim.policies for k, v in policy.portfolio_metrics(sim).items()},
     }
+
+
+HEADLINE_ROLLS = {"cure_rate_30": ("dpd_30_59", "current"), "roll_rate_30_60": ("dpd_30_59", "dpd_60_89"),
+                  "roll_rate_60_90": ("dpd_60_89", "dpd_90_plus")}
+"""Headline roll rates: the mean monthly transition rate of one from-state to one to-state."""
+
+
+def transition_rates(transitions: np.ndarray) -> np.ndarray:
+    """Mean monthly transition rates of one run, from ``FROM_STATES`` (rows) to ``STATES``
+    (columns): the loans that moved, summed over months, / the loans in the from-state at the
+    month ends before, summed over the same months. A from-state that never held a loan has
+    rates 0."""
+    moved = transitions.sum(axis=0)
+    held = moved.sum(axis=1, keepdims=True)
+    return np.divide(moved, held, out=np.zeros(moved.shape), where=held > 0)
+
+
+def roll_rate_metrics(transitions: np.ndarray) -> dict[str, float]:
+    """The headline roll rates (``HEADLINE_ROLLS``) of one run."""
+    rates = transition_rates(transitions)
+    return {name: float(rates[FROM_STATES.index(a), STATES.index(b)]) for name, (a, b) in HEADLINE_ROLLS.items()}
 
 
 def _by_group(sim: Simulation) -> dict[str, float]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from loansim import macro
 from loansim.loans import DAYS_PER_MONTH, floor_cents
 from loansim.rng import Streams
 from loansim.scenario import Scenario
@@ -186,7 +185,7 @@ def initial_unemployment(scenario: Scenario) -> float:
     e = scenario.economy
     if scenario.borrowers.initial_unemployment_share is not None:
         return scenario.borrowers.initial_unemployment_share
-    if e.unemployment_path is not None:
-        return macro.first_rate(e.unemployment_path)
+    if e.has_path():
+        return e.starting_rate()
     loss, find = e.job_loss_prob(), e.monthly_job_finding_prob
     return loss / (loss + find) if loss + find > 0 else 0.0

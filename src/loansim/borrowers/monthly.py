@@ -67,7 +67,13 @@ class PopulationMonth:
         self.sim = sim
         s, people = sim.scenario, sim.borrowers
         e = s.economy
-        self.path = None if e.unemployment_path is None else macro.unemployment_path(e.unemployment_path, sim.end_month)
+        # This replication's unemployment path (months 0..end_month: the run and any run-off), and each month's job-finding chance.
+        self.path = macro.economy_path(e, sim.end_month, sim.streams)
+        self.job_finding = (np.full(sim.end_month + 1, e.monthly_job_finding_prob) if self.path is None else
+                            macro.job_finding_prob(e.monthly_job_finding_prob, self.path, self.path[0], e.job_finding_unemployment_elasticity))
+        if self.path is not None:  # rates, not counts: kept beside the recorder's series so that they reach monthly.csv
+            sim.recorder.counts["unemployment_rate_path"] = self.path[: sim.months].copy()
+            sim.recorder.counts["job_finding_prob"] = self.job_finding[: sim.months].copy()
         self.uniform_sensitivity = bool(np.all(people.job_loss_sensitivity == 1))
         self.literate = False  # anyone literate (checked each month: policies may teach)
         lent = sim.book.per_borrower(sim.loans.disbursed) / 100  # each borrower's borrowing at the start
@@ -187,7 +193,7 @@ class PopulationMonth:
         if month > 0:  # month 0 starts from the initial state
             employed = side.employed
             u = sim.streams.uniform("employment.transition", month, side.n)
-            income.step_employment(side, u, self.job_loss_hazards(month, side.employed), e.monthly_job_finding_prob)
+            income.step_employment(side, u, self.job_loss_hazards(month, side.employed), float(self.job_finding[month]))
             side.shocked |= employed & ~side.employed
             self.cut_pay(month, side)
             income.grow_incomes(side, (1 + e.annual_income_growth) ** (1 / 12))
@@ -230,7 +236,7 @@ class PopulationMonth:
             hazard = e.job_loss_prob()
         else:
             unemployed = 1.0 - np.count_nonzero(employed) / people.n
-            hazard = macro.job_loss_hazard(unemployed, float(self.path[month]), e.monthly_job_finding_prob)
+            hazard = macro.job_loss_hazard(unemployed, float(self.path[month]), float(self.job_finding[month]))
         if self.uniform_sensitivity:
             return hazard
         return macro.individual_hazards(hazard, people.job_loss_sensitivity, employed)

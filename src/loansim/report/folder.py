@@ -31,8 +31,8 @@ from loansim.errors import UserError
 from loansim.scenario.messages import clip
 
 RESULT_FILES = frozenset({
-    "manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "delinquency.png",
-    "default_and_loss.png", "missed_by_cause.png", "report.html",
+    "manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "roll_rates.csv", "delinquency.png",
+    "default_and_loss.png", "missed_by_cause.png", "loss_distribution.png", "report.html",
 })
 """Every file any version of loansim writes into a results folder."""
 

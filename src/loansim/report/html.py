@@ -9,6 +9,7 @@ from typing import Any
 
 from loansim.experiment import Experiment
 from loansim.loans import cents_text
+from loansim.metrics import STATES
 
 BORROWER = ("_per_loan", "_per_borrower", "mean_credit_score", "outside_", "share_borrowers")
 
@@ -39,9 +40,11 @@ def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path)
             parts += [f"<h2>{title}</h2>", _metrics_table(block)]
     parts.append("<p class='note'>Default = reached the default DPD (90 days past due by default) or charged off. "
                  "Intervals are 95% Student-t confidence intervals of the mean across replications.</p>")
+    parts += ["<h2>Roll rates (mean monthly transition rates)</h2>", _roll_rate_table(summary["roll_rates"]), ROLL_RATE_NOTE]
     for name in ("delinquency.png", "default_and_loss.png", "missed_by_cause.png"):
-        data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
-        parts.append(f"<p><img alt='{name}' src='data:image/png;base64,{data}'></p>")
+        parts.append(_image(folder, name))
+    parts += ["<h2>Loss distribution across replications</h2>", _loss_table(summary["loss_distribution"]),
+              _image(folder, "loss_distribution.png")]
     parts += [f"<h2>Ledger (summed over the {len(experiment.runs)} replication(s), currency units)</h2>",
               _ledger_table(summary["ledger"])]
     for name, block in summary["policies"].items():
@@ -50,11 +53,44 @@ def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path)
     return "\n".join(parts)
 
 
+def _image(folder: Path, name: str) -> str:
+    data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
+    return f"<p><img alt='{name}' src='data:image/png;base64,{data}'></p>"
+
+
+def _loss_table(block: dict[str, Any]) -> str:
+    rows = ["<table><tr><th>loss rate</th><th>value</th></tr>"]
+    for name, value in block.items():
+        if name != "replications":
+            shown = "– (too few replications)" if value is None else f"{100 * value:.2f}%"
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{shown}</td></tr>")
+    rows.append("</table><p class='note'>A q-quantile is shown from 1 / (1 − q) replications on (q99: 100, q999: 1,000); "
+                "the 99% expected shortfall (mean of the worst 1%) from 100 on.</p>")
+    return "\n".join(rows)
+
+
 def _metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
     rows = ["<table><tr><th>metric</th><th>mean</th><th>95% CI</th></tr>"]
     for name, m in metrics.items():
         ci = "–" if m["ci95"] is None else f"{_num(name, m['ci95'][0])} … {_num(name, m['ci95'][1])}"
         rows.append(f"<tr><td>{html.escape(name)}</td><td>{_num(name, m['mean'])}</td><td>{ci}</td></tr>")
+    return "\n".join(rows) + "</table>"
+
+
+ROLL_RATE_NOTE = (
+    "<p class='note'>Each row: of the loans in that state at a month end, the share in each state at the next month "
+    "end (row new: of the loans lent during a month, the share in each state at its end). Per replication, the loans "
+    "that moved are summed over months and divided by the from-state's loans summed over months; the table shows the "
+    "mean across replications. States are month-end snapshots with the delinquency buckets of monthly.csv (days past "
+    "due; a loan inside a grace window is current); the book before the first month counts as a month end at which "
+    "every lent loan is current. Rows of states that never held a loan are left out.</p>")
+
+
+def _roll_rate_table(roll_rates: dict[str, dict[str, dict[str, Any]]]) -> str:
+    rows = ["<table><tr><th>from / to</th>" + "".join(f"<th>{html.escape(s)}</th>" for s in STATES) + "</tr>"]
+    for origin, to in roll_rates.items():
+        cells = "".join(f"<td>{100 * to[s]['mean']:.2f}%</td>" for s in STATES)
+        rows.append(f"<tr><td>{html.escape(origin)}</td>{cells}</tr>")
     return "\n".join(rows) + "</table>"
 
 

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from loansim.engine import RunResult
+from loansim.experiment import loss_distribution
 from loansim.metrics import BUCKETS
 
 BUCKET_LABELS = {"dpd_1_29": "1–29 DPD", "dpd_30_59": "30–59 DPD", "dpd_60_89": "60–89 DPD", "dpd_90_plus": "90+ DPD"}
@@ -93,4 +94,24 @@ def plot_missed_by_cause(runs: list[RunResult], ax: Axes | None = None) -> Figur
     ax.set(xlabel="month", ylabel="% of due dates", title="Missed due dates by cause (mean of replications)")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.set_xlim(months[0], months[-1])
+    return fig
+
+
+TAIL_LABELS = {"loss_rate_q95": "95th percentile", "loss_rate_q99": "99th percentile", "loss_rate_es99": "99% expected shortfall"}
+TAIL_STYLES = {"loss_rate_q95": ":", "loss_rate_q99": "--", "loss_rate_es99": "-"}
+
+
+def plot_loss_distribution(runs: list[RunResult], ax: Axes | None = None) -> Figure:
+    """Histogram of the loss rate across replications, with the tail figures the number of
+    replications supports (``experiment.loss_distribution``)."""
+    fig, ax = _axes(ax)
+    losses = 100 * np.array([run.metrics["loss_rate"] for run in runs])
+    ax.hist(losses, bins=max(1, min(50, int(np.ceil(np.sqrt(losses.size))))), color="#fc8d59", edgecolor="white")
+    for key, value in loss_distribution(list(losses / 100)).items():
+        if key in TAIL_LABELS and value is not None:
+            ax.axvline(100 * value, color="#7f0000", linestyle=TAIL_STYLES[key], label=f"{TAIL_LABELS[key]}: {100 * value:.2f}%")
+    ax.set(xlabel="net loss / principal lent (%)", ylabel="replications",
+           title=f"Loss rate across {len(runs)} replication(s)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", frameon=False)
     return fig

@@ -22,16 +22,17 @@ from loansim import __version__
 from loansim.engine import RunResult
 from loansim.experiment import Experiment
 from loansim.loans import cents_text
+from loansim.metrics import FROM_STATES, STATES
 from loansim.report import folder
 from loansim.report.html import render_report
-from loansim.report.plots import plot_default_and_loss, plot_delinquency, plot_missed_by_cause
+from loansim.report.plots import plot_default_and_loss, plot_delinquency, plot_loss_distribution, plot_missed_by_cause
 
 PLOTS = {"delinquency.png": plot_delinquency, "default_and_loss.png": plot_default_and_loss,
-         "missed_by_cause.png": plot_missed_by_cause}
+         "missed_by_cause.png": plot_missed_by_cause, "loss_distribution.png": plot_loss_distribution}
 
 
 def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> Path:
-    """Write manifest, summary, monthly CSVs, plots and report into `out`; returns `out`."""
+    """Write manifest, summary, monthly CSVs, roll rates, plots and report into `out`; returns `out`."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.temporary(out)
@@ -41,6 +42,7 @@ def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> 
         _write_json(tmp / "summary.json", summary)
         write_monthly_csv(tmp / "monthly.csv", experiment)
         write_monthly_mean_csv(tmp / "monthly_mean.csv", experiment)
+        write_roll_rates_csv(tmp / "roll_rates.csv", experiment)
         for name, plot in PLOTS.items():
             plot(experiment.runs).savefig(tmp / name, dpi=110)
         (tmp / "report.html").write_text(render_report(experiment, summary, tmp), encoding="utf-8")
@@ -91,6 +93,18 @@ def write_monthly_mean_csv(path: Path, experiment: Experiment) -> None:
         writer.writerow(columns)
         for i in range(len(means["month"])):
             writer.writerow([_fmt(means[c][i]) for c in columns])
+
+
+def write_roll_rates_csv(path: Path, experiment: Experiment) -> None:
+    """One row per replication, month, from-state and to-state with loans moving from the
+    one at the month end before to the other at this month end; pairs with none are left out."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["replication", "month", "from_state", "to_state", "loans"])
+        for run in experiment.runs:
+            for month, origin, state in zip(*np.nonzero(run.transitions)):
+                writer.writerow([run.replication, month + 1, FROM_STATES[origin], STATES[state],
+                                 run.transitions[month, origin, state]])
 
 
 def _column_text(run: RunResult, column: str) -> list[str]:

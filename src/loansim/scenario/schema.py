@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
@@ -228,16 +228,81 @@ class BorrowerBehaviour(_Table):
         return named_tables(value)
 
 
+PATH_HELP = "a built-in path's name, one rate, or a list of monthly rates"
+_EST = macro.ESTIMATED
+_RANGE = f"[{macro.MIN_RATE:g}, {macro.MAX_RATE:g}]"
+
+
+def check_path(value: str | float | list[float] | None, low: float = 0.0, high: float = 1.0) -> str | float | list[float] | None:
+    """A path as written: a known built-in name, or rates within [`low`, `high`] (high excluded when 1)."""
+    if isinstance(value, str) and value not in macro.BUILT_IN_PATHS:
+        raise ValueError(f"unknown path; built-in paths are: {', '.join(macro.BUILT_IN_PATHS)}")
+    if isinstance(value, list) and not value:
+        raise ValueError("must list at least one monthly rate")
+    rates = [value] if isinstance(value, float) else value if isinstance(value, list) else []
+    if high >= 1 and any(not low <= r < 1 for r in rates):
+        raise ValueError("unemployment rates must be shares in [0, 1)")
+    if high < 1 and any(not low <= r <= high for r in rates):
+        raise ValueError(f"unemployment rates must be shares within the stochastic economy range {_RANGE}")
+    return value
+
+
+class Stochastic(_Table):
+    """A random unemployment path for each replication (``loansim.macro``): the two-regime
+    model alone, from ``economy.initial_unemployment``, or AR(1) deviations around a path.
+    Defaults: estimated on the US rate, 1948-2019 (``macro.ESTIMATED``)."""
+
+    enabled: bool = Field(default=True, description="false switches off a stochastic economy a scenario inherits through extends")
+    around: str | float | list[float] | None = Field(default=None, description=f"{PATH_HELP} to add random deviations to; none: the two-regime model alone")
+    initial_regime: Literal["long-run", "expansion", "recession"] = Field(default="long-run", description="month 0's regime: drawn with the chain's long-run shares, or as given")
+    expansion_stay_prob: float = Field(default=_EST["expansion_stay_prob"], ge=0, le=1, description="chance an expansion lasts another month")
+    recession_stay_prob: float = Field(default=_EST["recession_stay_prob"], ge=0, le=1, description="chance a recession lasts another month")
+    expansion_mean_change_pp: float = Field(default=_EST["expansion_mean_change_pp"], ge=-5, le=5, description="mean monthly change of the rate in expansion, percentage points")
+    recession_mean_change_pp: float = Field(default=_EST["recession_mean_change_pp"], ge=-5, le=5, description="mean monthly change of the rate in recession, percentage points")
+    expansion_volatility_pp: float = Field(default=_EST["expansion_volatility_pp"], ge=0, le=5, description="standard deviation of the monthly change in expansion, percentage points")
+    recession_volatility_pp: float = Field(default=_EST["recession_volatility_pp"], ge=0, le=5, description="standard deviation of the monthly change in recession, percentage points")
+    mean_reversion: float = Field(default=_EST["mean_reversion"], ge=0, le=1, description="share of the gap to mean_reversion_level closed each month")
+    mean_reversion_level: float = Field(default=_EST["mean_reversion_level"], ge=macro.MIN_RATE, le=macro.MAX_RATE, description="the rate the pull is towards, share")
+    deviation_persistence: float = Field(default=_EST["deviation_persistence"], ge=0, le=1, description="AR(1) coefficient of the monthly deviation from the path (with around)")
+    deviation_volatility_pp: float = Field(default=_EST["deviation_volatility_pp"], ge=0, le=5, description="standard deviation of the deviation's monthly shock, percentage points (with around)")
+
+    @field_validator("around")
+    @classmethod
+    def _around(cls, value: str | float | list[float] | None) -> str | float | list[float] | None:
+        return check_path(value, macro.MIN_RATE, macro.MAX_RATE)
+
+    @model_validator(mode="after")
+    def _can_produce_valid_rates(self) -> Stochastic:
+        if self.around is not None:
+            return self
+        stay_e, stay_r = self.expansion_stay_prob, self.recession_stay_prob
+        if self.initial_regime == "long-run" and stay_e == 1 and stay_r == 1:
+            raise ValueError("expansion_stay_prob and recession_stay_prob are both 1: the regimes never switch, so there are "
+                             "no long-run shares to draw month 0's regime from; set initial_regime = \"expansion\" or \"recession\"")
+        if self.mean_reversion > 0 and stay_e + stay_r < 2:
+            share = macro.long_run_recession_share(stay_e, stay_r)
+            drift = ((1 - share) * self.expansion_mean_change_pp + share * self.recession_mean_change_pp) / 100
+            mean = self.mean_reversion_level + drift / self.mean_reversion
+            if not macro.MIN_RATE <= mean <= macro.MAX_RATE:
+                raise ValueError(f"the model's long-run mean rate, mean_reversion_level + long-run mean change / mean_reversion "
+                                 f"= {mean:.3g}, lies outside the valid range {_RANGE}: the rate would sit at a bound; "
+                                 "make the mean changes smaller or mean_reversion larger")
+        return self
+
+
 class Economy(_Table):
-    """Unemployment, pay cuts and income growth."""
+    """Unemployment, job finding, pay cuts and income growth."""
 
     monthly_job_loss_prob: float | None = Field(default=None, ge=0, le=1, description="constant chance an employed borrower loses the job in a month (without a path)")
-    monthly_job_finding_prob: float = Field(default=0.25, ge=0, le=1, description="chance an unemployed borrower finds a job in a month")
-    unemployment_path: str | float | list[float] | None = Field(default=None, description="monthly unemployment rate: a built-in path's name, one rate, or a list of monthly rates")
+    monthly_job_finding_prob: float = Field(default=0.25, ge=0, le=1, description="chance an unemployed borrower finds a job in a month, at the path's starting unemployment")
+    unemployment_path: str | float | list[float] | None = Field(default=None, description=f"monthly unemployment rate: {PATH_HELP}")
+    initial_unemployment: float = Field(default=macro.DEFAULT_INITIAL_UNEMPLOYMENT, ge=macro.MIN_RATE, le=macro.MAX_RATE, description="unemployment rate at month 0, share: where built-in paths and the stochastic economy start")
+    job_finding_unemployment_elasticity: float = Field(default=macro.DEFAULT_JOB_FINDING_ELASTICITY, ge=-10, le=10, description="job-finding chance scales with (unemployment / starting unemployment) to this power")
     monthly_pay_cut_prob: float = Field(default=0.0, ge=0, le=1, description="chance an employed borrower's base income is cut for good, per month, at the path's starting unemployment")
     pay_cut_share: dist_in(0.0, 1.0) = Field(default=0.1, description="share of base income lost in a pay cut")  # type: ignore[valid-type]
     pay_cut_unemployment_elasticity: float = Field(default=1.0, ge=0, le=10, description="pay-cut chance scales with (unemployment / starting unemployment) to this power")
     annual_income_growth: float = Field(default=0.0, ge=-0.5, le=1, description="yearly growth of base incomes and of the cost of essentials, as a share")
+    stochastic: Stochastic | None = Field(default=None, description="a random unemployment path per replication")
 
     @field_validator("unemployment_path")
     @classmethod
@@ -246,22 +311,50 @@ class Economy(_Table):
             return value
         if info.data.get("monthly_job_loss_prob") is not None:
             raise ValueError("cannot be combined with economy.monthly_job_loss_prob (the path sets the job-loss hazard); keep one of them")
-        if isinstance(value, str) and value not in macro.BUILT_IN_PATHS:
-            raise ValueError(f"unknown path; built-in paths are: {', '.join(macro.BUILT_IN_PATHS)}")
-        rates = [value] if isinstance(value, float) else [] if isinstance(value, str) else value
-        if isinstance(value, list) and not value:
-            raise ValueError("must list at least one monthly rate")
-        if any(not 0 <= r < 1 for r in rates):
-            raise ValueError("unemployment rates must be shares in [0, 1)")
+        return check_path(value)
+
+    @field_validator("stochastic")
+    @classmethod
+    def _stochastic(cls, value: Stochastic | None, info: ValidationInfo) -> Stochastic | None:
+        if value is None or not value.enabled:
+            return value
+        if info.data.get("monthly_job_loss_prob") is not None:
+            raise ValueError("cannot be combined with economy.monthly_job_loss_prob (the stochastic path sets the job-loss "
+                             "hazard); keep one of them, or set economy.stochastic.enabled = false")
+        if info.data.get("unemployment_path") is not None:
+            raise ValueError("cannot be combined with economy.unemployment_path (the stochastic economy draws the path); "
+                             "give the path as economy.stochastic.around, or set economy.stochastic.enabled = false")
+        start = info.data.get("initial_unemployment")
+        if isinstance(value.around, str) and start is not None:
+            highest = float(macro.unemployment_path(value.around, 600, start).max())
+            if highest > macro.MAX_RATE:
+                raise ValueError(f"around = {value.around!r} from economy.initial_unemployment = {start:g} reaches {highest:.3g}, "
+                                 f"above the stochastic economy range {_RANGE}; start lower or give the path as a list")
         return value
 
     @model_validator(mode="after")
     def _pay_cuts_need_a_starting_rate(self) -> Economy:
-        if self.unemployment_path is not None and self.monthly_pay_cut_prob > 0 and self.pay_cut_unemployment_elasticity > 0:
-            if macro.first_rate(self.unemployment_path) <= 0:
+        if self.has_path() and self.monthly_pay_cut_prob > 0 and self.pay_cut_unemployment_elasticity > 0:
+            if self.starting_rate() <= 0:
                 raise ValueError("pay cuts scale with unemployment relative to the path's first month, "
                                  "so the path must start above 0 (or set pay_cut_unemployment_elasticity = 0)")
         return self
+
+    def stochastic_on(self) -> bool:
+        """Whether each replication draws its own unemployment path."""
+        return self.stochastic is not None and self.stochastic.enabled
+
+    def has_path(self) -> bool:
+        """Whether unemployment follows a path (given or drawn) rather than a constant hazard."""
+        return self.unemployment_path is not None or self.stochastic_on()
+
+    def starting_rate(self) -> float:
+        """The path's rate at month 0 (the same in every replication)."""
+        if self.stochastic_on():
+            around = self.stochastic.around  # type: ignore[union-attr]
+            return self.initial_unemployment if around is None else macro.first_rate(around, self.initial_unemployment)
+        assert self.unemployment_path is not None
+        return macro.first_rate(self.unemployment_path, self.initial_unemployment)
 
     def job_loss_prob(self) -> float:
         """The constant job-loss hazard used without a path."""
