@@ -16,7 +16,7 @@ SCENARIOS = ROOT / "scenarios"
 
 TINY: dict[str, Any] = {
     "name": "tiny",
-    "run": {"seed": 11, "months": 24, "replications": 1},
+    "run": {"seed": 11, "months": 24, "replications": 1, "lifetime": False},  # the run-off has tests of its own
     "portfolio": {
         "borrowers": 600,
         "principal": {"dist": "lognormal", "median": 8000, "sigma": 0.5},
@@ -79,7 +79,7 @@ def one_loan(months: int, principal: float = 1000.0, apr: float = 0.12, term: in
     """A book of one loan, due on day 0, whose borrower has no income of their own."""
     base = {
         "name": "one-loan",
-        "run": {"seed": 1, "months": months, "replications": 1},
+        "run": {"seed": 1, "months": months, "replications": 1, "lifetime": False},
         "portfolio": {"borrowers": 1, "principal": principal, "apr": apr, "term_months": term},
         "borrowers": {"income_monthly": 0, "initial_savings_months": 0},
         "economy": {"monthly_job_loss_prob": 0.0},

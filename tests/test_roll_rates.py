@@ -20,7 +20,7 @@ from loansim.scenario import load_scenario
 
 NEW = FROM_STATES.index("new")
 EVERYONE_PAYS = {"income_monthly": 3500, "initial_savings_months": 50, "monthly_forget_prob": 0,
-                 "spending_noise_sd": 0, "spending_share": 0.5}
+                 "spending_noise_sd": 0, "target_buffer_months": 50}
 NEVER_PAYS = {"income_monthly": 0, "initial_savings_months": 0}
 
 
