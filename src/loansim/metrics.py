@@ -58,6 +58,7 @@ class Recorder:
         self.bucket_counts = np.zeros((months, len(BUCKETS)), dtype=np.int64)
         self.bucket_balances = np.zeros((months, len(BUCKETS)), dtype=np.int64)  # cents
         self.mean_credit_score = np.zeros(months)
+        self.median_savings_months = np.zeros(months)
         self.transitions = np.zeros((months, len(FROM_STATES), len(STATES)), dtype=np.int64)  # loans, from -> to
         self.past_due = np.zeros(0, dtype=np.intp)  # ids of the loans in a DPD bucket at the latest month end
         self.money: set[str] = set()
@@ -106,6 +107,7 @@ class Recorder:
         self.counts["n_lent"][month] = L.n - by_code[NOT_LENT]
         self.counts["n_unemployed"][month] = sim.borrowers.n - np.count_nonzero(sim.borrowers.employed)
         self.mean_credit_score[month] = float(sim.borrowers.score.mean(dtype=np.float64))
+        self.median_savings_months[month] = median_savings_months(sim)
         if "outside_balance" in self.counts:
             self.counts["outside_balance"][month] = round(float(sim.borrowers.outside_balance.sum()) * 100)
 
@@ -125,6 +127,7 @@ class Recorder:
         cols.update({k: v[:m] / 100 if k in self.money else v[:m] for k, v in self.counts.items()})
         cols["unemployment_share"] = self.counts["n_unemployed"][:m] / self.n_borrowers
         cols["mean_credit_score"] = self.mean_credit_score
+        cols["median_savings_months"] = self.median_savings_months
         del cols["n_unemployed"]
         for name in ledger.flows:
             cols[name] = cents[name] / 100
@@ -174,6 +177,18 @@ def principal_lent(loans: Loans, mask: np.ndarray | slice = slice(None)) -> int:
     """Principal the borrowers came to owe, in cents: disbursed, plus interest a modification
     capitalised into principal. Charge-offs never exceed it, so loss rates on it are at most 1."""
     return int(loans.disbursed[mask].sum()) + int(loans.capitalised[mask].sum())
+
+
+def median_savings_months(sim: Simulation) -> float:
+    """Median liquid savings of the borrowers with an active loan, in months of their current
+    base income (month-end savings; nan when nobody has an active loan)."""
+    people = sim.borrowers
+    active = sim.loans.status == ACTIVE
+    holders = active if sim.book.one_each else np.unique(sim.loans.borrower[active])
+    savings, base = people.savings[holders], people.base_income[holders]
+    if savings.size == 0:
+        return float("nan")
+    return float(np.median(savings / np.maximum(base, 1e-9)))
 
 
 def lifetime_metrics(sim: Simulation, months_run_off: int) -> dict[str, float]:

@@ -155,13 +155,15 @@ class PopulationMonth:
         sd = s.borrowers.spending_noise_sd
         noise = sim.streams.normal("spending.noise", month, people.n, recurring=self.more_to_come(month)) if sd > 0 else None
         self.literate = bool(np.any(people.literacy > 0))
+        priority = s.borrowers.arrears_priority
         self._repaid, self._unmet = [], 0
         for block, overspenders in zip(sim.book.blocks, self.overspenders):  # block by block: ``Book``
             borrowers = block[0]
             spending.spend_and_save(people, np.float32(0) if noise is None else noise[borrowers] * np.float32(sd),
                                     s.borrowers.buffer_adjustment, s.borrowers.overspend_share_of_savings,
-                                    *self.coming_due(block, self.literate),
-                                    self.has_essentials, self.repay_outside if self.stacking else None, overspenders, borrowers)
+                                    *self.coming_due(block, self.literate or priority > 0),
+                                    self.has_essentials, priority, self.repay_outside if self.stacking else None,
+                                    overspenders, borrowers)
         if self.stacking:  # summed as one array, as without blocks
             sim.recorder.add(day, "outside_repaid", round(float(np.concatenate(self._repaid).sum()) * 100))
             sim.recorder.add(day, "outside_unmet", self._unmet)

@@ -31,7 +31,9 @@ income that covers the days to the next pay day, so month-end savings aim at
 Two traits act through the rule. **Literacy** ``L``: the borrower ring-fences ``L`` times
 what the coming due date will ask for (instalment and arrears) before spending on anything
 discretionary, so when cash runs short literacy 1 never lets discretionary spending cost a
-payment and literacy 0 protects nothing. **Over-spenders** also spend a share of the savings they hold
+payment and literacy 0 protects nothing. A borrower behind (late notices, the lender's
+calls) ring-fences at least ``arrears_priority`` of the arrears, so one whose income has
+come back catches up instead of staying behind. **Over-spenders** also spend a share of the savings they hold
 each month, on top of the rule, so they hold less than their target.
 """
 
@@ -47,7 +49,7 @@ from loansim.loans import DAYS_PER_MONTH
 
 def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, adjustment: float, overspend_share: float,
                    instalments: np.ndarray | float, coming_due: np.ndarray | None, essentials: bool = True,
-                   repay_outside: Callable[[np.ndarray, slice], None] | None = None,
+                   arrears_priority: float = 0.0, repay_outside: Callable[[np.ndarray, slice], None] | None = None,
                    overspenders: np.ndarray | None = None, ids: slice = slice(None)) -> None:
     """Pay essentials, outside debt and discretionary spending out of savings plus income,
     for borrowers `ids` (a slice: everyone by default); savings keep the rest.
@@ -55,7 +57,9 @@ def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, adjustment
     `noise` is those borrowers' spending noise (a share of base income); `adjustment` the
     rule's ``κ``; `instalments` what their loans' scheduled instalments take in a usual
     month (currency); `coming_due` their next amount due, arrears included (currency),
-    None when nobody ring-fences it (all literacy zero); `essentials` False skips the essentials step when nobody
+    None when nobody ring-fences it (all literacy and `arrears_priority` zero);
+    `arrears_priority` the share of arrears a borrower behind ring-fences (at least their
+    literacy); `essentials` False skips the essentials step when nobody
     has any; `repay_outside(available, ids)` repays outside debt out of `available` in
     place; `overspenders` are the positions of over-spenders within `ids` (default: from
     the flag).
@@ -71,8 +75,9 @@ def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, adjustment
     if repay_outside is not None:
         repay_outside(available, ids)
     if coming_due is not None:
-        budgeted = np.minimum(coming_due, available)
-        budgeted *= people.literacy[ids]
+        literacy = people.literacy[ids]
+        budgeted = literacy * instalments + np.maximum(literacy, np.float32(arrears_priority)) * (coming_due - instalments)
+        np.minimum(budgeted, available, out=budgeted)
         available -= budgeted
     gap = savings + income - base
     gap -= (people.target_buffer[ids] + people.pay_day[ids] * np.float32(1 / DAYS_PER_MONTH)) * base

@@ -205,6 +205,7 @@ class BorrowerBehaviour(_Table):
     essential_spending_share: dist_in(0.0, max_mean=10) = Field(default=0.0, description="spending that cannot be cut, as a share of base income")  # type: ignore[valid-type]
     target_buffer_months: dist_in(0.0, max_mean=MAX_MONTHS, cap=MAX_MONTHS) = Field(default={"dist": "lognormal", "median": 1.0, "sigma": 0.7}, description="liquid savings the borrower aims to hold, in months of base income (buffer-stock saving; draws above MAX_MONTHS are set to it)")  # type: ignore[valid-type]
     buffer_adjustment: float = Field(default=0.3, gt=0, le=1, description="share of the gap between cash on hand and the target buffer that a month's spending closes (spending rises above the target, falls below it)")
+    arrears_priority: float = Field(default=0.0, ge=0, le=1, description="share of their arrears that borrowers behind ring-fence before discretionary spending (at least their literacy): catching up after a late notice")
     spending_noise_sd: float = Field(default=0.0, ge=0, le=10, description="month-to-month noise on discretionary spending, as a share of base income (standard deviation)")
     overspender_share: float = Field(default=0.0, ge=0, le=1, description="share of borrowers who spend more the more cash they hold")
     overspend_share_of_savings: float = Field(default=0.1, ge=0, le=1, description="share of savings an over-spender spends each month, on top of the buffer rule")
