@@ -191,10 +191,15 @@ def test_string_for_distribution_says_a_number_is_accepted(tmp_path: Path) -> No
         ({"portfolio": {"principal": 0}}, "portfolio.principal = 0: values must lie in (0, inf]"),
         ({"borrowers": {"income_monthly": {"dist": "lognormal", "median": -1, "sigma": 0.4}}}, "borrowers.income_monthly.median = -1: must be > 0"),
         ({"borrowers": {"income_monthly": {"dist": "normal", "mean": 1, "sd": -1, "low": 0}}}, "borrowers.income_monthly.sd = -1: must be >= 0"),
+        ({"borrowers": {"target_buffer_months": -0.5}}, "borrowers.target_buffer_months = -0.5: values must lie in [0, inf]"),
+        ({"borrowers": {"buffer_adjustment": 0}}, "borrowers.buffer_adjustment = 0: must be > 0"),
+        ({"borrowers": {"arrears_priority": 1.5}}, "borrowers.arrears_priority = 1.5: must be <= 1"),
+        ({"borrowers": {"forget_notice_days": 40}}, "borrowers.forget_notice_days = 40: values must lie in [1, 29]"),
     ],
     ids=["negative-apr", "huge-apr", "prob-above-1", "prob-below-0", "share-above-1", "zero-term", "zero-borrowers",
          "too-many-months", "negative-seed", "negative-delay", "negative-fee", "penalty-above-1", "zero-principal",
-         "negative-median", "negative-sd"],
+         "negative-median", "negative-sd", "negative-target-buffer", "zero-adjustment", "priority-above-1",
+         "notice-beyond-a-month"],
 )
 def test_value_out_of_range(tmp_path: Path, changes: dict[str, Any], expected: str) -> None:
     path = tiny_file(tmp_path, **changes)

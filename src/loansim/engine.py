@@ -43,6 +43,10 @@ One clock process runs each day's steps, always in this order:
     between states since the month end before); every pay day has passed, so none of the
     month's income is pending any more; then hook ``month_end(sim, month)``.
 
+After ``run.months`` (the horizon every output but the lifetime figures describes), with
+``run.lifetime`` the clock goes on with the same steps, month after month, while any loan
+is open (at most ``RUN_OFF_MONTHS``): the run-off that measures ``lifetime_*`` (``run``).
+
 Actor processes are SimPy processes of their own: recoveries, the collections desk,
 promised payments and legal cases. What the clock can batch by day it keeps in day
 buckets instead (late payers, arrears paid on a pay day, grace windows ending), one
