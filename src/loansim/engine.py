@@ -7,8 +7,8 @@ rule below works on array views.
 
 One clock process runs each day's steps, always in this order:
 
-0. **late payers**: borrowers who misread their due date as a later one pay on the day
-   they think it is (``servicing.pay_late``).
+0. **late payers**: borrowers who forgot a due date and notice today, and those who
+   misread it as a later one and think it is today, pay what they can (``servicing.pay_late``).
 1. **month start** (day 0 of a month, whole population, ``borrowers.monthly``): hook
    ``before_month(sim, month)`` (policies that change borrowers: education); employment
    and pay → shocks → income (worked out during the month before) → spending → savings; then hook ``month_start(sim, month)``
