@@ -5,9 +5,10 @@ reached its ``entry_dpd`` but not the next stage's, and that were not worked in 
 ``recontact_days``, ordered by the ``prioritise`` rule. *What*: each day the stage's
 collectors work ``collectors × actions_per_collector_per_day`` accounts from the head of its
 queue. An action costs ``cost_per_action``; it reaches the borrower with ``contact_prob``;
-a contacted borrower who has not chosen to stop paying promises to pay with
-``promise_prob``, and ``promise_days`` later pays what their cash allows on everything
-due. A contact alone changes nothing. Accounts beyond the day's capacity wait: their DPD
+a contacted borrower who has not chosen to stop paying and expects some money to pay
+with (cash at hand, or income this month beyond essentials) promises to pay with
+``promise_prob``, and ``promise_days`` later (or on their pay day, if this month's income
+is still to come then) pays what their cash allows on everything due. A contact alone changes nothing. Accounts beyond the day's capacity wait: their DPD
 grows, they roll into the next stage, or they are charged off without ever being worked.
 
 *Legal*: a loan charged off with at least ``legal.min_balance`` of principal is filed (at
@@ -71,7 +72,7 @@ from pydantic import BaseModel, Field, field_validator
 from loansim import servicing
 from loansim.distributions import STRICT
 from loansim.limits import ACTIONS_PER_MONTH, MAX_AMOUNT, MAX_PRICE
-from loansim.loans import DAYS_PER_MONTH, round_cents, to_cents
+from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH, round_cents, to_cents
 from loansim.policies import Policy, PolicyParams, register
 from loansim.scenario.messages import did_you_mean
 
@@ -320,7 +321,7 @@ class Collections(Policy):
         # Only those who would promise if willing are checked for willingness: fewer reads.
         draw = sim.streams.keyed_uniform("policy.collections.promise", day, contacted)
         would, n_would = select(contacted, contacts, draw < np.repeat(self.promise_prob, contacts))
-        promised, promises = select(would, n_would, ~sim.borrowers.unwilling[sim.book.holders(would)])
+        promised, promises = select(would, n_would, self.can_promise(sim, would))
         for s, batch in enumerate(np.split(promised, np.cumsum(promises)[:-1])):
             t["actions"][s] += actions[s]
             t["contacts"][s] += contacts[s]
@@ -328,7 +329,25 @@ class Collections(Policy):
             if actions[s]:
                 sim.recorder.add(day, self.actions_series[s], actions[s])
             if batch.size:
-                self._expect_payment(sim, day + self.stages[s].promise_days, s, batch)
+                due = self.promise_day(sim, day, self.stages[s].promise_days, batch)
+                for when in np.unique(due).tolist():
+                    self._expect_payment(sim, when, s, batch[due == when])
+
+    def promise_day(self, sim: Simulation, day: int, days: int, ids: np.ndarray) -> np.ndarray:
+        """The day each borrower of loans `ids`, promising on `day`, will pay: `days` later,
+        or on this month's pay day if that comes later still (one promises the pay packet)."""
+        pay_day = sim.borrowers.pay_day[sim.book.holders(ids)].astype(np.int64)
+        month_start = day - day % DAYS_PER_MONTH
+        waiting = month_start + pay_day > day  # this month's income still to come
+        return np.where(waiting, np.maximum(day + days, month_start + pay_day), day + days)
+
+    def can_promise(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
+        """Mask of the borrowers of loans `ids` who would make a promise: those who have not
+        chosen to stop paying and expect some money to pay with, cash at hand or income this
+        month beyond their essentials (a borrower with neither has nothing to promise)."""
+        people, holders = sim.borrowers, sim.book.holders(ids)
+        expects = (people.savings[holders] > 0) | (people.income[holders] > people.essentials[holders])
+        return expects & ~people.unwilling[holders]
 
     def _expect_payment(self, sim: Simulation, due: int, s: int, ids: np.ndarray) -> None:
         """Loans `ids` promised in stage `s` are to be paid on day `due`; the promises of
@@ -345,8 +364,9 @@ class Collections(Policy):
         batches = self.promises.pop(due)
         ids, first = np.unique(np.concatenate([batch for _, batch in batches]), return_index=True)
         stage = np.concatenate([np.full(batch.size, s, dtype=np.int64) for s, batch in batches])[first]
+        settled = (sim.loans.oldest_unpaid_day[ids] < 0) & (sim.loans.status[ids] != CHARGED_OFF)  # paid up since
         paid = servicing.pay_what_cash_allows(sim, ids)  # a loan promised twice pays once
-        kept = np.bincount(stage.compress(paid > 0), minlength=len(self.stages))
+        kept = np.bincount(stage.compress((paid > 0) | settled), minlength=len(self.stages))
         collected = np.zeros(len(self.stages), dtype=np.int64)
         np.add.at(collected, stage, paid)
         for s in range(len(self.stages)):
