@@ -277,3 +277,23 @@ def test_stages_must_start_after_the_grace_period_and_before_charge_off() -> Non
     assert "stages.field_visit.entry_dpd = 120: must be below lender.charge_off_dpd (120)" in error({"stages": {"field_visit": {"entry_dpd": 120}}})
     later = make_scenario(policies={"collections": {"stages": {"sms": {"entry_dpd": 11}}}, "grace": {"days": 10}})
     assert list(later.policies["collections"].stages) == ["sms", "phone", "field_visit"]
+
+
+def test_a_borrower_with_nothing_to_pay_with_promises_nothing() -> None:
+    _, result = run(make_scenario(borrowers=NO_INCOME, policies={"collections": {}}))
+    report = result.policies["collections"]
+    assert report["sms_contacts"] > 0 and report["phone_contacts"] > 0
+    assert report["sms_promises"] == report["phone_promises"] == report["field_visit_promises"] == 0
+
+
+def test_promises_of_borrowers_with_cash_are_kept() -> None:
+    # Forgetful borrowers with ample cash who notice late: every promise they make is kept
+    # (they pay on the promise day, or have paid by then).
+    forgetful = {"income_monthly": 3500, "initial_savings_months": 50, "target_buffer_months": 50, "spending_noise_sd": 0,
+                 "monthly_forget_prob": 0.5, "literacy": 0, "forget_notice_days": 25}
+    _, result = run(make_scenario(portfolio={"borrowers": 2000}, borrowers=forgetful, economy={"monthly_job_loss_prob": 0},
+                                  policies={"collections": {}}))
+    report = result.policies["collections"]
+    assert report["sms_promises"] > 0
+    # Only those whose promise day falls after the run's end are not counted as kept.
+    assert 0.98 * report["sms_promises"] < report["sms_promises_kept"] <= report["sms_promises"]
