@@ -36,7 +36,7 @@ RESULT_FILES = frozenset({
 })
 """Every file any version of loansim writes into a results folder."""
 
-TMP, OLD = "tmp-", "old-"  # temporary folders: .<out>.tmp-XXXXXXXX (being written), .<out>.old-XXXXXXXX (being replaced)
+TMP, OLD = "tmp-", "old-"  # temporary folders: .<out>.tmp-<random> (being written), .<out>.old-<random> (being replaced)
 
 
 def foreign_entries(folder: Path) -> list[str]:
@@ -61,7 +61,7 @@ def check_path(out: Path) -> None:
     except (OSError, ValueError, AttributeError):
         name_max = 255
     for part in out.parts:
-        room = name_max - (len(f".{TMP}.") + 8 if part == out.name else 0)  # .<name>.tmp-XXXXXXXX
+        room = name_max - (len(f".{TMP}.") + 8 if part == out.name else 0)  # .<name>.tmp- and 8 random characters
         if len(os.fsencode(part)) > room:
             raise UserError(f"--out {clip(str(out))}: the name {clip(part, 40)} is {len(os.fsencode(part)):,} bytes long; "
                             f"{'a results folder' if part == out.name else 'a folder'} name may have at most {room} bytes")
@@ -184,7 +184,7 @@ def remove_stale(out: Path) -> None:
 
 
 def _only_results(folder: Path, name: str) -> bool:
-    inner = folder / name  # a replaced folder was moved into .<name>.old.XXXXXXXX/<name>
+    inner = folder / name  # a replaced folder was moved into .<name>.old.<random>/<name>
     if inner.is_dir() and [p.name for p in folder.iterdir()] == [name]:
         folder = inner
     return all(p.name in RESULT_FILES and p.is_file() for p in folder.iterdir())
