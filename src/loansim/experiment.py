@@ -232,12 +232,16 @@ ORPHAN_CHECK_SECONDS = 0.5
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel every queued replication and end the workers now."""
-    processes = list(getattr(pool, "_processes", {}).values())  # the executor has no public handle on them
-    pool.shutdown(wait=False, cancel_futures=True)
+    """End the workers now and cancel every queued replication.
+
+    The workers go first, and the executor is told to shut down from a thread of its own,
+    so the main thread never waits on the executor's locks (a run once hung there)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor has no public handle on them
     for process in processes:
         process.terminate()
+    threading.Thread(target=pool.shutdown, kwargs={"wait": False, "cancel_futures": True}, daemon=True).start()
     for process in processes:
         process.join(timeout=5)
         if process.is_alive():
             process.kill()
+
