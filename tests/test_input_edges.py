@@ -3,9 +3,7 @@ files, nesting beyond reason, long extends chains, huge values, unusable --out p
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import io
 import os
 from pathlib import Path
 from typing import Any, Iterator, get_args, get_origin
@@ -14,22 +12,15 @@ import pytest
 from pydantic import BaseModel
 
 from conftest import SCENARIOS, TINY, deep_update
-from loansim.cli import main
 from loansim.errors import ScenarioError
 from loansim.policies import REGISTRY
 from loansim.scenario import MAX_NESTING, Scenario, load_scenario, validate_scenario
+from test_cli import run_cli
 from test_scenario_errors import error_of, tiny_file, to_toml, write
 
 BASELINE = SCENARIOS / "baseline.toml"
 TINY_RUN = ["--set", "portfolio.borrowers=50", "--workers", "1", "--quiet"]
 TOO_DEEP = f"tables and lists nested more than {MAX_NESTING} levels deep"
-
-
-def run_cli(*argv: str | Path) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def user_error(folder: Path, *argv: str | Path) -> str:
