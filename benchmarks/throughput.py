@@ -6,6 +6,13 @@ delinquency, default and recording); setting up the population is reported separ
 
     python benchmarks/throughput.py                      # 10k, 100k and 1M borrowers
     python benchmarks/throughput.py --sizes 10000 --repeat 3
+
+It first times a fixed numpy kernel (``reference_ms``: the kind of work the engine does,
+on arrays of a million, in 30 day-sized pieces). The same code's throughput varies with the
+machine, and on a shared virtual machine from one sitting to the next by a factor of two
+or more; the kernel's time, measured in the same sitting, says how fast the machine was,
+so figures from different sittings can be compared (throughput × kernel ms is roughly
+constant for the same code).
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import numpy as np
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "bench-36m.toml"
 
@@ -37,6 +47,34 @@ print(json.dumps({
 """
 
 
+def reference_ms(n: int = 1_000_000, repeat: int = 5) -> float:
+    """Best time, in ms, of a fixed kernel: for each of 30 slices of arrays of `n`, billing-
+    and payment-like integer and float arithmetic, a mask, a gather and a scatter."""
+    rng = np.random.default_rng(0)
+    principal = rng.integers(100_000, 3_000_000, n)
+    rate = np.full(n, 0.015)
+    paid = np.zeros(n, dtype=np.int64)
+    savings = rng.normal(4_000, 1_000, n)
+    scattered = np.sort(rng.choice(n, n // 20, replace=False))
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for day in range(30):
+            s = slice(day * n // 30, (day + 1) * n // 30)
+            interest = (principal[s] * rate[s] + 0.5).astype(np.int64)
+            due = np.minimum(interest + 30_000, principal[s])
+            cash = np.floor(np.maximum(savings[s], 0.0) * 100).astype(np.int64)
+            pay = np.where(cash >= due, due, cash)
+            paid[s] += pay
+            savings[s] -= pay / 100
+            late = np.flatnonzero(pay < due)
+            paid[s][late] += 1
+            ids = scattered[day::30]
+            savings[ids] += principal[ids] * 1e-4
+        best = min(best, time.perf_counter() - t0)
+    return 1000 * best
+
+
 def measure(scenario: Path, borrowers: int) -> dict:
     """Run one size in a fresh process and return its timings and peak memory."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(scenario), str(borrowers)],
@@ -50,6 +88,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the fastest is reported")
     parser.add_argument("--scenario", type=Path, default=SCENARIO, help="workload (default: scenarios/bench-36m.toml)")
     args = parser.parse_args()
+    print(f"machine reference: {reference_ms():.1f} ms (a fixed numpy kernel, benchmarks/throughput.py:reference_ms; lower is faster)")
     print(f"workload: {args.scenario.name}")
     print(f"{'borrowers':>10} {'months':>6} {'setup s':>8} {'run s':>7} {'borrower-months/s':>18} {'peak MB':>8} {'default':>8} ledger")
     for n in args.sizes:

@@ -71,7 +71,9 @@ def round_cents(cents: float | np.ndarray) -> np.ndarray:
 def floor_cents(amount: np.ndarray) -> np.ndarray:
     """Currency units to the whole cents they cover, rounding down (what cash can pay);
     the tolerance keeps 1.14 * 100 = 113.99... at 114."""
-    return whole_cents(np.floor(amount * 100 + 1e-6))
+    cents = np.multiply(amount, 100, dtype=np.float64)
+    cents += 1e-6
+    return whole_cents(np.floor(cents, out=cents))
 
 
 def cents_text(cents: int, grouped: bool = False) -> str:
@@ -137,7 +139,9 @@ class Loans(StateArrays):
 
     def monthly_interest(self, ids: slice | np.ndarray) -> np.ndarray:
         """One month's contract interest on the principal outstanding, in cents (round half up)."""
-        return (self.principal[ids] * self.monthly_rate[ids] + 0.5).astype(np.int64)
+        interest = self.principal[ids] * self.monthly_rate[ids]
+        interest += 0.5
+        return interest.astype(np.int64)
 
     def unpaid_scheduled(self, ids: slice | np.ndarray) -> np.ndarray:
         """Interest and principal past due, less what is unpaid only because payments went
@@ -211,14 +215,19 @@ class Ledger:
         """
         L = self.loans
         started = L.sched_start_day[ids] <= self.now()
-        interest = L.monthly_interest(ids) * started  # >= 0
+        interest = L.monthly_interest(ids)  # >= 0
+        if not started.all():
+            interest *= started
         unbilled = L.principal[ids] - L.principal_due[ids]
-        n_billed = L.n_billed[ids]
-        scheduled = n_billed < L.term_months[ids]
-        last = n_billed == L.term_months[ids] - 1
-        regular = np.clip(L.installment[ids] - interest, 0, unbilled)
+        n_billed, term = L.n_billed[ids], L.term_months[ids]
+        scheduled = n_billed < term
+        last = n_billed == term - 1
+        principal_part = L.installment[ids] - interest  # the regular part, then the last one's
+        np.maximum(principal_part, 0, out=principal_part)
+        np.minimum(principal_part, unbilled, out=principal_part)
+        np.copyto(principal_part, unbilled, where=last)
         scheduled &= started
-        principal_part = np.where(last, unbilled, regular) * scheduled
+        principal_part *= scheduled
         L.interest_due[ids] += interest
         L.interest_billed[ids] += interest
         L.principal_due[ids] += principal_part
@@ -275,32 +284,43 @@ class Ledger:
         np.add.at(self.loans.fees_billed, ids, cents)
         self._flow("fees_billed", cents)
 
-    def pay(self, ids: slice, cents: np.ndarray) -> None:
-        """Apply payments to loans `ids`, fees first, then interest, then principal.
+    def pay(self, ids: slice | np.ndarray, cents: np.ndarray) -> np.ndarray:
+        """Apply payments to loans `ids`, fees first, then interest, then principal; returns
+        the interest and principal still past due on each (cents).
 
         `cents` must not exceed the amount due (there are no prepayments in this version).
+        Each balance is read once and written once (on scattered ids a read and a write are
+        each a pass over memory).
         """
         L = self.loans
-        to_fees = np.minimum(cents, L.fees_due[ids])
-        rest = cents - to_fees
-        to_interest = np.minimum(rest, L.interest_due[ids])
+        fees_due, interest_due, principal_due = L.fees_due[ids], L.interest_due[ids], L.principal_due[ids]
+        to_fees = np.minimum(cents, fees_due)
+        fees = int(to_fees.sum())  # payments and dues are >= 0: 0 means nobody paid a fee
+        rest = cents - to_fees if fees else cents
+        to_interest = np.minimum(rest, interest_due)
         to_principal = rest - to_interest
-        L.fees_due[ids] -= to_fees
-        L.fees_paid[ids] += to_fees
-        L.interest_due[ids] -= to_interest
-        L.interest_paid[ids] += to_interest
+        owed = principal_due - to_principal
+        interest_left = interest_due - to_interest
+        owed += interest_left
+        L.interest_due[ids] = interest_left
         L.principal_due[ids] -= to_principal
+        L.interest_paid[ids] += to_interest
         L.principal[ids] -= to_principal
         L.principal_repaid[ids] += to_principal
+        if fees:
+            L.fees_due[ids] = fees_due - to_fees
+            L.fees_paid[ids] += to_fees
         # Money that went to fees left this much interest and principal unpaid; it stops
         # counting once the arrears fall below it.
-        owed = L.principal_due[ids] + L.interest_due[ids]
-        L.fee_displaced[ids] = np.minimum(L.fee_displaced[ids] + to_fees, owed)
-        month, total, fees, interest = self.month, int(cents.sum()), int(to_fees.sum()), int(to_interest.sum())
+        displaced = L.fee_displaced[ids]
+        if fees or displaced.any():
+            L.fee_displaced[ids] = np.minimum(displaced + to_fees, owed)
+        month, total, interest = self.month, int(cents.sum()), int(to_interest.sum())
         self._flow("payments", total, month)
         self._flow("fees_paid", fees, month)
         self._flow("interest_paid", interest, month)
         self._flow("principal_repaid", total - fees - interest, month)  # exact: sums of cents
+        return owed
 
     def charge_off(self, ids: np.ndarray) -> np.ndarray:
         """Write off the loans' outstanding balances; returns the principal charged off (cents)."""

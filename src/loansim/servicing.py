@@ -120,7 +120,7 @@ def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort
     Borrowers pay out of their cash (``borrowers.pay_out``): through `cohort` when the loans
     are a whole cohort, else loan by loan (a borrower may pay several loans).
     """
-    sim.ledger.pay(ids, paid)
+    past_due = sim.ledger.pay(ids, paid)
     day_of_month = int(sim.env.now) % DAYS_PER_MONTH
     if cohort is not None:
         pay_out(sim.borrowers, cohort.borrowers, cohort.per_borrower(paid) / 100, day_of_month)
@@ -129,7 +129,7 @@ def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort
     else:
         holders, of_loan = np.unique(sim.loans.borrower[ids], return_inverse=True)
         pay_out(sim.borrowers, holders, np.bincount(of_loan, weights=paid / 100, minlength=holders.size), day_of_month)
-    update_delinquency(sim.loans, ids)
+    update_delinquency(sim.loans, ids, past_due)
     close_repaid(sim.loans, ids, due, paid)
 
 
@@ -212,10 +212,17 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     return paid_out
 
 
-def update_delinquency(L: Loans, ids: Ids) -> None:
-    """Set the loans' oldest unpaid due day by the payment-count method (module docstring)."""
-    past_due = L.principal_due[ids] + L.interest_due[ids]
+def update_delinquency(L: Loans, ids: Ids, past_due: np.ndarray | None = None) -> None:
+    """Set the loans' oldest unpaid due day by the payment-count method (module docstring).
+
+    `past_due`: the loans' interest and principal past due (cents), if already at hand.
+    """
+    if past_due is None:
+        past_due = L.principal_due[ids] + L.interest_due[ids]
     behind = np.flatnonzero(past_due > 0)  # never negative; a mask finds them faster
+    if behind.size == 0:
+        L.oldest_unpaid_day[ids] = -1
+        return
     owing = _pick(ids, behind)
     paid = L.interest_paid[owing] + L.principal_repaid[owing] - L.sched_paid_base[owing]
     covered = paid // np.maximum(L.installment[owing], 1)
@@ -252,7 +259,7 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
     if p.utilisation_points:
         repaid = cohort.per_borrower(principal_before - L.principal[loans])
         utilisation_drop = (repaid / np.maximum(cohort.per_borrower(L.disbursed[loans]), 1)).astype(np.float32)
-    scores[:] = np.where(in_full, score.on_time(scores, p.on_time_points, utilisation_drop, p.utilisation_points), scores)
+    np.copyto(scores, score.on_time(scores, p.on_time_points, utilisation_drop, p.utilisation_points), where=in_full)
     if missed.size:
         oldest = L.oldest_unpaid_day[cohort.loan_ids(missed)]
         behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH + 1, 0)

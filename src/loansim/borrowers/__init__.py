@@ -148,12 +148,13 @@ def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int) ->
     essentials still to come (those bills fall due after it arrives).
     """
     left = (DAYS_PER_MONTH - day_of_month) / DAYS_PER_MONTH
-    cash = people.savings[ids] + people.month_spending[ids] * left
+    cash = people.month_spending[ids] * left
+    cash += people.savings[ids]
     waiting = people.pay_day[ids] > day_of_month
     if waiting.any():  # else no need to read income_pending (a cost on scattered ids)
         not_yet = np.maximum(people.income_pending[ids] - people.essentials[ids] * left, 0.0)
-        cash = cash - not_yet * waiting
-    return floor_cents(np.maximum(cash, 0.0))
+        cash -= not_yet * waiting
+    return floor_cents(np.maximum(cash, 0.0, out=cash))
 
 
 def pay_out(people: Borrowers, ids: slice | np.ndarray, amount: np.ndarray, day_of_month: int) -> None:

@@ -99,6 +99,7 @@ class PopulationMonth:
             loan_use.assign_uses(people, lent, use, sim.streams)
         # Pay days (``cash_cents``); arrears paid on them (``servicing.pay_arrears_on_pay_day``).
         self.pay_days = bool(np.any(people.pay_day))
+        self.target_months = spending.target_of_month_end(people)  # pay days are set by now (policies' setup)
         self.catch_up = s.borrowers.pay_arrears_on_pay_day
         # What due dates need from this month's draws (filled at each month start).
         self.forgets = np.empty(0, dtype=np.bool_)
@@ -163,7 +164,7 @@ class PopulationMonth:
                                     s.borrowers.buffer_adjustment, s.borrowers.overspend_share_of_savings,
                                     *self.coming_due(block, self.literate or priority > 0),
                                     self.has_essentials, priority, self.repay_outside if self.stacking else None,
-                                    overspenders, borrowers)
+                                    overspenders, borrowers, self.target_months)
         if self.stacking:  # summed as one array, as without blocks
             sim.recorder.add(day, "outside_repaid", round(float(np.concatenate(self._repaid).sum()) * 100))
             sim.recorder.add(day, "outside_unmet", self._unmet)

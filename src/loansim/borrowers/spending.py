@@ -50,7 +50,8 @@ from loansim.loans import DAYS_PER_MONTH
 def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, adjustment: float, overspend_share: float,
                    instalments: np.ndarray | float, coming_due: np.ndarray | None, essentials: bool = True,
                    arrears_priority: float = 0.0, repay_outside: Callable[[np.ndarray, slice], None] | None = None,
-                   overspenders: np.ndarray | None = None, ids: slice = slice(None)) -> None:
+                   overspenders: np.ndarray | None = None, ids: slice = slice(None),
+                   target_months: np.ndarray | None = None) -> None:
     """Pay essentials, outside debt and discretionary spending out of savings plus income,
     for borrowers `ids` (a slice: everyone by default); savings keep the rest.
 
@@ -62,10 +63,12 @@ def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, adjustment
     literacy); `essentials` False skips the essentials step when nobody
     has any; `repay_outside(available, ids)` repays outside debt out of `available` in
     place; `overspenders` are the positions of over-spenders within `ids` (default: from
-    the flag).
+    the flag); `target_months` everyone's month-end target (``target_months``), if at hand.
     """
     income, base, savings = people.income[ids], people.base_income[ids], people.savings[ids]
-    available = savings + income
+    cash = savings + income
+    gap = cash - base  # how far cash is from where a usual month would leave it (below)
+    available = cash
     usual = base - instalments  # what a usual month leaves for discretionary spending
     if essentials:
         spent = people.essentials[ids]
@@ -79,15 +82,24 @@ def spend_and_save(people: Borrowers, noise: np.ndarray | np.float32, adjustment
         budgeted = literacy * instalments + np.maximum(literacy, np.float32(arrears_priority)) * (coming_due - instalments)
         np.minimum(budgeted, available, out=budgeted)
         available -= budgeted
-    gap = savings + income - base
-    gap -= (people.target_buffer[ids] + people.pay_day[ids] * np.float32(1 / DAYS_PER_MONTH)) * base
-    discretionary = usual + adjustment * gap + noise * base
+    gap -= (target_of_month_end(people) if target_months is None else target_months)[ids] * base
+    gap *= adjustment
+    discretionary = usual
+    discretionary += gap
+    discretionary += noise * base
     if overspend_share > 0:
         over = np.flatnonzero(people.overspender[ids]) if overspenders is None else overspenders
         discretionary[over] += overspend_share * np.maximum(savings[over], 0.0)
-    np.clip(discretionary, 0.0, available, out=discretionary)
+    np.maximum(discretionary, 0.0, out=discretionary)
+    np.minimum(discretionary, available, out=discretionary)
     available -= discretionary
     if coming_due is not None:
         available += budgeted  # budgeted, not spent: it stays in savings for the due date
     people.savings[ids] = available
     people.month_spending[ids] = discretionary
+
+
+def target_of_month_end(people: Borrowers) -> np.ndarray:
+    """Where each borrower's month-end savings aim, in months of base income: the target
+    buffer plus the days of income that carry them to the next pay day (module docstring)."""
+    return people.target_buffer + people.pay_day * np.float32(1 / DAYS_PER_MONTH)
