@@ -336,3 +336,58 @@ def mean_ci95(values: np.ndarray | list[float]) -> dict[str, float | list[float]
         return {"mean": mean, "ci95": None}
     half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
     return {"mean": mean, "ci95": [mean - half, mean + half]}
+
+
+# ---------------------------------------------------------------- judged against real books
+
+SAVINGS_MONTHS = (1, 12, 24, 36, 60, 96)
+"""Months at which ``book_statistics`` reads median savings (those the run reaches)."""
+
+
+def outstanding_balance(monthly: dict[str, np.ndarray]) -> np.ndarray:
+    """Principal outstanding on active loans at each month end (cents)."""
+    return sum(monthly[f"balance_{b}"] for b in BUCKETS)
+
+
+def net_charge_off_rate(monthly: dict[str, np.ndarray], start: int, stop: int) -> float:
+    """Annualised net charge-off rate of months `start`..`stop`-1 (0 = the first): charge-offs
+    less recoveries over them, on the average principal outstanding, times 12 / months; nan
+    if the run is shorter than `stop`."""
+    net = monthly["principal_charged_off"] - monthly["recoveries"]
+    if stop > len(net) or stop <= start:
+        return float("nan")
+    balance = outstanding_balance(monthly)[start:stop]
+    return float(12 * net[start:stop].sum() / max(balance.sum(), 1))
+
+
+def roll_rate(transitions: np.ndarray, from_state: str, to_state: str) -> float:
+    """Share of the loans in `from_state` at a month end that are in `to_state` at the next,
+    over every month of `transitions` (``Recorder.transitions``, months x from x to)."""
+    moved = transitions.sum(axis=0)
+    row = moved[FROM_STATES.index(from_state)]
+    return float(row[STATES.index(to_state)] / max(row.sum(), 1))
+
+
+def book_statistics(metrics: dict[str, float], monthly: dict[str, np.ndarray], transitions: np.ndarray,
+                    seasoned_from: int = 6) -> dict[str, float]:
+    """The statistics a book is judged by against real ones (README, "Behaviour against real
+    books"), for one run: missed due dates, default rate, the annualised net charge-off rate
+    over the run, its first year and months 13-24, loans 30+ days past due as a share of
+    active loans (mean from month `seasoned_from` + 1: a new book has had no time to fall
+    behind), month-end roll and cure rates, and median savings at ``SAVINGS_MONTHS``."""
+    months = len(monthly["n_active"])
+    behind = (monthly["n_dpd_30_59"] + monthly["n_dpd_60_89"] + monthly["n_dpd_90_plus"]) / np.maximum(monthly["n_active"], 1)
+    out = {
+        "missed_payment_rate": metrics["missed_payment_rate"],
+        "default_rate": metrics["default_rate"],
+        "net_charge_off_rate_annual": net_charge_off_rate(monthly, 0, months),
+        "net_charge_off_rate_year_1": net_charge_off_rate(monthly, 0, 12),
+        "net_charge_off_rate_months_13_24": net_charge_off_rate(monthly, 12, 24),
+        "share_30_plus_dpd": float(behind[seasoned_from:].mean()),
+        "roll_1_29_to_30_59": roll_rate(transitions, "dpd_1_29", "dpd_30_59"),
+        "cure_30_59_to_current": roll_rate(transitions, "dpd_30_59", "current"),
+        "roll_30_59_to_60_89": roll_rate(transitions, "dpd_30_59", "dpd_60_89"),
+        "roll_60_89_to_90_plus": roll_rate(transitions, "dpd_60_89", "dpd_90_plus"),
+    }
+    out.update({f"median_savings_months_{k}": float(monthly["median_savings_months"][k - 1]) for k in SAVINGS_MONTHS if k <= months})
+    return out
