@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from loansim.experiment import run_experiment
+from loansim.metrics import net_charge_off_rate
 from loansim.scenario import load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "validation" / "us-cards-2007-2010.toml"
@@ -19,9 +20,7 @@ SEASONED = 6  # a new book charges nothing off for four months: 2007 is read fro
 
 def annualised_charge_off_rates(monthly: dict[str, np.ndarray]) -> np.ndarray:
     """Net charge-offs over each 12 months on the average balance outstanding in them."""
-    net = monthly["principal_charged_off"] - monthly["recoveries"]
-    balance = sum(monthly[f"balance_{b}"] for b in ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_plus"))
-    return np.array([net[i:i + 12].sum() / balance[i:i + 12].mean() for i in range(len(net) - 11)])
+    return np.array([net_charge_off_rate(monthly, i, i + 12) for i in range(len(monthly["n_active"]) - 11)])
 
 
 @pytest.mark.slow
