@@ -128,6 +128,33 @@ def test_restructuring_lowers_defaults_and_tracks_re_defaults() -> None:
     assert block["mean_instalment_after"] < block["mean_instalment_before"]
 
 
+def test_borrowers_out_of_work_accept_with_their_own_chance() -> None:
+    from loansim.engine import Simulation
+
+    def modified_while(params: dict) -> tuple[int, int]:
+        """Modifications made to borrowers in work and out of work at the offer."""
+        sim = Simulation(make_scenario(portfolio=SHOCKED[0], borrowers={**SHOCKED[1], "initial_unemployment_share": 0.3},
+                                       policies={"restructuring": {"accept_prob": 1.0, **params}}))
+        policy = next(p for p in sim.policies if p.name == "restructuring")
+        counts = [0, 0]
+        restructure = policy.restructure
+
+        def counting(sim: Simulation, ids: np.ndarray) -> None:
+            employed = sim.borrowers.employed[sim.book.holders(ids)]
+            counts[0] += int(employed.sum())
+            counts[1] += int((~employed).sum())
+            restructure(sim, ids)
+        policy.restructure = counting
+        sim.run()
+        return counts[0], counts[1]
+
+    in_work, out_of_work = modified_while({})
+    assert in_work > 0 and out_of_work > 0
+    assert modified_while({"out_of_work_accept_prob": 1.0}) == (in_work, out_of_work)  # the same chance for all
+    only_in_work = modified_while({"out_of_work_accept_prob": 0.0})
+    assert only_in_work[1] == 0 and only_in_work[0] > 0
+
+
 def test_no_income_book_re_defaults_after_every_restructuring() -> None:
     scenario = make_scenario(borrowers={"income_monthly": 0, "initial_savings_months": 0},
                              policies={"restructuring": {"accept_prob": 1.0, "entry_dpd": 30}})

@@ -3,7 +3,9 @@
 *Who*: at each month start, active loans at least ``entry_dpd`` days past due (and below
 ``max_dpd``, if set) that have been modified fewer than ``max_modifications`` times and
 not in the last ``cooldown_months``; each is offered once per cooldown, and accepted with
-chance ``accept_prob``. Borrowers who have chosen not to pay never accept. (Early-warning
+chance ``accept_prob`` (``out_of_work_accept_prob`` for a borrower out of work that month,
+if set: a lender underwrites a modification on the income the borrower has now). Borrowers
+who have chosen not to pay never accept. (Early-warning
 outreach can offer it before any arrears: ``offer``.)
 
 *What*: the loan is modified (``Ledger.modify``): arrears are re-aged into the balance,
@@ -35,6 +37,11 @@ class RestructuringParams(PolicyParams):
     entry_dpd: int = Field(default=30, ge=1, le=3650, description="days past due from which a loan is offered a restructuring")
     max_dpd: int | None = Field(default=None, ge=1, le=3650, description="no offer at or beyond this many days past due; none = until charge-off")
     accept_prob: float = Field(default=0.5, ge=0, le=1, description="chance a borrower accepts an offer")
+    # A modification is underwritten on the borrower's current income: the 2009 HAMP rules
+    # asked for documented income (U.S. Treasury, Supplemental Directive 09-01, April 2009)
+    # and left the unemployed out until the 2010 Home Affordable Unemployment Program, while
+    # servicers in 2008 also modified on stated income. None keeps one chance for everyone.
+    out_of_work_accept_prob: float | None = Field(default=None, ge=0, le=1, description="chance an offer to a borrower out of work that month is accepted (and approved), probability; none = accept_prob")
     extension_months: int = Field(default=12, ge=0, le=360, description="months added to the instalments left")
     rate_cut_share: float = Field(default=0.0, ge=0, le=1, description="share by which the contract rate is cut")
     max_modifications: int = Field(default=1, ge=1, le=MAX_MONTHS, description="modifications per loan over its life (1 = one-time)")
@@ -119,7 +126,15 @@ class Restructuring(Policy):
         oldest = sim.loans.oldest_unpaid_day  # the whole book: find the window first, then the rest
         late = np.flatnonzero((oldest >= 0) & self.in_window(int(sim.env.now) - oldest))
         ids = self.eligible(sim, late)
-        self._offer(sim, ids, sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.params.accept_prob)
+        self._offer(sim, ids, sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.accept_probs(sim, ids))
+
+    def accept_probs(self, sim: Simulation, ids: np.ndarray) -> np.ndarray | float:
+        """Chance that the borrower of each of loans `ids` accepts an offer this month:
+        ``accept_prob``, or ``out_of_work_accept_prob`` for those out of work (if set)."""
+        p = self.params
+        if p.out_of_work_accept_prob is None:
+            return p.accept_prob
+        return np.where(sim.borrowers.employed[sim.book.holders(ids)], p.accept_prob, p.out_of_work_accept_prob)
 
     def _offer(self, sim: Simulation, ids: np.ndarray, accept: np.ndarray | None = None) -> int:
         """Book offers to loans `ids`; those who `accept` (all if None) and have not chosen to
