@@ -184,7 +184,7 @@ def _run_parallel(scenario: Scenario, workers: int, progress: bool) -> list[RunR
                                initializer=_worker_start, initargs=(os.getpid(),))
     try:
         with _progress_bar(n, "replication", progress) as bar:
-            with _sigint_held():  # workers start with Ctrl-C blocked: stopping them is the main process's job
+            with _sigint_held(), _main_module_hidden():  # workers start with Ctrl-C blocked: stopping them is the main process's job
                 futures = [pool.submit(run_replication, scenario, r) for r in range(n)]
             for future in as_completed(futures):
                 run = future.result()
@@ -213,6 +213,31 @@ def _sigint_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """While worker processes start, hide the main script from them.
+
+    A spawned process imports the parent's main script (as ``__mp_main__``) unless it is
+    guarded by ``if __name__ == "__main__"``; a plain script calling ``loansim.run`` would then
+    start workers from each worker, and the pool breaks. A worker needs nothing from the
+    script (replications run ``run_replication`` on a scenario, both importable from
+    loansim), so it is not told of it: scripts need no guard. (A policy plug-in defined in
+    the script itself, not in an importable module, is then unknown to the workers.)"""
+    import __main__
+
+    saved = {name: getattr(__main__, name) for name in ("__file__", "__spec__") if hasattr(__main__, name)}
+    if "__file__" not in saved:  # an interactive session or a notebook: nothing to hide
+        yield
+        return
+    del __main__.__file__
+    __main__.__spec__ = None
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(__main__, name, value)
 
 
 def _worker_start(parent: int) -> None:
