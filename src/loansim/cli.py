@@ -1,4 +1,4 @@
-"""Command line: ``loansim run SCENARIO`` and ``loansim validate FILE…``.
+"""Command line: ``loansim run SCENARIO``, ``loansim compare BASE OTHER…`` and ``loansim validate FILE…``.
 
 A mistake in user input (a bad scenario file, a wrong ``--set``, an unusable ``--out``)
 prints one clear message and exits with status 2, without a traceback and without
@@ -96,6 +96,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print no progress and no summary")
     run.set_defaults(command=cmd_run)
 
+    compare = sub.add_parser("compare", help="run scenarios on the same seeds and report paired differences from the first")
+    compare.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
+                         help="scenario files (TOML): the base, then one or more to compare with it")
+    compare.add_argument("--seed", type=int, help="root seed for every scenario (overrides run.seed)")
+    compare.add_argument("--replications", type=int, metavar="R", help="replications of every scenario (overrides run.replications)")
+    compare.add_argument("--out", type=Path, metavar="DIR",
+                         help="comparison folder (default: results/<base>-vs-<other>…, plus +key=value for each override)")
+    compare.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
+                         help="override a key in every scenario compared, e.g. --set portfolio.borrowers=2000 (repeatable)")
+    compare.add_argument("--workers", type=int, metavar="N", help="processes for replications (default: one per core)")
+    compare.add_argument("--quiet", action="store_true", help="print no progress and no table")
+    compare.set_defaults(command=cmd_compare)
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE", help="scenario files (TOML) to check")
     validate.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
@@ -133,6 +146,71 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         _print_summary(scenario, experiment.summary(), out, experiment.wall_seconds)
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run every scenario on the same seeds; write and print their paired differences."""
+    from loansim.api import Comparison, Results, unique_labels
+    from loansim.comparison import check_pairable
+    from loansim.experiment import run_experiment
+    from loansim.report.comparison import write_comparison
+
+    if len(args.scenarios) < 2:
+        raise UserError(f"compare {args.scenarios[0]}: give at least two scenario files, the base and one to compare with it")
+    overrides = _overrides(args)
+    loaded = [load_scenario_and_files(path, overrides) for path in args.scenarios]
+    labels = unique_labels([scenario.name for scenario, _ in loaded])
+    check_pairable([str(path) for path in args.scenarios], [scenario for scenario, _ in loaded])
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers {args.workers}: must be >= 1")
+    for scenario, _ in loaded:
+        check_fits(scenario, args.workers)
+    out = args.out if args.out is not None else Path("results") / folder_name("-vs-".join(labels), overrides)
+    try:
+        check_out(out, *args.scenarios)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
+    lock = OutLock(out)
+    with _writing(out):
+        lock.acquire()
+    try:
+        results = []
+        for path, label, (scenario, files) in zip(args.scenarios, labels, loaded):
+            if not args.quiet:
+                print(f"running {label} ({len(results) + 1} of {len(loaded)})", file=sys.stderr)
+            source = {"scenario_file": str(path), "extends_chain": files,
+                      "overrides": [f"{option} {item}" for option, item in overrides]}
+            results.append(Results(run_experiment(scenario, workers=args.workers, progress=not args.quiet), source))
+        comparison = Comparison(labels, results)
+        with _writing(out):
+            write_comparison(out, comparison)
+    finally:
+        lock.release()
+    if not args.quiet:
+        _print_comparison(comparison, out)
+    return 0
+
+
+def _print_comparison(comparison: Any, out: Path) -> None:
+    from loansim.report.comparison import KEY_METRICS
+
+    base = comparison.base.scenario
+    labels = comparison.labels
+    print(f"{' vs '.join(labels)}: {base.run.replications} paired replication(s), seed {base.run.seed}, {base.run.months} months")
+    by_key = {(r.scenario, r.name): r for r in comparison.rows if r.kind == "metric"}
+    for label in labels[1:]:
+        print(f"  {label} − {labels[0]} (paired difference, 95% CI; * : the interval excludes 0)")
+        for name in KEY_METRICS:
+            row, base_row = by_key.get((label, name)), by_key.get((labels[0], name))
+            if row is None or base_row is None or row.difference is None:
+                continue
+            rate = "_rate" in name or name.startswith(("cure_", "roll_"))
+            fmt = (lambda v, signed=False: f"{100 * v:{'+' if signed else ''}.3f}{' pp' if signed else '%'}") if rate else \
+                  (lambda v, signed=False: f"{v:{'+' if signed else ''},.0f}")
+            ci = "" if row.difference_ci_low is None else f"  [{fmt(row.difference_ci_low, True)}, {fmt(row.difference_ci_high, True)}]"
+            mark = " *" if row.significant else ""
+            print(f"    {name:<22}{fmt(base_row.mean):>16} -> {fmt(row.mean):>16}  {fmt(row.difference, True):>12}{ci}{mark}")
+    print(f"results: {out}/")
 
 
 @contextmanager

@@ -1,5 +1,5 @@
 """Outputs of a run: the results folder, plots and the HTML report."""
 
-from loansim.report.writer import write_results
+from loansim.report.writer import write_guarded, write_results
 
-__all__ = ["write_results"]
+__all__ = ["write_guarded", "write_results"]

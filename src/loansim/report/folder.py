@@ -26,13 +26,15 @@ import socket
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from loansim.errors import UserError
 from loansim.scenario.messages import clip
 
 RESULT_FILES = frozenset({
     "manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "roll_rates.csv", "delinquency.png",
-    "default_and_loss.png", "missed_by_cause.png", "loss_distribution.png", "report.html",
+    "default_and_loss.png", "missed_by_cause.png", "loss_distribution.png", "report.html", "monthly.parquet",
+    "comparison.csv", "comparison.json", "comparison.html", "comparison_monthly.png", "comparison_differences.png",
 })
 """Every file any version of loansim writes into a results folder."""
 
@@ -75,9 +77,9 @@ def check_path(out: Path) -> None:
         raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
 
 
-def check_out(out: Path, scenario_file: Path) -> None:
-    """Refuse a results folder that could not be written, or whose replacement would lose
-    anything that is not an earlier loansim result."""
+def check_out(out: Path, *scenario_files: Path | str | None) -> None:
+    """Refuse a results folder that could not be written, whose replacement would lose
+    anything that is not an earlier loansim result, or that holds one of `scenario_files`."""
     check_path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
@@ -86,8 +88,9 @@ def check_out(out: Path, scenario_file: Path) -> None:
         if foreign:
             raise UserError(f"--out {out}: the folder holds {_few(foreign)}, which is not part of a loansim result, "
                             "and writing results would replace it; choose a new or empty folder")
-    if scenario_file.resolve().is_relative_to(out.resolve()):
-        raise UserError(f"--out {out}: the folder holds the scenario file {scenario_file}; choose another folder")
+    for scenario_file in (Path(f) for f in scenario_files if f is not None):
+        if scenario_file.resolve().is_relative_to(out.resolve()):
+            raise UserError(f"--out {out}: the folder holds the scenario file {scenario_file}; choose another folder")
     for parent in out.resolve().parents:
         if parent.exists():
             if not parent.is_dir():
@@ -226,3 +229,14 @@ def publish(tmp: Path, out: Path) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def write_guarded(out: Path, scenario_files: list[Path | str | None], write: Callable[[Path], Path]) -> Path:
+    """Check `out` (``check_out``), hold its lock while `write(out)` writes it, and return
+    where the results went; an OS error on the folder is a ``UserError`` naming it."""
+    try:
+        check_out(out, *scenario_files)
+        with OutLock(out):
+            return write(out)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write the results folder: {exc.strerror or exc}") from None

@@ -42,6 +42,7 @@ def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> 
         _write_json(tmp / "summary.json", summary)
         write_monthly_csv(tmp / "monthly.csv", experiment)
         write_monthly_mean_csv(tmp / "monthly_mean.csv", experiment)
+        write_monthly_parquet(tmp / "monthly.parquet", experiment)
         write_roll_rates_csv(tmp / "roll_rates.csv", experiment)
         for name, plot in PLOTS.items():
             plot(experiment.runs).savefig(tmp / name, dpi=110)
@@ -50,6 +51,11 @@ def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder.publish(tmp, out)
+
+
+def write_guarded(out: Path, experiment: Experiment, source: dict[str, Any]) -> Path:
+    """``write_results`` into `out` once it is checked and locked (``folder.write_guarded``)."""
+    return folder.write_guarded(out, [source.get("scenario_file")], lambda o: write_results(o, experiment, source))
 
 
 def manifest(experiment: Experiment, source: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +88,24 @@ def write_monthly_csv(path: Path, experiment: Experiment) -> None:
             texts = [_column_text(run, c) for c in columns]
             for i in range(len(run.monthly["month"])):
                 writer.writerow([run.replication, *(text[i] for text in texts)])
+
+
+def write_monthly_parquet(path: Path, experiment: Experiment) -> None:
+    """``monthly.csv`` as Parquet: one row per replication and month, counts as integers,
+    money in currency units as float64 (the nearest double to the exact amount in cents,
+    which ``monthly.csv`` writes as text)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    runs = experiment.runs
+    columns = {"replication": np.concatenate([np.full(len(run.monthly["month"]), run.replication, dtype=np.int64) for run in runs])}
+    for column in runs[0].monthly:
+        columns[column] = np.concatenate([_parquet_column(run, column) for run in runs])
+    pq.write_table(pa.table(columns), path)
+
+
+def _parquet_column(run: RunResult, column: str) -> np.ndarray:
+    return run.monthly_cents[column] / 100 if column in run.monthly_cents else np.asarray(run.monthly[column])
 
 
 def write_monthly_mean_csv(path: Path, experiment: Experiment) -> None:

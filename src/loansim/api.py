@@ -1,0 +1,244 @@
+"""The Python API, for scripts and notebooks: load, run and compare scenarios.
+
+    import loansim
+    results = loansim.run("scenarios/baseline.toml", set={"portfolio.borrowers": 5_000}, replications=4)
+    results.summary                 # a DataFrame: one row per metric, mean, ci_low, ci_high
+    results.monthly                 # one row per replication and month
+    results.write("results/my-run") # the usual results folder
+
+    comparison = loansim.compare("scenarios/baseline.toml", "scenarios/reminders.toml")
+    comparison.differences          # paired differences from the base, with 95% intervals
+
+Everything the command line checks is checked here too: a bad file or value raises
+``loansim.errors.UserError`` (``ScenarioError`` for a scenario) with the same one-paragraph
+message. Replications run over the machine's cores by default, from a plain script (no
+``if __name__ == "__main__"`` guard needed) or from Jupyter alike.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loansim.comparison import Row, check_pairable, paired_rows
+from loansim.errors import UserError
+from loansim.experiment import Experiment, run_experiment
+from loansim.memory import check_fits
+from loansim.scenario import Scenario, load_scenario_and_files
+
+Source = str | Path | Scenario
+
+
+def load(path: str | Path, set: Mapping[str, Any] | None = None) -> Scenario:  # noqa: A002 - the CLI's word
+    """The scenario in `path`, with the keys in `set` overridden (``{"portfolio.borrowers": 5000}``),
+    validated as ``loansim run`` validates it."""
+    return _load(path, set)[0]
+
+
+def run(scenario: Source, *, set: Mapping[str, Any] | None = None, replications: int | None = None,  # noqa: A002
+        seed: int | None = None, workers: int | None = None, progress: bool = False) -> Results:
+    """Run every replication of `scenario` (a file, or a scenario from ``load``) and return
+    its ``Results``. `set`, `replications` and `seed` override the scenario's keys; `workers`
+    is the number of processes (default: one per core); `progress` shows a progress bar."""
+    resolved, source = _resolve(scenario, set, replications, seed)
+    _check_workers(workers)
+    check_fits(resolved, workers)
+    return Results(run_experiment(resolved, workers=workers, progress=progress), source)
+
+
+def compare(base: Source, *others: Source, set: Mapping[str, Any] | None = None,  # noqa: A002
+            replications: int | None = None, seed: int | None = None, workers: int | None = None,
+            progress: bool = False) -> Comparison:
+    """Run `base` and each of `others` on the same seeds and replications and return their
+    paired ``Comparison``. `set`, `replications` and `seed` apply to every scenario."""
+    if not others:
+        raise UserError("compare: give at least two scenarios, a base and one to compare with it")
+    resolved = [_resolve(s, set, replications, seed) for s in (base, *others)]
+    labels = unique_labels([scenario.name for scenario, _ in resolved])
+    check_pairable([src.get("scenario_file") or label for label, (_, src) in zip(labels, resolved)],
+                   [scenario for scenario, _ in resolved])
+    _check_workers(workers)
+    for scenario, _ in resolved:
+        check_fits(scenario, workers)
+    results = [Results(run_experiment(scenario, workers=workers, progress=progress), source) for scenario, source in resolved]
+    return Comparison(labels, results)
+
+
+@dataclass
+class Results:
+    """Every replication of one scenario: tables for analysis, and ``write`` for the folder."""
+
+    experiment: Experiment
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.experiment.scenario
+
+    @cached_property
+    def summary_dict(self) -> dict[str, Any]:
+        """``summary.json``'s content."""
+        return self.experiment.summary()
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """One row per headline metric: its mean across replications and the 95% interval."""
+        return _ci_frame(self.summary_dict["metrics"], "metric")
+
+    @cached_property
+    def policies(self) -> pd.DataFrame:
+        """One row per policy figure (policy, figure): mean and 95% interval."""
+        frames = [_ci_frame(block, "figure").assign(policy=name) for name, block in self.summary_dict["policies"].items()]
+        if not frames:
+            return pd.DataFrame(columns=["mean", "ci_low", "ci_high"], index=pd.MultiIndex.from_tuples([], names=["policy", "figure"]))
+        return pd.concat(frames).reset_index().set_index(["policy", "figure"])
+
+    @cached_property
+    def roll_rates(self) -> pd.DataFrame:
+        """One row per (from_state, to_state): the mean monthly transition rate and its 95% interval."""
+        rows = [{"from_state": origin, "to_state": state, **_ci(value)}
+                for origin, block in self.summary_dict["roll_rates"].items() for state, value in block.items()]
+        return pd.DataFrame(rows).set_index(["from_state", "to_state"])
+
+    @cached_property
+    def monthly(self) -> pd.DataFrame:
+        """The monthly series: one row per replication and month (``monthly.csv``)."""
+        return monthly_frame(self.experiment)
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the results folder (as ``loansim run --out folder``) and return its path."""
+        from loansim.report import write_guarded
+
+        return write_guarded(Path(folder), self.experiment, self.source)
+
+
+@dataclass
+class Comparison:
+    """Scenarios run on the same seeds, and the paired differences of each from the first."""
+
+    labels: list[str]
+    results: list[Results]
+
+    @property
+    def base(self) -> Results:
+        return self.results[0]
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        return paired_rows(self.labels, [r.experiment for r in self.results])
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """Every figure of every scenario (metrics, and policy figures as ``policy:<name>``):
+        its mean and 95% interval, and for the other scenarios the paired difference from the
+        base (mean, 95% interval from the per-replication differences, relative change, and
+        whether the interval excludes 0)."""
+        return pd.DataFrame([vars(row) for row in self.rows])
+
+    @property
+    def differences(self) -> pd.DataFrame:
+        """The rows of ``table`` with a paired difference, indexed by (scenario, kind, name)."""
+        t = self.table
+        return t[t["difference"].notna()].set_index(["scenario", "kind", "name"])
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the comparison folder (as ``loansim compare --out folder``) and return its path."""
+        from loansim.report.comparison import write_comparison_guarded
+
+        return write_comparison_guarded(Path(folder), self)
+
+
+def unique_labels(names: list[str]) -> list[str]:
+    """Scenario names as labels, made unique with ``#2``, ``#3`` where names repeat."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
+def monthly_frame(experiment: Experiment) -> pd.DataFrame:
+    """The monthly series of every replication as one frame (replication, month, columns)."""
+    frames = [pd.DataFrame(run.monthly).assign(replication=run.replication) for run in experiment.runs]
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[["replication", *[c for c in frame.columns if c != "replication"]]]
+
+
+def overrides_from(set: Mapping[str, Any] | None, replications: int | None = None,  # noqa: A002
+                   seed: int | None = None) -> list[tuple[str, str]]:
+    """``set``, `replications` and `seed` as overrides for ``load_scenario`` (values as TOML)."""
+    if set is not None and not isinstance(set, Mapping):
+        raise UserError(f"set = {set!r}: expected a mapping of KEY.PATH to value, e.g. {{'portfolio.borrowers': 2000}}")
+    out = [("set", f"{key}={toml_value(value, key)}") for key, value in (set or {}).items()]
+    if seed is not None:
+        out.append(("seed", f"run.seed={toml_value(seed, 'seed')}"))
+    if replications is not None:
+        out.append(("replications", f"run.replications={toml_value(replications, 'replications')}"))
+    return out
+
+
+def toml_value(value: Any, key: str) -> str:
+    """A Python value as a TOML value: numbers, booleans, text, lists and tables of them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UserError(f"set: {key} = {value!r}: a scenario value must be a finite number")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v, key) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v, key)}" for k, v in value.items()) + "}"
+    try:  # numpy scalars
+        return toml_value(value.item(), key)
+    except AttributeError:
+        raise UserError(f"set: {key} = {value!r}: not a value a scenario can hold "
+                        "(numbers, true/false, text, lists and tables of them)") from None
+
+
+def _load(path: str | Path, set: Mapping[str, Any] | None, replications: int | None = None,  # noqa: A002
+          seed: int | None = None) -> tuple[Scenario, dict[str, Any]]:
+    overrides = overrides_from(set, replications, seed)
+    scenario, files = load_scenario_and_files(path, overrides)
+    return scenario, {"scenario_file": str(path), "extends_chain": files,
+                      "overrides": [f"{label} {item}" for label, item in overrides]}
+
+
+def _resolve(scenario: Source, set: Mapping[str, Any] | None, replications: int | None,  # noqa: A002
+             seed: int | None) -> tuple[Scenario, dict[str, Any]]:
+    """A scenario from a file or an already loaded one, with the overrides applied."""
+    if isinstance(scenario, Scenario):
+        if set or replications is not None or seed is not None:
+            raise UserError("set, replications and seed apply to scenario files; for a loaded scenario, "
+                            "pass them to loansim.load instead")
+        return scenario, {"scenario_file": None, "extends_chain": [], "overrides": []}
+    if not isinstance(scenario, (str, Path)):
+        raise UserError(f"{scenario!r}: expected a scenario file's path or a scenario from loansim.load")
+    return _load(scenario, set, replications, seed)
+
+
+def _check_workers(workers: int | None) -> None:
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise UserError(f"workers = {workers!r}: must be a whole number >= 1")
+
+
+def _ci(value: dict[str, Any]) -> dict[str, float | None]:
+    ci = value.get("ci95") or [None, None]
+    return {"mean": value["mean"], "ci_low": ci[0], "ci_high": ci[1]}
+
+
+def _ci_frame(block: dict[str, dict[str, Any]], index: str) -> pd.DataFrame:
+    frame = pd.DataFrame([{index: name, **_ci(value)} for name, value in block.items()], columns=[index, "mean", "ci_low", "ci_high"])
+    return frame.set_index(index)
