@@ -12,9 +12,9 @@ from loansim.engine import Simulation
 from loansim.experiment import run_experiment
 from loansim.loans import DAYS_PER_MONTH
 from loansim.rng import Streams
-from loansim.scenario import load_scenario
+from loansim.scenario import load_scenario, validate_scenario
 
-from conftest import SCENARIOS, make_scenario, run, shortened
+from conftest import SCENARIOS, TINY, deep_update, make_scenario, run, shortened
 
 
 def same_results(a, b) -> bool:
@@ -61,6 +61,44 @@ def test_common_random_numbers_a_policy_does_not_change_anyones_shocks() -> None
     _, ra = run(without)
     _, rb = run(with_fees)
     assert ra.ledger["fees_billed"] != rb.ledger["fees_billed"]
+
+
+BOOK_STATE = ("status", "principal", "principal_repaid", "interest_paid", "fees_paid", "n_missed", "defaulted_day",
+              "charged_off_day", "oldest_unpaid_day", "recovery_share", "due_day")
+
+
+@pytest.mark.parametrize("changes", [
+    {},  # the tiny book: a stochastic shock mix, job loss, forgetting
+    {"economy": {"unemployment_path": "adverse", "monthly_pay_cut_prob": 0.01},
+     "borrowers": {"job_loss_sensitivity": {"dist": "lognormal", "median": 1.0, "sigma": 0.6},
+                   "score": {"risk_weight": 0.5},
+                   "shocks": {"flood": {"annual_rate": 0.5, "regional": True, "expense": 900, "income_loss_share": 0.5,
+                                        "income_loss_months": 2}}},
+     "portfolio": {"products": {"card": {"principal": 1500, "apr": 0.24, "term_months": 12}}}},
+])
+def test_common_random_numbers_applicants_leave_the_book_as_it_was(changes: dict) -> None:
+    """Underwriting brings applicants into the population; the book's borrowers and loans
+    live exactly the same lives as without them (applicants draw from streams of their own)."""
+    def scenario(**more: dict):
+        raw = deep_update(TINY, {**changes, **more})
+        if "unemployment_path" in raw["economy"]:
+            del raw["economy"]["monthly_job_loss_prob"]
+        return validate_scenario(raw)
+
+    without = scenario()
+    with_applicants = scenario(policies={"underwriting": {"applications_per_month": 40, "score_cutoff": 620}})
+    a, b = Simulation(without), Simulation(with_applicants)
+    book = b.borrowers.applies_in_month < 0
+    book_loans = book[b.loans.borrower]
+    assert np.count_nonzero(~book) == 40 * 24 and book.sum() == a.borrowers.n
+    for month in (1, 7, 24):
+        a.advance(month * DAYS_PER_MONTH + 1)
+        b.advance(month * DAYS_PER_MONTH + 1)
+        for field in ("income", "employed", "savings", "score", "pay_day", "target_buffer"):
+            assert np.array_equal(getattr(a.borrowers, field), getattr(b.borrowers, field)[book]), (month, field)
+        for field in BOOK_STATE:
+            assert np.array_equal(getattr(a.loans, field), getattr(b.loans, field)[book_loans]), (month, field)
+    assert b.loans.status[~book_loans].tolist().count(0) > 0  # some applicants were lent to
 
 
 def test_streams_are_independent_of_draw_order() -> None:

@@ -186,9 +186,12 @@ def job_loss_hazard(unemployed_now: float, target_next: float, job_finding_prob:
     return float(min(max(s, 0.0), 1.0))
 
 
-def individual_hazards(hazard: float, sensitivity: np.ndarray, employed: np.ndarray) -> np.ndarray:
-    """Share an aggregate hazard among the employed in proportion to their sensitivity."""
-    mean = float(sensitivity.compress(employed).mean()) if employed.any() else 1.0
+def individual_hazards(hazard: float, sensitivity: np.ndarray, employed: np.ndarray,
+                       among: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """Share an aggregate hazard among the employed in proportion to their sensitivity,
+    scaled so that the employed of `among` (the book, without applicants) face `hazard` on average."""
+    working = employed[among]
+    mean = float(sensitivity[among].compress(working).mean()) if working.any() else 1.0
     scale = hazard / mean if mean > 0 else 0.0
     return np.minimum(sensitivity * np.float32(scale), np.float32(1.0))
 

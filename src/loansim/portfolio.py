@@ -140,18 +140,19 @@ def build_loans(scenario: Scenario, streams: Streams, people: Borrowers, product
     loans.product = kind
     loans.due_day = people.due_day[holder]  # first due in month 0, disbursed 30 days earlier
     loans.sched_start_day = loans.due_day
+    streams.place(loan_is_applicant=people.applies_in_month[holder] >= 0)  # applicants' loans draw from streams of their own
     principal, apr, term = np.zeros(holder.size), np.zeros(holder.size), np.zeros(holder.size, dtype=np.int64)
     for p, name in enumerate(products):
         mine = np.flatnonzero(kind == p)
         stream = "portfolio.principal" if name == "loan" else f"portfolio.{name}.principal"
-        principal[mine] = table[name].principal.sample(streams.generator(stream), mine.size)
+        principal[mine] = streams.sample(table[name].principal, stream, mine, of="loans")
         apr[mine], term[mine] = table[name].apr, table[name].term_months
     originate(loans, principal, apr, term)
     applying = people.applies_in_month[holder] >= 0  # lent only if approved (``Ledger.lend``)
     loans.status[applying] = NOT_LENT
     loans.principal[applying] = 0
     loans.disbursed[applying] = 0
-    loans.recovery_share = scenario.lender.recovery_rate.sample(streams.generator("lender.recovery_share"), loans.n)
+    loans.recovery_share = streams.sample(scenario.lender.recovery_rate, "lender.recovery_share", loans.n, of="loans")
     return loans
 
 

@@ -86,57 +86,75 @@ def generate_borrowers(scenario: Scenario, streams: Streams, application_months:
     if months.size:
         places = np.sort(streams.generator("population.applicants").permutation(n)[:months.size])
         people.applies_in_month[places] = months
-    people.base_income = b.income_monthly.sample(streams.generator("population.income"), n)
-    people.target_buffer = b.target_buffer_months.sample(streams.generator("population.target_buffer"), n)
-    people.forget_prob = b.monthly_forget_prob.sample(streams.generator("population.forget_prob"), n)
-    people.forget_notice_days = np.clip(np.rint(b.forget_notice_days.sample(streams.generator("population.forget_notice"), n)), 1, 29)
-    people.literacy = b.literacy.sample(streams.generator("population.literacy"), n)
-    people.job_loss_sensitivity = b.job_loss_sensitivity.sample(streams.generator("population.job_loss_sensitivity"), n)
-    people.essentials = b.essential_spending_share.sample(streams.generator("population.essentials"), n) * people.base_income
+        streams.place(borrower_is_applicant=people.applies_in_month >= 0)  # they draw from streams of their own
+    people.base_income = streams.sample(b.income_monthly, "population.income", n)
+    people.target_buffer = streams.sample(b.target_buffer_months, "population.target_buffer", n)
+    people.forget_prob = streams.sample(b.monthly_forget_prob, "population.forget_prob", n)
+    people.forget_notice_days = np.clip(np.rint(streams.sample(b.forget_notice_days, "population.forget_notice", n)), 1, 29)
+    people.literacy = streams.sample(b.literacy, "population.literacy", n)
+    people.job_loss_sensitivity = streams.sample(b.job_loss_sensitivity, "population.job_loss_sensitivity", n)
+    people.essentials = streams.sample(b.essential_spending_share, "population.essentials", n) * people.base_income
     people.overspender = streams.uniform("population.overspender", 0, n) < b.overspender_share
     people.region = np.minimum(streams.uniform("population.region", 0, n) * b.regions, b.regions - 1).astype(np.int16)
-    people.due_day = (np.arange(n, dtype=np.int64) * DAYS_PER_MONTH) // n  # in blocks: keeps each day's borrowers together
+    people.due_day = due_days(people.applies_in_month >= 0)
     draw_misreadings(people, b.misunderstanding, streams)
-    people.strategic_propensity = b.strategic.monthly_prob.sample(streams.generator("population.strategic"), n)
-    people.stacking_take_up = b.stacking.take_up_prob.sample(streams.generator("population.stacking"), n)
-    people.score = np.clip(b.score.initial.sample(streams.generator("population.score"), n), 300, 850)
-    people.pay_day = np.clip(np.rint(b.pay_day.sample(streams.generator("population.pay_day"), n)), 0, 29)
+    people.strategic_propensity = streams.sample(b.strategic.monthly_prob, "population.strategic", n)
+    people.stacking_take_up = streams.sample(b.stacking.take_up_prob, "population.stacking", n)
+    people.score = np.clip(streams.sample(b.score.initial, "population.score", n), 300, 850)
+    people.pay_day = np.clip(np.rint(streams.sample(b.pay_day, "population.pay_day", n)), 0, 29)
     if b.initial_savings_months is None:  # where the buffer rule keeps them: at their own month-end target
         months_saved = people.target_buffer + people.pay_day / DAYS_PER_MONTH
     else:
-        months_saved = b.initial_savings_months.sample(streams.generator("population.savings"), n)
+        months_saved = streams.sample(b.initial_savings_months, "population.savings", n)
     people.savings = months_saved * people.base_income
-    if b.score.risk_weight > 0:
-        people.score = rank_by_risk(people, months_saved, b.score.risk_weight, streams)
+    if b.score.risk_weight > 0:  # the book among itself, applicants among themselves
+        groups = [slice(None)] if streams.borrowers is None else [streams.borrowers.book, streams.borrowers.applicants]
+        noise = streams.normal("population.score.noise", 0, n)
+        for group in groups:
+            people.score[group] = rank_by_risk(people, months_saved, b.score.risk_weight, noise, group)
     unemployed_share = initial_unemployment(scenario)
     people.employed = streams.uniform("population.employment", 0, n) >= unemployed_share
     return people
 
 
-def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, streams: Streams) -> np.ndarray:
+def due_days(applicant: np.ndarray) -> np.ndarray:
+    """Each borrower's due day, in blocks, so that each day's borrowers are together: the
+    book's spread evenly over the month as if there were no applicants, and each applicant
+    on the day of the book's borrower before them (the first day before any)."""
+    n = applicant.size
+    book = np.flatnonzero(~applicant)
+    days = np.zeros(n, dtype=np.int64)
+    days[book] = (np.arange(book.size, dtype=np.int64) * DAYS_PER_MONTH) // max(book.size, 1)
+    before = np.maximum.accumulate(np.where(applicant, -1, np.arange(n)))  # the book's borrower at or before each place
+    return np.where(before >= 0, days[np.maximum(before, 0)], 0)
+
+
+def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, noise: np.ndarray,
+                 ids: slice | np.ndarray = slice(None)) -> np.ndarray:
     """The drawn scores, handed out so that they rank borrowers by a mix of their risk traits
     and noise (a Gaussian copula with the score's own distribution as margin).
 
     The traits, each turned into normal scores by rank: months of savings, the target buffer
     (when savings do not simply start at it), literacy and income count for a borrower;
     essentials, forgetfulness and job-loss sensitivity against. The mix is
-    ``weight × traits + sqrt(1 - weight²) × noise``.
+    ``weight × traits + sqrt(1 - weight²) × noise`` (`noise`: standard normals, one per
+    borrower). Only borrowers `ids` are ranked, among themselves; returns their scores.
     """
     from scipy.special import ndtri
 
     def normal_scores(x: np.ndarray) -> np.ndarray:
         return ndtri((np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size)
 
-    good = (months_saved, people.literacy, people.base_income)
-    if not np.array_equal(months_saved, people.target_buffer):
-        good += (people.target_buffer,)
-    bad = (people.essentials / np.maximum(people.base_income, 1e-9), people.forget_prob,
-           people.job_loss_sensitivity)
+    good = (months_saved[ids], people.literacy[ids], people.base_income[ids])
+    if not np.array_equal(months_saved[ids], people.target_buffer[ids]):
+        good += (people.target_buffer[ids],)
+    bad = (people.essentials[ids] / np.maximum(people.base_income[ids], 1e-9), people.forget_prob[ids],
+           people.job_loss_sensitivity[ids])
     traits = sum(normal_scores(np.asarray(x, dtype=float)) for x in good) - sum(normal_scores(np.asarray(x, dtype=float)) for x in bad)
     traits = (traits - traits.mean()) / max(traits.std(), 1e-12)
-    mix = weight * traits + np.sqrt(1 - weight ** 2) * streams.normal("population.score.noise", 0, people.n)
+    mix = weight * traits + np.sqrt(1 - weight ** 2) * noise[ids]
     ranks = np.argsort(np.argsort(mix, kind="stable"), kind="stable")
-    return np.sort(people.score)[ranks]
+    return np.sort(people.score[ids])[ranks]
 
 
 def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int) -> np.ndarray:
@@ -176,9 +194,9 @@ def draw_misreadings(people: Borrowers, m: object, streams: Streams) -> None:
     misreads = u < m.share
     reads_date = streams.uniform("population.misreads.kind", 0, n) < m.date_share
     people.misreads = np.where(misreads, np.where(reads_date, MISREAD_DATE, MISREAD_AMOUNT), 0)
-    days = np.rint(m.late_days.sample(streams.generator("population.misreads.days"), n))
+    days = np.rint(streams.sample(m.late_days, "population.misreads.days", n))
     people.misread_late_days = np.clip(days, 1, 29)
-    people.misread_paid_share = m.paid_share.sample(streams.generator("population.misreads.paid"), n)
+    people.misread_paid_share = streams.sample(m.paid_share, "population.misreads.paid", n)
 
 
 def initial_unemployment(scenario: Scenario) -> float:

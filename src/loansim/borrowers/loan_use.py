@@ -33,7 +33,7 @@ def fail_ventures(people: Borrowers, params: Any, streams: Streams, month: int) 
     """Risky ventures that fail this month lose a drawn share; returns (failures, amount lost)."""
     at_risk = np.flatnonzero((people.loan_use == RISKY) & (people.invested > 0))
     failed = streams.subset("loan_use.failure", month, at_risk, params.risky_monthly_loss_prob)
-    share = params.risky_loss_share.sample(streams.generator("loan_use.failure.size", month), failed.size)
+    share = streams.sample(params.risky_loss_share, "loan_use.failure.size", failed, month)
     lost = people.invested[failed] * share
     people.invested[failed] -= lost
     return int(failed.size), float(lost.sum())

@@ -235,14 +235,15 @@ class PopulationMonth:
         """This month's job-loss hazard per borrower, given who is `employed` at its start:
         on the path, shared by sensitivity."""
         people, e = self.sim.borrowers, self.sim.scenario.economy
+        book = slice(None) if self.sim.streams.borrowers is None else self.sim.streams.borrowers.book  # applicants follow the book
         if self.path is None:
             hazard = e.job_loss_prob()
         else:
-            unemployed = 1.0 - np.count_nonzero(employed) / people.n
+            unemployed = 1.0 - np.count_nonzero(employed[book]) / max(employed[book].size, 1)
             hazard = macro.job_loss_hazard(unemployed, float(self.path[month]), float(self.job_finding[month]))
         if self.uniform_sensitivity:
             return hazard
-        return macro.individual_hazards(hazard, people.job_loss_sensitivity, employed)
+        return macro.individual_hazards(hazard, people.job_loss_sensitivity, employed, book)
 
     def cut_pay(self, month: int, side: IncomeSide) -> None:
         """Permanent pay cuts for some employed borrowers, more of them when unemployment is high."""
@@ -252,7 +253,7 @@ class PopulationMonth:
         pressure = 1.0 if self.path is None else float(self.path[month] / self.path[0])  # path[0] > 0: validated
         prob = min(e.monthly_pay_cut_prob * pressure ** e.pay_cut_unemployment_elasticity, 1.0)
         hit = sim.streams.subset("income.pay_cut", month, np.flatnonzero(side.employed), prob)
-        income.cut_pay(side, hit, e.pay_cut_share.sample(sim.streams.generator("income.pay_cut.size", month), hit.size))
+        income.cut_pay(side, hit, sim.streams.sample(e.pay_cut_share, "income.pay_cut.size", hit, month))
         side.shocked[hit] = True
         side.counts.append(("pay_cuts", hit.size))
 

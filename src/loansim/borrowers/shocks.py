@@ -29,9 +29,10 @@ def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: in
     p_month = -np.expm1(-shock.annual_rate / 12)
     if not shock.regional:
         return streams.subset(f"shock.{kind}", month, people.n, p_month)
-    rng = streams.generator(f"shock.{kind}", month)
-    regions_hit = rng.random(int(people.region.max()) + 1) < p_month
-    return np.flatnonzero(regions_hit[people.region] & (rng.random(people.n, dtype=np.float32) < shock.regional_hit_share))
+    rngs = streams.pair(f"shock.{kind}", month)
+    regions_hit = rngs[0].random(int(people.region.max()) + 1) < p_month  # a region's disaster hits its applicants too
+    u = streams.split(rngs, people.n, lambda rng, size: rng.random(size, dtype=np.float32))
+    return np.flatnonzero(regions_hit[people.region] & (u < shock.regional_hit_share))
 
 
 def strike(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int,
@@ -46,10 +47,10 @@ def strike(kind: str, shock: Any, people: Borrowers, streams: Streams, month: in
     hit = hit_by(kind, shock, people, streams, month)
     if hit.size == 0:
         return hit, np.zeros(0)
-    rng = streams.generator(f"shock.{kind}.size", month)  # drawn only for those hit, who do not depend on policy
-    expense = shock.expense.sample(rng, hit.size)
+    rngs = streams.pair(f"shock.{kind}.size", month)  # drawn only for those hit, who do not depend on policy
+    expense = streams.split(rngs, hit, shock.expense.sample)
     if spell is not None:
-        months = np.rint(np.clip(shock.income_loss_months.sample(rng, hit.size), 0, 1200)).astype(np.int16)  # fits int16
+        months = np.rint(np.clip(streams.split(rngs, hit, shock.income_loss_months.sample), 0, 1200)).astype(np.int16)  # fits int16
         spell[hit] = np.maximum(spell[hit], months)
     return hit, expense
 

@@ -76,7 +76,7 @@ class Education(Policy):
         takes part, and the gain each would get. Keyed by the month, so they can be made ahead."""
         n = sim.borrowers.n
         return (sim.streams.uniform("policy.education.reach", month, n),
-                self.params.literacy_gain.sample(sim.streams.generator("policy.education.gain", month), n))
+                sim.streams.sample(self.params.literacy_gain, "policy.education.gain", n, month))
 
     def _draw_ahead(self, sim: Simulation, after: int) -> None:
         """Start the draws of the first campaign from month `after` on, on the background thread."""

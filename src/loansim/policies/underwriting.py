@@ -85,7 +85,7 @@ class Underwriting(Policy):
         people, p = sim.borrowers, self.params
         applicants = people.applies_in_month >= 0
         overstates = sim.streams.uniform("policy.underwriting.overstates", 0, people.n) < p.applicant_overstating_share
-        extra = p.applicant_overstatement.sample(sim.streams.generator("policy.underwriting.overstatement"), people.n)
+        extra = sim.streams.sample(p.applicant_overstatement, "policy.underwriting.overstatement", people.n)
         self.stated_income = people.base_income * np.where(overstates & applicants, 1 + extra, 1.0)
         self.verified = applicants & (sim.streams.uniform("policy.underwriting.verified", 0, people.n) < p.verification_share)
         self.new = np.zeros(sim.loans.n, dtype=np.bool_)
