@@ -151,3 +151,91 @@ def test_compare_command_refuses_unpaired_scenarios_and_writes_nothing(tmp_path:
     assert not out2.exists() and not any(p.name.startswith(".cmp2") for p in tmp_path.iterdir())
     code, _, err = run_cli("compare", SCENARIOS / "baseline.toml", "--out", out2)
     assert code == 2 and "give at least two scenario files" in err
+
+
+# ------------------------------------------------------------------ stress
+
+
+@pytest.fixture(scope="module")
+def stressed():
+    return loansim.stress(SCENARIOS / "baseline.toml", ["baseline", "severely-adverse"], paths={"spike": [0.05, 0.09, 0.12]},
+                          quarters=4, set={"portfolio.borrowers": 1500}, replications=3, workers=1)
+
+
+def test_stress_reports_every_measure_by_quarter_consistently_with_the_runs(stressed) -> None:
+    from loansim.stress_test import MEASURES
+
+    assert stressed.labels == ["baseline", "severely-adverse", "spike"]
+    t = stressed.table
+    assert set(t["measure"]) == set(MEASURES) and sorted(set(t["quarter"])) == [1, 2, 3, 4]
+    assert len(t) == 3 * 4 * len(MEASURES)
+    for label, result in zip(stressed.labels, stressed.results):
+        runs = result.experiment.runs
+        assert all(len(run.monthly["month"]) == 12 for run in runs)  # 4 quarters
+        net = np.mean([(run.monthly["principal_charged_off"] - run.monthly["recoveries"]).sum() for run in runs])
+        mine = t[(t["scenario"] == label) & (t["measure"] == "net_charge_offs")]
+        assert mine["mean"].sum() == pytest.approx(net)
+        defaults = np.mean([run.monthly["new_defaults"].sum() for run in runs])
+        assert t[(t["scenario"] == label) & (t["measure"] == "new_defaults")]["mean"].sum() == pytest.approx(defaults)
+        last = t[(t["scenario"] == label) & (t["measure"] == "cumulative_loss_rate") & (t["quarter"] == 4)]["mean"].item()
+        assert last == pytest.approx(np.mean([run.monthly["cum_loss_rate"][11] for run in runs]))
+    assert t[t["scenario"] == "baseline"]["difference"].isna().all()
+
+
+def test_stress_scenarios_say_what_ran_and_move_unemployment_as_asked(stressed) -> None:
+    severe, spike = stressed.results[1].scenario, stressed.results[2].scenario
+    assert severe.name == "baseline - severely-adverse" and "severely-adverse" in severe.description
+    assert severe.economy.stochastic.around == "severely-adverse"  # the book's random deviations, around the stress path
+    assert spike.economy.stochastic.around == [0.05, 0.09, 0.12]
+    rise = stressed.table.set_index(["scenario", "measure", "quarter"])
+    for label in ("severely-adverse", "spike"):
+        row = rise.loc[(label, "unemployment_rate", 4)]
+        assert row["difference"] > 0.01 and row["significant"]
+
+
+def test_stress_folder_is_written_atomically(stressed, tmp_path: Path) -> None:
+    out = stressed.write(tmp_path / "st")
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "stress.csv", "stress.html", "stress.json",
+                                                      "stress_losses.png", "stress_unemployment.png"]
+    data = read_json(out / "stress.json")
+    assert len(data["scenarios"]["spike"]["loss_rate_annualised"]) == 4
+    assert "difference" in data["scenarios"]["spike"]["loss_rate_annualised"][0]
+    assert "Stress test of baseline" in (out / "stress.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scenarios", "baseline,sevrely-adverse"], "'sevrely-adverse' (did you mean 'severely-adverse'?) is neither a built-in"),
+    (["--path", "spike=0.05,abc"], "--path spike=0.05,abc: expected monthly unemployment rates"),
+    (["--path", "spike=0.05,5"], "--path spike: rate 5 is outside"),
+    (["--quarters", "0"], "--quarters 0: must be from 1 to 400"),
+    (["--scenarios", "nowhere.toml"], "nowhere.toml: no such scenario file"),
+])
+def test_stress_command_refuses_bad_input_and_writes_nothing(args: list[str], message: str, tmp_path: Path) -> None:
+    out = tmp_path / "st"
+    code, printed, err = run_cli("stress", SCENARIOS / "baseline.toml", *args, "--out", out, "--quiet")
+    assert code == 2 and printed == ""
+    assert message in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stress_command_prints_quarterly_losses(tmp_path: Path) -> None:
+    code, printed, err = run_cli("stress", SCENARIOS / "baseline.toml", "--quarters", "2", "--set", "portfolio.borrowers=800",
+                                 "--replications", "2", "--workers", "1", "--out", tmp_path / "st")
+    assert code == 0, err
+    assert "annualised net charge-off rate by quarter" in printed and "Q2" in printed
+    assert (tmp_path / "st" / "stress.csv").is_file()
+
+
+def test_a_report_says_which_economy_ran_and_what_was_overridden(tmp_path: Path) -> None:
+    results = loansim.run(SCENARIOS / "baseline.toml", set={**SMALL, "economy.stochastic.around": "severely-adverse"},
+                          replications=2, workers=1)
+    page = (results.write(tmp_path / "r") / "report.html").read_text(encoding="utf-8")
+    assert "around the path &#x27;severely-adverse&#x27;" in page
+    assert "set economy.stochastic.around=&quot;severely-adverse&quot;" in page
+
+
+def test_the_api_function_stress_is_not_shadowed_by_a_module() -> None:
+    import loansim.report.stress  # noqa: F401
+    import loansim.stress_test  # noqa: F401
+
+    assert callable(loansim.stress) and callable(loansim.compare) and callable(loansim.run)

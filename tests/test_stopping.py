@@ -175,8 +175,8 @@ def test_a_lost_worker_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch: 
 
 
 def test_result_files_are_those_the_writer_writes() -> None:
-    from loansim.report import comparison, writer
+    from loansim.report import comparison, stress, writer
 
     run = {"manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "monthly.parquet", "roll_rates.csv",
            "report.html", *writer.PLOTS}
-    assert run | set(comparison.FILES) == folder.RESULT_FILES
+    assert run | set(comparison.FILES) | set(stress.FILES) == folder.RESULT_FILES

@@ -9,6 +9,9 @@
     comparison = loansim.compare("scenarios/baseline.toml", "scenarios/reminders.toml")
     comparison.differences          # paired differences from the base, with 95% intervals
 
+    stressed = loansim.stress("scenarios/baseline.toml", ["baseline", "adverse", "severely-adverse"])
+    stressed.measure("loss_rate_annualised")   # quarter x scenario
+
 Everything the command line checks is checked here too: a bad file or value raises
 ``loansim.errors.UserError`` (``ScenarioError`` for a scenario) with the same one-paragraph
 message. Replications run over the machine's cores by default, from a plain script (no
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,7 +35,9 @@ from loansim.comparison import Row, check_pairable, paired_rows
 from loansim.errors import UserError
 from loansim.experiment import Experiment, run_experiment
 from loansim.memory import check_fits
-from loansim.scenario import Scenario, load_scenario_and_files
+from loansim.macro import BUILT_IN_PATHS
+from loansim.scenario import Scenario, load_scenario_and_files, validate_scenario
+from loansim.scenario.messages import did_you_mean
 
 Source = str | Path | Scenario
 
@@ -69,6 +75,53 @@ def compare(base: Source, *others: Source, set: Mapping[str, Any] | None = None,
         check_fits(scenario, workers)
     results = [Results(run_experiment(scenario, workers=workers, progress=progress), source) for scenario, source in resolved]
     return Comparison(labels, results)
+
+
+def stress(book: str | Path, scenarios: list[str | Path] | tuple[str | Path, ...] | None = None, *,
+           paths: Mapping[str, list[float]] | None = None, quarters: int = 9,
+           set: Mapping[str, Any] | None = None, replications: int | None = None,  # noqa: A002
+           seed: int | None = None, workers: int | None = None, progress: bool = False) -> Stress:
+    """Run the book in file `book` through each stress scenario (``loansim.stress_test``): names of
+    built-in paths or ``"baseline"`` (the book as it is), scenario files, and `paths`
+    (label → monthly unemployment rates), over `quarters` quarters; returns the ``Stress``
+    with each quarter's figures and their paired differences from the first scenario."""
+    from loansim import stress_test as st
+
+    if not isinstance(quarters, int) or quarters < 1 or quarters > 400:
+        raise UserError(f"quarters = {quarters!r}: must be a whole number from 1 to 400")
+    horizon = {"run.months": 3 * quarters, "run.lifetime": False}
+    base, source = _resolve(book, {**(set or {}), **horizon}, replications, seed)
+    resolved: list[tuple[str, Scenario, dict[str, Any]]] = []
+    for item in scenarios if scenarios is not None else st.DEFAULT_SCENARIOS:
+        text = str(item)
+        if text == st.BOOK:
+            raw = base.to_dict()
+            raw["name"], raw["description"] = f"{base.name}{st.SEP}{st.BOOK}", f"{base.description} Stress scenario {st.BOOK}: the book's own economy."
+            resolved.append((st.BOOK, validate_scenario(raw, file=str(book)), source))
+        elif text in BUILT_IN_PATHS:
+            resolved.append((text, st.with_path(base, text, text), source))
+        elif text.endswith(".toml") or Path(text).is_file():
+            scenario, src = _resolve(text, {**(set or {}), **horizon}, replications, seed)
+            resolved.append((scenario.name, scenario, src))
+        else:
+            known = ", ".join([st.BOOK, *BUILT_IN_PATHS])
+            raise UserError(f"--scenarios: {text!r}{did_you_mean(text, [st.BOOK, *BUILT_IN_PATHS])} is neither a built-in "
+                            f"scenario ({known}) nor a scenario file (.toml)")
+    for label, rates in (paths or {}).items():
+        resolved.append((label, st.with_path(base, label, list(rates)), source))
+    if not resolved:
+        raise UserError("stress: give at least one scenario")
+    labels = unique_labels([label for label, _, _ in resolved])
+    check_pairable(labels, [scenario for _, scenario, _ in resolved])
+    _check_workers(workers)
+    for _, scenario, _ in resolved:
+        check_fits(scenario, workers)
+    results = []
+    for label, scenario, src in resolved:
+        if progress:
+            print(f"running {label} ({len(results) + 1} of {len(resolved)})", file=sys.stderr)
+        results.append(Results(run_experiment(scenario, workers=workers, progress=progress), src))
+    return Stress(labels, results, quarters)
 
 
 @dataclass
@@ -153,6 +206,38 @@ class Comparison:
         from loansim.report.comparison import write_comparison_guarded
 
         return write_comparison_guarded(Path(folder), self)
+
+
+@dataclass
+class Stress:
+    """One book through several macro scenarios: figures by quarter, paired with the first scenario."""
+
+    labels: list[str]
+    results: list[Results]
+    quarters: int
+
+    @cached_property
+    def rows(self) -> list[Any]:
+        from loansim.stress_test import stress_rows
+
+        return stress_rows(self.labels, [r.experiment.runs for r in self.results], self.quarters)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per scenario, quarter and measure: mean, 95% interval, and the paired
+        difference from the first scenario with its interval."""
+        return pd.DataFrame([vars(row) for row in self.rows])
+
+    def measure(self, name: str) -> pd.DataFrame:
+        """One measure's means as a quarter × scenario table."""
+        t = self.table
+        return t[t["measure"] == name].pivot(index="quarter", columns="scenario", values="mean")[self.labels]
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the stress folder (as ``loansim stress --out folder``) and return its path."""
+        from loansim.report.stress import write_stress_guarded
+
+        return write_stress_guarded(Path(folder), self)
 
 
 def unique_labels(names: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Command line: ``loansim run SCENARIO``, ``loansim compare BASE OTHER…`` and ``loansim validate FILE…``.
+"""Command line: ``loansim run``, ``compare``, ``stress`` and ``validate``.
 
 A mistake in user input (a bad scenario file, a wrong ``--set``, an unusable ``--out``)
 prints one clear message and exits with status 2, without a traceback and without
@@ -17,13 +17,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from loansim import __version__
 from loansim.errors import RunError, UserError
 from loansim.report.folder import OutLock, check_out
 from loansim.memory import check_fits
 from loansim.scenario import Scenario, load_scenario, load_scenario_and_files
+
+DEFAULT_STRESS = ("baseline", "adverse", "severely-adverse")
+BUILT_IN_PATH_NAMES = ("steady", "mild-recession", "adverse", "severely-adverse", "pandemic-spike")  # loansim.macro.BUILT_IN_PATHS
 
 EXIT_USER_ERROR = 2
 EXIT_RUN_ERROR = 1
@@ -109,6 +112,23 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--quiet", action="store_true", help="print no progress and no table")
     compare.set_defaults(command=cmd_compare)
 
+    stress = sub.add_parser("stress", help="run one book through macro scenarios and report losses by quarter")
+    stress.add_argument("book", type=Path, metavar="BOOK", help="the book's scenario file (TOML)")
+    stress.add_argument("--scenarios", default=",".join(DEFAULT_STRESS), metavar="NAME|FILE,…",
+                        help="comma-separated: baseline (the book as it is), built-in paths "
+                             f"({', '.join(BUILT_IN_PATH_NAMES)}) or scenario files (default: %(default)s)")
+    stress.add_argument("--path", action="append", default=[], metavar="LABEL=R1,R2,…",
+                        help="a scenario of monthly unemployment rates (shares), e.g. --path spike=0.05,0.09,0.12 (repeatable)")
+    stress.add_argument("--quarters", type=int, default=9, metavar="N", help="quarters to report (default: %(default)s)")
+    stress.add_argument("--seed", type=int, help="root seed for every scenario (overrides run.seed)")
+    stress.add_argument("--replications", type=int, metavar="R", help="replications of every scenario (overrides run.replications)")
+    stress.add_argument("--out", type=Path, metavar="DIR", help="stress folder (default: results/stress-<book>, plus +key=value for each override)")
+    stress.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
+                        help="override a key of the book (and of every scenario file) (repeatable)")
+    stress.add_argument("--workers", type=int, metavar="N", help="processes for replications (default: one per core)")
+    stress.add_argument("--quiet", action="store_true", help="print no progress and no table")
+    stress.set_defaults(command=cmd_stress)
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE", help="scenario files (TOML) to check")
     validate.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
@@ -128,21 +148,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers {args.workers}: must be >= 1")
     check_fits(scenario, args.workers)
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
-    try:
-        check_out(out, args.scenario)
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
     source = {"scenario_file": str(args.scenario), "extends_chain": files,
               "overrides": [f"{label} {item}" for label, item in overrides]}
-    lock = OutLock(out)
-    with _writing(out):
-        lock.acquire()
-    try:
-        experiment = run_experiment(scenario, workers=args.workers, progress=not args.quiet)
-        with _writing(out):
-            write_results(out, experiment, source)
-    finally:
-        lock.release()
+    experiment = _output(out, [args.scenario], lambda: run_experiment(scenario, workers=args.workers, progress=not args.quiet),
+                         lambda experiment: write_results(out, experiment, source))
     if not args.quiet:
         _print_summary(scenario, experiment.summary(), out, experiment.wall_seconds)
     return 0
@@ -166,14 +175,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for scenario, _ in loaded:
         check_fits(scenario, args.workers)
     out = args.out if args.out is not None else Path("results") / folder_name("-vs-".join(labels), overrides)
-    try:
-        check_out(out, *args.scenarios)
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
-    lock = OutLock(out)
-    with _writing(out):
-        lock.acquire()
-    try:
+
+    def compute() -> Comparison:
         results = []
         for path, label, (scenario, files) in zip(args.scenarios, labels, loaded):
             if not args.quiet:
@@ -181,14 +184,72 @@ def cmd_compare(args: argparse.Namespace) -> int:
             source = {"scenario_file": str(path), "extends_chain": files,
                       "overrides": [f"{option} {item}" for option, item in overrides]}
             results.append(Results(run_experiment(scenario, workers=args.workers, progress=not args.quiet), source))
-        comparison = Comparison(labels, results)
-        with _writing(out):
-            write_comparison(out, comparison)
-    finally:
-        lock.release()
+        return Comparison(labels, results)
+
+    comparison = _output(out, list(args.scenarios), compute, lambda c: write_comparison(out, c))
     if not args.quiet:
         _print_comparison(comparison, out)
     return 0
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    """Run the book through each stress scenario; write and print the quarterly figures."""
+    from loansim.api import stress
+    from loansim.report.stress import write_stress
+    from loansim.stress_test import parse_rates
+
+    items = [item.strip() for item in args.scenarios.split(",") if item.strip()]
+    paths = {}
+    for entry in args.path:
+        label, sep, rates = entry.partition("=")
+        if not sep or not label.strip():
+            raise UserError(f"--path {entry!r}: expected LABEL=R1,R2,…, e.g. --path spike=0.05,0.09,0.12")
+        paths[label.strip()] = parse_rates(label.strip(), rates)
+    if args.quarters < 1 or args.quarters > 400:
+        raise UserError(f"--quarters {args.quarters}: must be from 1 to 400")
+    overrides = _overrides(args)
+    settings = dict(_parse_set(item) for _, item in overrides if _ == "--set")
+    book = load_scenario(args.book, overrides)  # the book's own errors first, named by its file
+    out = args.out if args.out is not None else Path("results") / folder_name(f"stress-{book.name}", overrides)
+    files = [args.book, *(Path(i) for i in items if i.endswith(".toml"))]
+    result = _output(out, files, lambda: stress(args.book, items, paths=paths, quarters=args.quarters, set=settings,
+                                                replications=args.replications, seed=args.seed, workers=args.workers,
+                                                progress=not args.quiet),
+                     lambda r: write_stress(out, r))
+    if not args.quiet:
+        _print_stress(result, out)
+    return 0
+
+
+def _parse_set(item: str) -> tuple[str, Any]:
+    """A --set item as (key, value) for the Python API, its value parsed as TOML."""
+    import tomllib
+
+    key, _, text = item.partition("=")
+    try:
+        return key.strip(), tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key.strip(), text.strip()  # a bare word; loading the scenario has checked it
+
+
+def _print_stress(result: Any, out: Path) -> None:
+    from loansim.stress_test import SEP
+
+    labels = result.labels
+    base = result.results[0].scenario
+    print(f"stress test of {base.name.split(SEP)[0]}: {', '.join(labels)}; {result.quarters} quarters, "
+          f"{base.run.replications} paired replication(s), seed {base.run.seed}")
+    rates = result.measure("loss_rate_annualised")
+    unemployment = result.measure("unemployment_rate") if "unemployment_rate" in set(result.table["measure"]) else None
+    print("  annualised net charge-off rate by quarter (unemployment rate)")
+    print("  " + "quarter".ljust(9) + "".join(f"{label:>24}" for label in labels))
+    for q in rates.index:
+        cells = [f"{100 * rates.loc[q, label]:.2f}%" + ("" if unemployment is None else f" ({100 * unemployment.loc[q, label]:.1f}%)")
+                 for label in labels]
+        print(f"  Q{q:<8}" + "".join(f"{cell:>24}" for cell in cells))
+    cumulative = result.measure("cumulative_loss_rate").iloc[-1]
+    print("  cumulative loss rate at the end: " + ", ".join(f"{label} {100 * cumulative[label]:.2f}%" for label in labels))
+    print(f"results: {out}/")
 
 
 def _print_comparison(comparison: Any, out: Path) -> None:
@@ -211,6 +272,25 @@ def _print_comparison(comparison: Any, out: Path) -> None:
             mark = " *" if row.significant else ""
             print(f"    {name:<22}{fmt(base_row.mean):>16} -> {fmt(row.mean):>16}  {fmt(row.difference, True):>12}{ci}{mark}")
     print(f"results: {out}/")
+
+
+def _output(out: Path, files: list[Path], compute: Callable[[], Any], write: Callable[[Any], Any]) -> Any:
+    """Check the folder `out` (it must not hold the scenario `files`), and hold its lock from
+    before `compute()` until `write(result)` has put the result there; returns the result."""
+    try:
+        check_out(out, *files)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot use the folder: {exc.strerror or exc}") from None
+    lock = OutLock(out)
+    with _writing(out):
+        lock.acquire()
+    try:
+        result = compute()
+        with _writing(out):
+            write(result)
+    finally:
+        lock.release()
+    return result
 
 
 @contextmanager

@@ -83,14 +83,20 @@ def paired_rows(labels: list[str], experiments: list[Experiment]) -> list[Row]:
     return rows
 
 
-def _difference(row: Row, values: np.ndarray, base: np.ndarray) -> None:
+def set_difference(row: Any, values: np.ndarray, base: np.ndarray) -> None:
+    """Set `row`'s paired difference of `values` from `base` (one per replication, in
+    replication order): ``difference``, its interval and whether the interval excludes 0."""
     paired = mean_ci95(values - base)
     row.difference = paired["mean"]
-    base_mean = float(base.mean())
-    row.relative_change = paired["mean"] / base_mean if base_mean != 0 else None
     if paired["ci95"] is not None:
         row.difference_ci_low, row.difference_ci_high = paired["ci95"]
         row.significant = bool(row.difference_ci_low > 0 or row.difference_ci_high < 0)
+
+
+def _difference(row: Row, values: np.ndarray, base: np.ndarray) -> None:
+    set_difference(row, values, base)
+    base_mean = float(base.mean())
+    row.relative_change = row.difference / base_mean if base_mean != 0 else None
 
 
 def _figures(experiment: Experiment) -> dict[tuple[str, str], np.ndarray]:

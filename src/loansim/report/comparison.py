@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import html
 import math
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,20 +47,15 @@ def write_comparison_guarded(out: Path, comparison: Comparison) -> Path:
 
 def write_comparison(out: Path, comparison: Comparison) -> Path:
     """Write the comparison folder into `out` through a temporary folder; returns `out`."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.temporary(out)
-    try:
+    def fill(tmp: Path) -> None:
         _write_json(tmp / "manifest.json", manifest(comparison))
         _write_json(tmp / "comparison.json", as_json(comparison))
-        write_csv(tmp / "comparison.csv", comparison.rows)
+        write_csv(tmp / "comparison.csv", comparison.rows, COLUMNS)
         plot_series(comparison).savefig(tmp / "comparison_monthly.png", dpi=110)
         plot_differences(comparison).savefig(tmp / "comparison_differences.png", dpi=110)
         (tmp / "comparison.html").write_text(render(comparison, tmp), encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder.publish(tmp, out)
+
+    return folder.write_atomically(out, fill)
 
 
 def manifest(comparison: Comparison) -> dict[str, Any]:
@@ -100,12 +94,13 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
     return out
 
 
-def write_csv(path: Path, rows: list[Row]) -> None:
+def write_csv(path: Path, rows: list[Any], columns: tuple[str, ...]) -> None:
+    """Rows (dataclasses) as CSV, one column per attribute in `columns`; None as empty."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
+        writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if (v := getattr(row, c)) is None else _text(v) for c in COLUMNS])
+            writer.writerow(["" if (v := getattr(row, c)) is None else _text(v) for c in columns])
 
 
 def plot_series(comparison: Comparison) -> Figure:

@@ -35,6 +35,7 @@ RESULT_FILES = frozenset({
     "manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "roll_rates.csv", "delinquency.png",
     "default_and_loss.png", "missed_by_cause.png", "loss_distribution.png", "report.html", "monthly.parquet",
     "comparison.csv", "comparison.json", "comparison.html", "comparison_monthly.png", "comparison_differences.png",
+    "stress.csv", "stress.json", "stress.html", "stress_unemployment.png", "stress_losses.png",
 })
 """Every file any version of loansim writes into a results folder."""
 
@@ -240,3 +241,17 @@ def write_guarded(out: Path, scenario_files: list[Path | str | None], write: Cal
             return write(out)
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write the results folder: {exc.strerror or exc}") from None
+
+
+def write_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
+    """Have `fill(folder)` write a temporary folder beside `out`, then put it in place
+    (``publish``); if anything fails or the run is stopped, the temporary folder goes."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary(out)
+    try:
+        fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return publish(tmp, out)

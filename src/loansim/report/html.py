@@ -23,7 +23,29 @@ img { max-width: 100%; }
 """
 
 
-def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path) -> str:
+def describe_economy(scenario: Any) -> str:
+    """The economy a scenario ran in, in words, from its resolved keys (so a report says what
+    ran, whatever its description says and however the keys were set)."""
+    e = scenario.economy
+    start = f"from {100 * e.initial_unemployment:.1f}% unemployment"
+    if e.stochastic is not None and e.stochastic.enabled:
+        around = e.stochastic.around
+        where = "the two-regime model alone" if around is None else f"around the path {_path_words(around)}"
+        return f"stochastic economy {start}, a path per replication: {where}"
+    if e.unemployment_path is not None:
+        return f"unemployment path {_path_words(e.unemployment_path)} {start}"
+    return f"constant job-loss chance {100 * (e.monthly_job_loss_prob or 0):.2f}% a month"
+
+
+def _path_words(path: Any) -> str:
+    if isinstance(path, str):
+        return repr(path)
+    if isinstance(path, (int, float)):
+        return f"flat at {100 * path:.1f}%"
+    return f"of {len(path)} monthly rates, {100 * min(path):.1f}% to {100 * max(path):.1f}%"
+
+
+def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path, overrides: list[str] | None = None) -> str:
     """The report as one HTML string; plots are read from `folder` and embedded."""
     s = experiment.scenario
     parts = [
@@ -31,6 +53,8 @@ def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path)
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(s.name)}</h1>",
         f"<p>{html.escape(s.description)}</p>" if s.description else "",
+        f"<p><b>Economy:</b> {html.escape(describe_economy(s))}.</p>",
+        f"<p><b>Overrides:</b> {html.escape('; '.join(overrides))} (the description above is the file's)</p>" if overrides else "",
         f"<p class='note'>{s.portfolio.borrowers:,} borrowers, {s.run.months} months, "
         f"{s.run.replications} replication(s), seed {s.run.seed}; run {html.escape(experiment.started_at)} "
         f"in {experiment.wall_seconds:.1f} s.</p>",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import platform
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,7 @@ PLOTS = {"delinquency.png": plot_delinquency, "default_and_loss.png": plot_defau
 
 def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> Path:
     """Write manifest, summary, monthly CSVs, roll rates, plots and report into `out`; returns `out`."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.temporary(out)
-    try:
+    def fill(tmp: Path) -> None:
         summary = experiment.summary()
         _write_json(tmp / "manifest.json", manifest(experiment, source))
         _write_json(tmp / "summary.json", summary)
@@ -46,11 +42,9 @@ def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> 
         write_roll_rates_csv(tmp / "roll_rates.csv", experiment)
         for name, plot in PLOTS.items():
             plot(experiment.runs).savefig(tmp / name, dpi=110)
-        (tmp / "report.html").write_text(render_report(experiment, summary, tmp), encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder.publish(tmp, out)
+        (tmp / "report.html").write_text(render_report(experiment, summary, tmp, source.get("overrides")), encoding="utf-8")
+
+    return folder.write_atomically(out, fill)
 
 
 def write_guarded(out: Path, experiment: Experiment, source: dict[str, Any]) -> Path:
