@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from loansim import __version__
-from loansim.errors import RunError, UserError
+from loansim.errors import RunError, Stopped, UserError
 from loansim.report.folder import OutLock, check_out
 from loansim.memory import check_fits
 from loansim.scenario import Scenario, load_scenario, load_scenario_and_files
@@ -30,14 +30,6 @@ BUILT_IN_PATH_NAMES = ("steady", "mild-recession", "adverse", "severely-adverse"
 
 EXIT_USER_ERROR = 2
 EXIT_RUN_ERROR = 1
-
-
-class Stopped(KeyboardInterrupt):
-    """The process was asked to stop by a signal other than Ctrl-C (SIGTERM, SIGHUP)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,3 +12,11 @@ class ScenarioError(UserError):
 class RunError(Exception):
     """A run that could not finish for a reason outside the input (a worker process killed,
     for instance): printed as one paragraph, exit status 1."""
+
+
+class Stopped(KeyboardInterrupt):
+    """The process was asked to stop by a signal other than Ctrl-C (SIGTERM, SIGHUP)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

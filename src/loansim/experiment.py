@@ -13,18 +13,18 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from tqdm import tqdm
 
 from loansim.engine import RunResult, Simulation
-from loansim.errors import RunError
+from loansim.errors import RunError, Stopped
 from loansim.loans import BOOK_TOTALS, totals_problems
 from loansim.metrics import FROM_STATES, STATES, mean_ci95, transition_rates
 from loansim.scenario import Scenario
@@ -176,43 +176,84 @@ def _run_serial(scenario: Scenario, progress: bool) -> list[RunResult]:
 
 
 def _run_parallel(scenario: Scenario, workers: int, progress: bool) -> list[RunResult]:
-    """Replications over `workers` processes. On Ctrl-C or any failure the queued
-    replications are cancelled and the workers stopped at once, not waited for."""
+    """Replications over `workers` processes. On Ctrl-C (or SIGTERM, SIGHUP) or any failure
+    the queued replications are cancelled and the workers stopped at once, not waited for.
+
+    While the pool runs, the stop signals are held back from this process's threads
+    (``_stop_signals_held``) and acted on between waits: an interrupt that struck while the
+    main thread held a lock of the pool's bookkeeping would leave the pool's threads waiting
+    for it, and Python waits for those threads at exit (a stopped run could hang there)."""
     n = scenario.run.replications
     results: dict[int, RunResult] = {}
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_start, initargs=(os.getpid(),))
-    try:
-        with _progress_bar(n, "replication", progress) as bar:
-            with _sigint_held(), _main_module_hidden():  # workers start with Ctrl-C blocked: stopping them is the main process's job
-                futures = [pool.submit(run_replication, scenario, r) for r in range(n)]
-            for future in as_completed(futures):
-                run = future.result()
-                results[run.replication] = run
-                bar.update(1)
-    except BrokenProcessPool:
-        _stop(pool)
-        raise RunError("a worker process stopped unexpectedly (the system may have run out of memory; "
-                       "try fewer --workers or a smaller book); no results were written") from None
-    except BaseException:
-        _stop(pool)
-        raise
-    pool.shutdown()
+    with _stop_signals_held() as stop_requested:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_start, initargs=(os.getpid(),))
+        try:
+            with _progress_bar(n, "replication", progress) as bar:
+                with _main_module_hidden(), _sigint_ignored():  # the workers start with Ctrl-C ignored
+                    pending = {pool.submit(run_replication, scenario, r) for r in range(n)}
+                while pending:
+                    done, pending = wait(pending, timeout=STOP_CHECK_SECONDS, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        run = future.result()
+                        results[run.replication] = run
+                        bar.update(1)
+                    stop_requested()
+        except BrokenProcessPool:
+            _stop(pool)
+            raise RunError("a worker process stopped unexpectedly (the system may have run out of memory; "
+                           "try fewer --workers or a smaller book); no results were written") from None
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown()
     return [results[r] for r in range(n)]
 
 
+STOP_CHECK_SECONDS = 0.1
+STOP_SIGNALS = tuple(sig for sig in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP")) if sig is not None)
+
+
 @contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Block SIGINT in this thread while worker processes are started, so they inherit it
-    blocked; a Ctrl-C meanwhile is delivered here once the block is lifted."""
-    if not hasattr(signal, "pthread_sigmask"):
+def _stop_signals_held() -> Iterator[Callable[[], None]]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP back from this thread and the threads it starts, and
+    give a check that raises ``KeyboardInterrupt`` (Ctrl-C) or ``Stopped`` for one that
+    arrived meanwhile. A signal still pending at the end is delivered then."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+
+    def stop_requested() -> None:
+        pending = signal.sigpending() & set(STOP_SIGNALS)
+        if pending:
+            info = signal.sigtimedwait(pending, 0)
+            if info is not None:
+                raise KeyboardInterrupt if info.si_signo == signal.SIGINT else Stopped(info.si_signo)
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield stop_requested
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while worker processes are started, so that they start ignoring it.
+
+    Ctrl-C on a terminal reaches the whole process group, workers included; stopping them
+    is the main process's job. A spawned process does not inherit a blocked signal, but does
+    inherit an ignored one, and Python then leaves it ignored; so a worker still importing
+    loansim when Ctrl-C comes does not die with a traceback. (A Ctrl-C in these few
+    milliseconds is lost.)"""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, before)
 
 
 @contextmanager
@@ -241,8 +282,9 @@ def _main_module_hidden() -> Iterator[None]:
 
 
 def _worker_start(parent: int) -> None:
-    """In each worker: ignore Ctrl-C (the main process stops the workers), and exit as soon
-    as the main process is gone, however it ended (even SIGKILL)."""
+    """In each worker: ignore Ctrl-C (the main process stops the workers; it is ignored from
+    the start, ``_sigint_ignored``), and exit as soon as the main process is gone, however
+    it ended (even SIGKILL)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(parent,), name="loansim-parent-watch", daemon=True).start()
 
