@@ -78,7 +78,7 @@ def test_a_corrupted_replication_makes_the_summary_unbalanced(tmp_path: Path) ->
 
 
 def test_loss_rate_counts_capitalised_interest_as_lent() -> None:
-    scenario = load_scenario(SCENARIOS / "restructuring.toml", ["portfolio.borrowers=3000", "run.months=24"])
+    scenario = load_scenario(SCENARIOS / "restructuring.toml", ["portfolio.borrowers=3000", "run.months=24", "run.lifetime=false"])
     run = run_experiment(scenario, workers=1, progress=False).runs[0]
     t = run.ledger
     assert t["capitalised"] > 0
