@@ -195,11 +195,13 @@ def test_string_for_distribution_says_a_number_is_accepted(tmp_path: Path) -> No
         ({"borrowers": {"buffer_adjustment": 0}}, "borrowers.buffer_adjustment = 0: must be > 0"),
         ({"borrowers": {"arrears_priority": 1.5}}, "borrowers.arrears_priority = 1.5: must be <= 1"),
         ({"borrowers": {"forget_notice_days": 40}}, "borrowers.forget_notice_days = 40: values must lie in [1, 29]"),
+        ({"policies": {"restructuring": {"out_of_work_accept_prob": 1.5}}},
+         "policies.restructuring.out_of_work_accept_prob = 1.5: must be <= 1"),
     ],
     ids=["negative-apr", "huge-apr", "prob-above-1", "prob-below-0", "share-above-1", "zero-term", "zero-borrowers",
          "too-many-months", "negative-seed", "negative-delay", "negative-fee", "penalty-above-1", "zero-principal",
          "negative-median", "negative-sd", "negative-target-buffer", "zero-adjustment", "priority-above-1",
-         "notice-beyond-a-month"],
+         "notice-beyond-a-month", "out-of-work-acceptance-above-1"],
 )
 def test_value_out_of_range(tmp_path: Path, changes: dict[str, Any], expected: str) -> None:
     path = tiny_file(tmp_path, **changes)
