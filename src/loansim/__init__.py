@@ -24,7 +24,3 @@ def __getattr__(name: str) -> Any:
         return getattr(api, name)
     raise AttributeError(f"module 'loansim' has no attribute {name!r}")
 
-
-from loansim.policies import import_builtin_policies  # noqa: E402
-
-import_builtin_policies()

@@ -17,13 +17,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from loansim import __version__
 from loansim.errors import RunError, Stopped, UserError
-from loansim.report.folder import OutLock, check_out
-from loansim.memory import check_fits
-from loansim.scenario import Scenario, load_scenario, load_scenario_and_files
+
+if TYPE_CHECKING:
+    from loansim.scenario import Scenario
 
 DEFAULT_STRESS = ("baseline", "adverse", "severely-adverse")
 BUILT_IN_PATH_NAMES = ("steady", "mild-recession", "adverse", "severely-adverse", "pandemic-spike")  # loansim.macro.BUILT_IN_PATHS
@@ -132,7 +132,9 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     """Load, run and write results; print the headline metrics."""
     from loansim.experiment import run_experiment
+    from loansim.memory import check_fits
     from loansim.report import write_results
+    from loansim.scenario import load_scenario_and_files
 
     overrides = _overrides(args)
     scenario, files = load_scenario_and_files(args.scenario, overrides)
@@ -154,7 +156,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from loansim.api import Comparison, Results, unique_labels
     from loansim.comparison import check_pairable
     from loansim.experiment import run_experiment
+    from loansim.memory import check_fits
     from loansim.report.comparison import write_comparison
+    from loansim.scenario import load_scenario_and_files
 
     if len(args.scenarios) < 2:
         raise UserError(f"compare {args.scenarios[0]}: give at least two scenario files, the base and one to compare with it")
@@ -188,6 +192,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     """Run the book through each stress scenario; write and print the quarterly figures."""
     from loansim.api import stress
     from loansim.report.stress import write_stress
+    from loansim.scenario import load_scenario
     from loansim.stress_test import parse_rates
 
     items = [item.strip() for item in args.scenarios.split(",") if item.strip()]
@@ -269,6 +274,8 @@ def _print_comparison(comparison: Any, out: Path) -> None:
 def _output(out: Path, files: list[Path], compute: Callable[[], Any], write: Callable[[Any], Any]) -> Any:
     """Check the folder `out` (it must not hold the scenario `files`), and hold its lock from
     before `compute()` until `write(result)` has put the result there; returns the result."""
+    from loansim.report.folder import OutLock, check_out
+
     try:
         check_out(out, *files)
     except OSError as exc:
@@ -323,6 +330,8 @@ def folder_name(name: str, overrides: list[tuple[str, str]]) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate each file (with any --set overrides); report every bad one; exit 2 if any is bad."""
+    from loansim.scenario import load_scenario
+
     problems = []
     for path in args.files:
         try:

@@ -123,16 +123,14 @@ class Normal(_Dist):
 
     def mean(self) -> float:
         # Mean of the clipped normal (values outside are moved to the bounds).
-        from scipy.stats import norm
-
         mu, sd = self.mean_, self.sd
         lo, hi = self._bounds
         if sd == 0:
             return min(max(mu, lo), hi)
         a, b = (lo - mu) / sd, (hi - mu) / sd
-        inside = mu * (norm.cdf(b) - norm.cdf(a)) + sd * (norm.pdf(a) - norm.pdf(b))
-        below = lo * norm.cdf(a) if math.isfinite(lo) else 0.0
-        above = hi * norm.sf(b) if math.isfinite(hi) else 0.0
+        inside = mu * (_normal_cdf(b) - _normal_cdf(a)) + sd * (_normal_pdf(a) - _normal_pdf(b))
+        below = lo * _normal_cdf(a) if math.isfinite(lo) else 0.0
+        above = hi * _normal_cdf(-b) if math.isfinite(hi) else 0.0
         return float(inside + below + above)
 
     def _sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -223,3 +221,13 @@ def dist_in(low: float = -math.inf, high: float = math.inf, *, above_low: bool =
         return d
 
     return Annotated[Dist, AfterValidator(check), Bounds(max_mean, cap)]
+
+
+def _normal_cdf(x: float) -> float:
+    """Standard normal distribution function (math only: scipy.stats takes a second to import)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2))
+
+
+def _normal_pdf(x: float) -> float:
+    """Standard normal density (0 at ±inf)."""
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi) if math.isfinite(x) else 0.0

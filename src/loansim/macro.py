@@ -47,7 +47,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import ndtri
 
 if TYPE_CHECKING:
     from loansim.rng import Streams
@@ -145,6 +144,8 @@ def regime_paths(start: float, normals: np.ndarray, recession_prob0: float, stay
     # A normal below ndtri(p) has probability p; ndtri(1) = inf and ndtri(0) = -inf keep 0 and 1 exact.
     w, z = normals[..., 0], normals[..., 1]
     paths, steps = w.shape
+    from scipy.special import ndtri  # imported when a stochastic path is drawn, not with loansim
+
     stay_e, stay_r = ndtri(stay[0]), ndtri(stay[1])
     rates, recession = np.empty((paths, steps)), np.empty((paths, steps), dtype=np.bool_)
     rates[:, 0], recession[:, 0] = start, w[:, 0] < ndtri(recession_prob0)

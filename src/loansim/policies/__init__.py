@@ -13,6 +13,7 @@ Adding a policy is adding one module to this package and decorating its class wi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -101,7 +102,52 @@ class Policy:
         self.book_cost(sim, round(self._priced) - booked)
 
 
-REGISTRY: dict[str, type[Policy]] = {}
+class Registry(dict):  # type: ignore[type-arg]
+    """Policy classes by name. The built-in policies register themselves as their modules
+    are imported, which happens the first time the registry is read (not when loansim is
+    imported, so ``loansim --version`` and ``import loansim`` stay quick)."""
+
+    _loaded = False
+
+    def _ready(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            import_builtin_policies()
+
+    def __getitem__(self, name: str) -> type[Policy]:
+        self._ready()
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        self._ready()
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._ready()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._ready()
+        return super().__len__()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._ready()
+        return super().get(name, default)
+
+    def keys(self) -> Any:
+        self._ready()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._ready()
+        return super().values()
+
+    def items(self) -> Any:
+        self._ready()
+        return super().items()
+
+
+REGISTRY: Registry = Registry()
 
 
 def register(cls: type[Policy]) -> type[Policy]:
@@ -115,8 +161,8 @@ def register(cls: type[Policy]) -> type[Policy]:
 def import_builtin_policies() -> None:
     """Import every module of this package: built-in policies register themselves.
 
-    Called once from ``loansim/__init__.py``, after this module is complete, so that
-    policy modules may import the rest of loansim (which imports this module) freely.
+    Called once, when ``REGISTRY`` is first read, by when the rest of loansim is imported,
+    so that policy modules may import it (and it this module) freely.
     """
     import importlib
     import pkgutil
