@@ -166,3 +166,39 @@ def test_transitions_look_at_the_loans_that_may_have_moved_and_count_the_rest_as
     for a, b in zip(before, after):
         expected[a, b] += 1
     assert np.array_equal(table, expected)
+
+
+# ------------------------------------------------------------------ vintages and balance-weighted delinquency
+
+
+def test_vintage_curves_add_up_to_the_books_totals_at_the_horizon() -> None:
+    from loansim.metrics import VINTAGE_COLUMNS
+
+    scenario = load_scenario(SCENARIOS / "underwriting.toml", ["portfolio.borrowers=1500", "run.months=18", "run.lifetime=false",
+                                                               "policies.underwriting.applications_per_month=100",
+                                                               "lender.recovery_delay_months=1", "policies.underwriting.last_month=12"])
+    result = Simulation(scenario).run()
+    v = result.vintages
+    col = {name: i for i, name in enumerate(VINTAGE_COLUMNS)}
+    assert len(np.unique(v[:, col["vintage"]])) > 10  # the book, then a vintage a month
+    last = v[v[:, col["vintage"]] + v[:, col["months_on_book"]] == 18]  # each vintage at the horizon
+    m, cents = result.monthly, result.monthly_cents
+    assert last[:, col["cum_defaults"]].sum() == m["cum_defaults"][-1]
+    assert last[:, col["cum_charged_off"]].sum() == cents["principal_charged_off"].sum()
+    assert last[:, col["cum_recoveries"]].sum() == cents["recoveries"].sum() > 0
+    assert last[:, col["loans"]].sum() == m["n_lent"][-1]
+    assert last[:, col["principal_lent"]].sum() == cents["disbursed"].sum()
+    for vintage in np.unique(v[:, 0]):  # cumulative: never falls with months on book
+        mine = v[v[:, 0] == vintage]
+        assert np.all(np.diff(mine[:, col["cum_defaults"]]) >= 0) and np.all(np.diff(mine[:, col["cum_charged_off"]]) >= 0)
+        assert mine[:, col["months_on_book"]].tolist() == list(range(1, 18 - int(vintage) + 1))
+
+
+def test_balance_weighted_delinquency_is_the_principal_past_due_30_days() -> None:
+    _, result = run(make_scenario(run={"months": 18}))
+    m = result.monthly
+    past_due = m["balance_dpd_30_59"] + m["balance_dpd_60_89"] + m["balance_dpd_90_plus"]
+    outstanding = sum(m[f"balance_{b}"] for b in ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_plus"))
+    assert np.allclose(m["dpd_30_plus_balance_share"], past_due / outstanding)
+    assert np.allclose(m["dpd_30_plus_share"], (m["n_dpd_30_59"] + m["n_dpd_60_89"] + m["n_dpd_90_plus"]) / m["n_active"])
+    assert m["dpd_30_plus_balance_share"][-1] > 0

@@ -178,5 +178,5 @@ def test_result_files_are_those_the_writer_writes() -> None:
     from loansim.report import comparison, stress, writer
 
     run = {"manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "monthly.parquet", "roll_rates.csv",
-           "report.html", *writer.PLOTS}
+           "report.html", "vintages.csv", "vintages.png", *writer.PLOTS}
     assert run | set(comparison.FILES) | set(stress.FILES) == folder.RESULT_FILES

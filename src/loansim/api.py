@@ -161,6 +161,21 @@ class Results:
         return pd.DataFrame(rows).set_index(["from_state", "to_state"])
 
     @cached_property
+    def vintages(self) -> pd.DataFrame:
+        """Vintage curves: one row per replication, vintage (month lent) and month on book
+        (``metrics.vintage_curves``; money in currency units)."""
+        from loansim.metrics import VINTAGE_COLUMNS
+
+        frames = [pd.DataFrame(run.vintages, columns=list(VINTAGE_COLUMNS)).assign(replication=run.replication)
+                  for run in self.experiment.runs]
+        frame = pd.concat(frames, ignore_index=True)
+        for money in ("principal_lent", "cum_charged_off", "cum_recoveries"):
+            frame[money] = frame[money] / 100
+        frame["cum_default_rate"] = frame["cum_defaults"] / frame["loans"].clip(lower=1)
+        frame["cum_net_loss_rate"] = (frame["cum_charged_off"] - frame["cum_recoveries"]) / frame["principal_lent"].clip(lower=1e-9)
+        return frame[["replication", *[c for c in frame.columns if c != "replication"]]]
+
+    @cached_property
     def monthly(self) -> pd.DataFrame:
         """The monthly series: one row per replication and month (``monthly.csv``)."""
         return monthly_frame(self.experiment)

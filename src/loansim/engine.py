@@ -77,7 +77,7 @@ from loansim.borrowers.monthly import PopulationMonth
 from loansim.borrowers.payment import MISS_CAUSES
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
 from loansim.portfolio import Book
-from loansim.metrics import FROM_STATES, STATES, Recorder, lifetime_metrics, run_metrics
+from loansim.metrics import FROM_STATES, STATES, VINTAGE_COLUMNS, Recorder, lifetime_metrics, run_metrics, vintage_curves
 from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
@@ -121,6 +121,8 @@ class RunResult:
     """Loans by month, state at the month end before (``metrics.FROM_STATES``) and state at this
     month end (``metrics.STATES``): ``transitions[m, i, j]`` moved from state i to j in month m + 1."""
     extra: dict[str, Any] = field(default_factory=dict)
+    vintages: np.ndarray = field(default_factory=lambda: np.zeros((0, len(VINTAGE_COLUMNS)), dtype=np.int64))
+    """Vintage curves at the horizon (``metrics.vintage_curves``): one row per vintage and month on book."""
 
 
 class Simulation:
@@ -201,6 +203,7 @@ class Simulation:
             policies={p.name: p.report(self) for p in self.policies},
             wall_seconds=0.0,
             extra={"default_dpd": self.scenario.lender.default_dpd},
+            vintages=vintage_curves(self.loans, self.months),
         )
         if self.scenario.run.lifetime:
             self.env.run(until=self._clock)  # the run-off: the clock stops once every loan is resolved

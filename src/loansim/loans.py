@@ -133,6 +133,9 @@ class Loans(StateArrays):
         "last_miss_cause": Field(np.int8, 0, "code", "why the latest due date was missed (payment.MISS_CAUSES)"),
         "n_missed": Field(np.int32, 0, "count", "scheduled due dates whose interest and principal due were not paid in full"),
         # the book at the latest month end (loansim.metrics)
+        # vintages (loansim.metrics.vintage_curves)
+        "lent_month": Field(np.int16, 0, "month", "month the loan was lent: 0 for the book at the start, 1 for the run's first month, ..."),
+        "recovered_day": Field(np.int32, -1, "day", "day of the latest recovery received on the loan; -1 if none"),
         "month_end_state": Field(np.int8, ACTIVE, "code", "state at the latest month end, or at the start before the first: the status code, "
                                                        "or for an active loan past due beyond any grace period 4 to 7 (1-29, 30-59, 60-89, 90+ days; metrics.PAST_DUE)"),
     }
@@ -200,6 +203,7 @@ class Ledger:
         L.principal[ids] = L.amount[ids]
         L.disbursed[ids] = L.amount[ids]
         L.sched_start_day[ids] = first_due_day
+        L.lent_month[ids] = self.month + 1
         self.book_disbursement(ids)
 
     def bill_instalment(self, ids: slice) -> np.ndarray:
@@ -354,6 +358,7 @@ class Ledger:
         cents = pending if cents is None else np.minimum(cents, pending)
         L.recoveries[ids] += cents
         L.recoveries_pending[ids] = pending - cents
+        L.recovered_day[ids] = np.where(cents > 0, int(self.now()), L.recovered_day[ids])
         self._flow("recoveries", cents)
 
     def receive_recovery(self, ids: np.ndarray, cents: np.ndarray) -> np.ndarray:

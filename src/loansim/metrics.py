@@ -125,6 +125,9 @@ class Recorder:
             cols[f"balance_{name}"] = cents[f"balance_{name}"] / 100
         cols.update({k: v[:m] / 100 if k in self.money else v[:m] for k, v in self.counts.items()})
         cols["unemployment_share"] = self.counts["n_unemployed"][:m] / self.n_borrowers
+        behind = self.bucket_counts[:, 2:].sum(axis=1)  # 30-59, 60-89 and 90+ days past due
+        cols["dpd_30_plus_share"] = behind / np.maximum(self.bucket_counts.sum(axis=1), 1)
+        cols["dpd_30_plus_balance_share"] = self.bucket_balances[:, 2:].sum(axis=1) / np.maximum(self.bucket_balances.sum(axis=1), 1)
         cols["mean_credit_score"] = self.mean_credit_score
         cols["median_savings_months"] = self.median_savings_months
         del cols["n_unemployed"]
@@ -337,6 +340,50 @@ def mean_ci95(values: np.ndarray | list[float]) -> dict[str, float | list[float]
 
     half = float(stdtrit(x.size - 1, 0.975) * x.std(ddof=1) / np.sqrt(x.size))
     return {"mean": mean, "ci95": [mean - half, mean + half]}
+
+
+VINTAGE_COLUMNS = ("vintage", "months_on_book", "loans", "principal_lent", "cum_defaults", "cum_charged_off", "cum_recoveries")
+"""Columns of ``vintage_curves`` (money in cents)."""
+
+
+def vintage_curves(loans: Loans, months: int) -> np.ndarray:
+    """Vintage curves of one run at its horizon (`months`): for each vintage (``lent_month``:
+    0 for the book at the start) and each month on book 1 .. `months` − vintage, the loans
+    lent, the principal lent (cents), and by the end of that month on book the loans that
+    had defaulted (reached the default DPD, or were charged off), the principal charged off
+    and the recoveries received (cents; a loan's recoveries count from the day of its latest
+    one). One row per (vintage, month on book), as int64
+    columns ``VINTAGE_COLUMNS``.
+
+    An event on day ``d`` falls in month ``d // 30 + 1`` of the run, which is month
+    ``d // 30 + 1 − vintage`` on book (a vintage-0 loan's first month on book is the run's first).
+    """
+    lent = np.flatnonzero(loans.status != NOT_LENT)
+    vintage = loans.lent_month[lent].astype(np.int64)
+    vintages = np.unique(vintage)
+    span = months + 1  # months on book 0 .. months (0 only for events before the first due date)
+    key = np.searchsorted(vintages, vintage)
+
+    def by_month_on_book(day: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        happened = (day >= 0) & (day < months * DAYS_PER_MONTH)
+        mob = np.clip(day[happened] // DAYS_PER_MONTH + 1 - vintage[happened], 0, months)
+        counts = np.bincount(key[happened] * span + mob, weights=None if weight is None else weight[happened],
+                             minlength=vintages.size * span)
+        return np.cumsum(counts.reshape(vintages.size, span), axis=1)  # by the end of each month on book
+
+    defaulted_day = loans.defaulted_day[lent]
+    charged_day = loans.charged_off_day[lent]
+    first = np.where(defaulted_day >= 0, defaulted_day, charged_day)  # charged off below the default DPD counts too
+    defaults = by_month_on_book(first)
+    charged = by_month_on_book(charged_day, loans.principal_charged_off[lent].astype(float))
+    recovered = by_month_on_book(loans.recovered_day[lent], loans.recoveries[lent].astype(float))
+    n = np.bincount(key, minlength=vintages.size)
+    principal = np.bincount(key, weights=loans.disbursed[lent].astype(float), minlength=vintages.size)
+    rows = []
+    for i, v in enumerate(vintages):
+        for k in range(1, months - int(v) + 1):
+            rows.append((v, k, n[i], principal[i], defaults[i, k], charged[i, k], recovered[i, k]))
+    return np.rint(np.array(rows, dtype=float)).astype(np.int64).reshape(-1, len(VINTAGE_COLUMNS))
 
 
 # ---------------------------------------------------------------- judged against real books

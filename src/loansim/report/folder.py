@@ -33,7 +33,7 @@ from loansim.scenario.messages import clip
 
 RESULT_FILES = frozenset({
     "manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "roll_rates.csv", "delinquency.png",
-    "default_and_loss.png", "missed_by_cause.png", "loss_distribution.png", "report.html", "monthly.parquet",
+    "default_and_loss.png", "missed_by_cause.png", "loss_distribution.png", "report.html", "monthly.parquet", "vintages.csv", "vintages.png",
     "comparison.csv", "comparison.json", "comparison.html", "comparison_monthly.png", "comparison_differences.png",
     "stress.csv", "stress.json", "stress.html", "stress_unemployment.png", "stress_losses.png",
 })

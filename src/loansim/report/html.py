@@ -67,6 +67,10 @@ def render_report(experiment: Experiment, summary: dict[str, Any], folder: Path,
     parts += ["<h2>Roll rates (mean monthly transition rates)</h2>", _roll_rate_table(summary["roll_rates"]), ROLL_RATE_NOTE]
     for name in ("delinquency.png", "default_and_loss.png", "missed_by_cause.png"):
         parts.append(_image(folder, name))
+    if (folder / "vintages.png").is_file():  # loans lent over time
+        parts += ["<h2>Vintage curves</h2>", _image(folder, "vintages.png"),
+                  "<p class='note'>Loans grouped by the month they were lent (vintages.csv has every vintage and month on "
+                  "book); later vintages are drawn lighter.</p>"]
     parts += ["<h2>Loss distribution across replications</h2>", _loss_table(summary["loss_distribution"]),
               _image(folder, "loss_distribution.png")]
     parts += [f"<h2>Ledger (summed over the {len(experiment.runs)} replication(s), currency units)</h2>",

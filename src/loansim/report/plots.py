@@ -36,21 +36,55 @@ def band(runs: list[RunResult], column: str) -> tuple[np.ndarray, np.ndarray, np
     return values.mean(axis=0), np.percentile(values, 2.5, axis=0), np.percentile(values, 97.5, axis=0)
 
 
-def plot_delinquency(runs: list[RunResult], ax: Axes | None = None) -> Figure:
-    """Delinquent loans by DPD bucket at each month end, as a share of loans originated.
+def plot_delinquency(runs: list[RunResult], axes: tuple[Axes, Axes] | None = None) -> Figure:
+    """Delinquency by DPD bucket at each month end, counted and balance-weighted: delinquent
+    loans as a share of loans originated, and delinquent principal as a share of the
+    principal outstanding (mean of replications).
 
-    Loans originated, not loans still active, is the denominator: as a static book runs
-    off, the loans left are mostly the delinquent ones, and a share of active loans
-    would climb towards 100% for that reason alone.
+    Loans originated, not loans still active, is the count's denominator: as a static book
+    runs off, the loans left are mostly the delinquent ones, and a share of active loans
+    would climb towards 100% for that reason alone. The balance view weighs each loan by
+    what it still owes, as a lender's books do.
     """
-    fig, ax = _axes(ax)
+    if axes is None:
+        fig = Figure(figsize=(11, 4.2), layout="constrained")
+        axes = tuple(fig.subplots(1, 2))
+    fig = axes[0].figure
     months = runs[0].monthly["month"]
     originated = np.maximum(mean_series(runs, "n_lent"), 1)  # grows month by month with new lending
-    shares = [100 * mean_series(runs, f"n_{b}") / originated for b in BUCKETS[1:]]
-    ax.stackplot(months, shares, labels=[BUCKET_LABELS[b] for b in BUCKETS[1:]], colors=BUCKET_COLOURS)
-    ax.set(xlabel="month", ylabel="% of loans originated", title="Delinquent loans by days past due (mean of replications)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    ax.set_xlim(months[0], months[-1])
+    outstanding = np.maximum(sum(mean_series(runs, f"balance_{b}") for b in BUCKETS), 1e-9)
+    views = (([100 * mean_series(runs, f"n_{b}") / originated for b in BUCKETS[1:]], "% of loans originated", "Delinquent loans"),
+             ([100 * mean_series(runs, f"balance_{b}") / outstanding for b in BUCKETS[1:]], "% of principal outstanding",
+              "Delinquent principal (balance-weighted)"))
+    for ax, (shares, unit, title) in zip(axes, views):
+        ax.stackplot(months, shares, labels=[BUCKET_LABELS[b] for b in BUCKETS[1:]], colors=BUCKET_COLOURS)
+        ax.set(xlabel="month", ylabel=unit, title=f"{title} by days past due")
+        ax.set_xlim(months[0], months[-1])
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return fig
+
+
+def plot_vintages(runs: list[RunResult], axes: tuple[Axes, Axes] | None = None) -> Figure:
+    """Vintage curves: cumulative default rate and net loss rate by months on book, one line
+    per vintage (the month lent; mean of replications), later vintages lighter."""
+    if axes is None:
+        fig = Figure(figsize=(11, 4.2), layout="constrained")
+        axes = tuple(fig.subplots(1, 2))
+    fig = axes[0].figure
+    rows = np.concatenate([run.vintages for run in runs])
+    vintages = np.unique(rows[:, 0])
+    shades = np.linspace(0.95, 0.35, vintages.size)
+    for ax, title, rate in zip(axes, ("Cumulative default rate", "Cumulative net loss rate"),
+                               (lambda r: r[:, 4] / np.maximum(r[:, 2], 1), lambda r: (r[:, 5] - r[:, 6]) / np.maximum(r[:, 3], 1))):
+        for shade, v in zip(shades, vintages):
+            mine = rows[rows[:, 0] == v]
+            mob = np.unique(mine[:, 1])
+            mean = np.array([rate(mine[mine[:, 1] == k]).mean() for k in mob])
+            ax.plot(mob, 100 * mean, color=(shade, 0.25 * shade, 0.1), linewidth=1.2 if v else 2.2,
+                    label="the book at the start" if v == 0 else None)
+        ax.set(xlabel="months on book", ylabel="%", title=f"{title} by vintage (month lent)")
+    if 0 in vintages:
+        axes[0].legend(loc="upper left", frameon=False)
     return fig
 
 

@@ -24,7 +24,8 @@ from loansim.loans import cents_text
 from loansim.metrics import FROM_STATES, STATES
 from loansim.report import folder
 from loansim.report.html import render_report
-from loansim.report.plots import plot_default_and_loss, plot_delinquency, plot_loss_distribution, plot_missed_by_cause
+from loansim.report.plots import (plot_default_and_loss, plot_delinquency, plot_loss_distribution, plot_missed_by_cause,
+                                  plot_vintages)
 
 PLOTS = {"delinquency.png": plot_delinquency, "default_and_loss.png": plot_default_and_loss,
          "missed_by_cause.png": plot_missed_by_cause, "loss_distribution.png": plot_loss_distribution}
@@ -40,8 +41,11 @@ def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> 
         write_monthly_mean_csv(tmp / "monthly_mean.csv", experiment)
         write_monthly_parquet(tmp / "monthly.parquet", experiment)
         write_roll_rates_csv(tmp / "roll_rates.csv", experiment)
+        write_vintages_csv(tmp / "vintages.csv", experiment)
         for name, plot in PLOTS.items():
             plot(experiment.runs).savefig(tmp / name, dpi=110)
+        if lent_over_time(experiment):
+            plot_vintages(experiment.runs).savefig(tmp / "vintages.png", dpi=110)
         (tmp / "report.html").write_text(render_report(experiment, summary, tmp, source.get("overrides")), encoding="utf-8")
 
     return folder.write_atomically(out, fill)
@@ -123,6 +127,26 @@ def write_roll_rates_csv(path: Path, experiment: Experiment) -> None:
             for month, origin, state in zip(*np.nonzero(run.transitions)):
                 writer.writerow([run.replication, month + 1, FROM_STATES[origin], STATES[state],
                                  run.transitions[month, origin, state]])
+
+
+def lent_over_time(experiment: Experiment) -> bool:
+    """Whether loans were lent in more than one month (then vintages differ and are plotted)."""
+    return any(np.unique(run.vintages[:, 0]).size > 1 for run in experiment.runs)
+
+
+def write_vintages_csv(path: Path, experiment: Experiment) -> None:
+    """One row per replication, vintage and month on book (``metrics.vintage_curves``): the
+    vintage's loans and principal lent, and cumulative defaults, default rate, principal
+    charged off, recoveries, net loss and net loss rate by the end of that month on book."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["replication", "vintage", "months_on_book", "loans", "principal_lent", "cum_defaults",
+                         "cum_default_rate", "cum_charged_off", "cum_recoveries", "cum_net_loss", "cum_net_loss_rate"])
+        for run in experiment.runs:
+            for vintage, mob, loans, lent, defaults, charged, recovered in run.vintages.tolist():
+                writer.writerow([run.replication, vintage, mob, loans, cents_text(lent), defaults, _fmt(defaults / max(loans, 1)),
+                                 cents_text(charged), cents_text(recovered), cents_text(charged - recovered),
+                                 _fmt((charged - recovered) / max(lent, 1))])
 
 
 def _column_text(run: RunResult, column: str) -> list[str]:
