@@ -36,16 +36,22 @@ from loansim.errors import UserError
 from loansim.experiment import Experiment, run_experiment
 from loansim.memory import check_fits
 from loansim.macro import BUILT_IN_PATHS
-from loansim.scenario import Scenario, load_scenario_and_files, validate_scenario
+from loansim.scenario import Scenario, load_scenario_and_files
 from loansim.scenario.messages import did_you_mean
 
 Source = str | Path | Scenario
 
 
+Override = tuple[str, str]
+"""Where an override came from (``set``, ``--set``, ``--seed`` …) and ``"key.path=value"``."""
+Planned = tuple[str, Scenario, dict[str, Any]]
+"""A scenario to run: its label, the scenario, and where it came from (for the manifest)."""
+
+
 def load(path: str | Path, set: Mapping[str, Any] | None = None) -> Scenario:  # noqa: A002 - the CLI's word
     """The scenario in `path`, with the keys in `set` overridden (``{"portfolio.borrowers": 5000}``),
     validated as ``loansim run`` validates it."""
-    return _load(path, set)[0]
+    return _resolve(path, overrides_from(set))[0]
 
 
 def run(scenario: Source, *, set: Mapping[str, Any] | None = None, replications: int | None = None,  # noqa: A002
@@ -53,10 +59,8 @@ def run(scenario: Source, *, set: Mapping[str, Any] | None = None, replications:
     """Run every replication of `scenario` (a file, or a scenario from ``load``) and return
     its ``Results``. `set`, `replications` and `seed` override the scenario's keys; `workers`
     is the number of processes (default: one per core); `progress` shows a progress bar."""
-    resolved, source = _resolve(scenario, set, replications, seed)
-    _check_workers(workers)
-    check_fits(resolved, workers)
-    return Results(run_experiment(resolved, workers=workers, progress=progress), source)
+    resolved, source = _resolve(scenario, overrides_from(set, replications, seed))
+    return run_planned([(resolved.name, resolved, source)], workers, progress)[0]
 
 
 def compare(base: Source, *others: Source, set: Mapping[str, Any] | None = None,  # noqa: A002
@@ -66,15 +70,8 @@ def compare(base: Source, *others: Source, set: Mapping[str, Any] | None = None,
     paired ``Comparison``. `set`, `replications` and `seed` apply to every scenario."""
     if not others:
         raise UserError("compare: give at least two scenarios, a base and one to compare with it")
-    resolved = [_resolve(s, set, replications, seed) for s in (base, *others)]
-    labels = unique_labels([scenario.name for scenario, _ in resolved])
-    check_pairable([src.get("scenario_file") or label for label, (_, src) in zip(labels, resolved)],
-                   [scenario for scenario, _ in resolved])
-    _check_workers(workers)
-    for scenario, _ in resolved:
-        check_fits(scenario, workers)
-    results = [Results(run_experiment(scenario, workers=workers, progress=progress), source) for scenario, source in resolved]
-    return Comparison(labels, results)
+    planned = plan_comparison([base, *others], overrides_from(set, replications, seed))
+    return Comparison([label for label, _, _ in planned], run_planned(planned, workers, progress))
 
 
 def stress(book: str | Path, scenarios: list[str | Path] | tuple[str | Path, ...] | None = None, *,
@@ -85,43 +82,66 @@ def stress(book: str | Path, scenarios: list[str | Path] | tuple[str | Path, ...
     built-in paths or ``"baseline"`` (the book as it is), scenario files, and `paths`
     (label → monthly unemployment rates), over `quarters` quarters; returns the ``Stress``
     with each quarter's figures and their paired differences from the first scenario."""
-    from loansim import stress_test as st
-
     if not isinstance(quarters, int) or quarters < 1 or quarters > 400:
         raise UserError(f"quarters = {quarters!r}: must be a whole number from 1 to 400")
-    horizon = {"run.months": 3 * quarters, "run.lifetime": False}
-    base, source = _resolve(book, {**(set or {}), **horizon}, replications, seed)
-    resolved: list[tuple[str, Scenario, dict[str, Any]]] = []
+    _, planned = plan_stress(book, scenarios, paths, quarters, overrides_from(set, replications, seed))
+    return Stress([label for label, _, _ in planned], run_planned(planned, workers, progress), quarters)
+
+
+def plan_comparison(sources: list[Source], overrides: list[Override]) -> list[Planned]:
+    """Every scenario to compare, with the `overrides` applied, labelled by name; refused
+    unless they can be paired (``comparison.check_pairable``)."""
+    resolved = [_resolve(source, overrides) for source in sources]
+    labels = unique_labels([scenario.name for scenario, _ in resolved])
+    check_pairable([src.get("scenario_file") or label for label, (_, src) in zip(labels, resolved)],
+                   [scenario for scenario, _ in resolved])
+    return [(label, scenario, src) for label, (scenario, src) in zip(labels, resolved)]
+
+
+def plan_stress(book: str | Path, scenarios: list[str | Path] | tuple[str | Path, ...] | None,
+                paths: Mapping[str, list[float]] | None, quarters: int, overrides: list[Override]) -> tuple[Scenario, list[Planned]]:
+    """The book with the `overrides` and the stress horizon, and each stress scenario to run
+    (``stress_test``), labelled; refused unless they can be paired."""
+    from loansim import stress_test as st
+
+    overrides = [*overrides, ("--quarters", f"run.months={3 * quarters}"), ("--quarters", "run.lifetime=false")]
+    base, source = _resolve(book, overrides)
+    planned: list[Planned] = []
     for item in scenarios if scenarios is not None else st.DEFAULT_SCENARIOS:
         text = str(item)
         if text == st.BOOK:
-            raw = base.to_dict()
-            raw["name"], raw["description"] = f"{base.name}{st.SEP}{st.BOOK}", f"{base.description} Stress scenario {st.BOOK}: the book's own economy."
-            resolved.append((st.BOOK, validate_scenario(raw, file=str(book)), source))
+            planned.append((text, st.book_itself(base), source))
         elif text in BUILT_IN_PATHS:
-            resolved.append((text, st.with_path(base, text, text), source))
+            planned.append((text, st.with_path(base, text, text), source))
         elif text.endswith(".toml") or Path(text).is_file():
-            scenario, src = _resolve(text, {**(set or {}), **horizon}, replications, seed)
-            resolved.append((scenario.name, scenario, src))
+            scenario, src = _resolve(text, overrides)
+            planned.append((scenario.name, scenario, src))
         else:
             known = ", ".join([st.BOOK, *BUILT_IN_PATHS])
             raise UserError(f"--scenarios: {text!r}{did_you_mean(text, [st.BOOK, *BUILT_IN_PATHS])} is neither a built-in "
                             f"scenario ({known}) nor a scenario file (.toml)")
     for label, rates in (paths or {}).items():
-        resolved.append((label, st.with_path(base, label, list(rates)), source))
-    if not resolved:
+        planned.append((label, st.with_path(base, label, list(rates)), source))
+    if not planned:
         raise UserError("stress: give at least one scenario")
-    labels = unique_labels([label for label, _, _ in resolved])
-    check_pairable(labels, [scenario for _, scenario, _ in resolved])
-    _check_workers(workers)
-    for _, scenario, _ in resolved:
+    labels = unique_labels([label for label, _, _ in planned])
+    check_pairable(labels, [scenario for _, scenario, _ in planned])
+    return base, [(label, scenario, src) for label, (_, scenario, src) in zip(labels, planned)]
+
+
+def run_planned(planned: list[Planned], workers: int | None, progress: bool) -> list[Results]:
+    """Check that each scenario fits in memory, then run them in turn; with `progress`, say
+    which is running (when there are several) and show its progress bar."""
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise UserError(f"workers = {workers!r}: must be a whole number >= 1")
+    for _, scenario, _ in planned:
         check_fits(scenario, workers)
     results = []
-    for label, scenario, src in resolved:
-        if progress:
-            print(f"running {label} ({len(results) + 1} of {len(resolved)})", file=sys.stderr)
-        results.append(Results(run_experiment(scenario, workers=workers, progress=progress), src))
-    return Stress(labels, results, quarters)
+    for label, scenario, source in planned:
+        if progress and len(planned) > 1:
+            print(f"running {label} ({len(results) + 1} of {len(planned)})", file=sys.stderr)
+        results.append(Results(run_experiment(scenario, workers=workers, progress=progress), source))
+    return results
 
 
 @dataclass
@@ -178,7 +198,7 @@ class Results:
     @cached_property
     def monthly(self) -> pd.DataFrame:
         """The monthly series: one row per replication and month (``monthly.csv``)."""
-        return monthly_frame(self.experiment)
+        return self.experiment.monthly_frame()
 
     def write(self, folder: str | Path) -> Path:
         """Write the results folder (as ``loansim run --out folder``) and return its path."""
@@ -265,13 +285,6 @@ def unique_labels(names: list[str]) -> list[str]:
     return out
 
 
-def monthly_frame(experiment: Experiment) -> pd.DataFrame:
-    """The monthly series of every replication as one frame (replication, month, columns)."""
-    frames = [pd.DataFrame(run.monthly).assign(replication=run.replication) for run in experiment.runs]
-    frame = pd.concat(frames, ignore_index=True)
-    return frame[["replication", *[c for c in frame.columns if c != "replication"]]]
-
-
 def overrides_from(set: Mapping[str, Any] | None, replications: int | None = None,  # noqa: A002
                    seed: int | None = None) -> list[tuple[str, str]]:
     """``set``, `replications` and `seed` as overrides for ``load_scenario`` (values as TOML)."""
@@ -308,30 +321,19 @@ def toml_value(value: Any, key: str) -> str:
                         "(numbers, true/false, text, lists and tables of them)") from None
 
 
-def _load(path: str | Path, set: Mapping[str, Any] | None, replications: int | None = None,  # noqa: A002
-          seed: int | None = None) -> tuple[Scenario, dict[str, Any]]:
-    overrides = overrides_from(set, replications, seed)
-    scenario, files = load_scenario_and_files(path, overrides)
-    return scenario, {"scenario_file": str(path), "extends_chain": files,
-                      "overrides": [f"{label} {item}" for label, item in overrides]}
-
-
-def _resolve(scenario: Source, set: Mapping[str, Any] | None, replications: int | None,  # noqa: A002
-             seed: int | None) -> tuple[Scenario, dict[str, Any]]:
-    """A scenario from a file or an already loaded one, with the overrides applied."""
+def _resolve(scenario: Source, overrides: list[Override]) -> tuple[Scenario, dict[str, Any]]:
+    """A scenario from a file, with `overrides` applied, or one already loaded; and where it
+    came from (for the manifest)."""
     if isinstance(scenario, Scenario):
-        if set or replications is not None or seed is not None:
+        if overrides:
             raise UserError("set, replications and seed apply to scenario files; for a loaded scenario, "
                             "pass them to loansim.load instead")
         return scenario, {"scenario_file": None, "extends_chain": [], "overrides": []}
     if not isinstance(scenario, (str, Path)):
         raise UserError(f"{scenario!r}: expected a scenario file's path or a scenario from loansim.load")
-    return _load(scenario, set, replications, seed)
-
-
-def _check_workers(workers: int | None) -> None:
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise UserError(f"workers = {workers!r}: must be a whole number >= 1")
+    loaded, files = load_scenario_and_files(scenario, overrides)
+    return loaded, {"scenario_file": str(scenario), "extends_chain": files,
+                    "overrides": [f"{label} {item}" for label, item in overrides]}
 
 
 def _ci(value: dict[str, Any]) -> dict[str, float | None]:

@@ -80,28 +80,15 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write its results folder")
     run.add_argument("scenario", type=Path, help="scenario file (TOML)")
-    run.add_argument("--seed", type=int, help="root seed (overrides run.seed)")
-    run.add_argument("--replications", type=int, metavar="R", help="independent replications (overrides run.replications)")
-    run.add_argument("--out", type=Path, metavar="DIR",
-                     help="results folder (default: results/<scenario name>, plus +key=value for each override); "
-                          "an existing folder is replaced only if it holds an earlier loansim result")
-    run.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
-                     help="override a scenario key, e.g. --set portfolio.borrowers=2000 (repeatable)")
-    run.add_argument("--workers", type=int, metavar="N", help="processes for replications (default: one per core)")
-    run.add_argument("--quiet", action="store_true", help="print no progress and no summary")
+    _running_options(run, "a scenario key", "results folder (default: results/<scenario name>, plus +key=value for each "
+                     "override); an existing folder is replaced only if it holds an earlier loansim result", "summary")
     run.set_defaults(command=cmd_run)
 
     compare = sub.add_parser("compare", help="run scenarios on the same seeds and report paired differences from the first")
     compare.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
                          help="scenario files (TOML): the base, then one or more to compare with it")
-    compare.add_argument("--seed", type=int, help="root seed for every scenario (overrides run.seed)")
-    compare.add_argument("--replications", type=int, metavar="R", help="replications of every scenario (overrides run.replications)")
-    compare.add_argument("--out", type=Path, metavar="DIR",
-                         help="comparison folder (default: results/<base>-vs-<other>…, plus +key=value for each override)")
-    compare.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
-                         help="override a key in every scenario compared, e.g. --set portfolio.borrowers=2000 (repeatable)")
-    compare.add_argument("--workers", type=int, metavar="N", help="processes for replications (default: one per core)")
-    compare.add_argument("--quiet", action="store_true", help="print no progress and no table")
+    _running_options(compare, "a key in every scenario compared",
+                     "comparison folder (default: results/<base>-vs-<other>…, plus +key=value for each override)", "table")
     compare.set_defaults(command=cmd_compare)
 
     stress = sub.add_parser("stress", help="run one book through macro scenarios and report losses by quarter")
@@ -112,13 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     stress.add_argument("--path", action="append", default=[], metavar="LABEL=R1,R2,…",
                         help="a scenario of monthly unemployment rates (shares), e.g. --path spike=0.05,0.09,0.12 (repeatable)")
     stress.add_argument("--quarters", type=int, default=9, metavar="N", help="quarters to report (default: %(default)s)")
-    stress.add_argument("--seed", type=int, help="root seed for every scenario (overrides run.seed)")
-    stress.add_argument("--replications", type=int, metavar="R", help="replications of every scenario (overrides run.replications)")
-    stress.add_argument("--out", type=Path, metavar="DIR", help="stress folder (default: results/stress-<book>, plus +key=value for each override)")
-    stress.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
-                        help="override a key of the book (and of every scenario file) (repeatable)")
-    stress.add_argument("--workers", type=int, metavar="N", help="processes for replications (default: one per core)")
-    stress.add_argument("--quiet", action="store_true", help="print no progress and no table")
+    _running_options(stress, "a key of the book (and of every scenario file)",
+                     "stress folder (default: results/stress-<book>, plus +key=value for each override)", "table")
     stress.set_defaults(command=cmd_stress)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
@@ -127,6 +109,22 @@ def _parser() -> argparse.ArgumentParser:
                           help="check with these overrides applied, as `loansim run` would (repeatable)")
     validate.set_defaults(command=cmd_validate)
     return parser
+
+
+def _running_options(command: argparse.ArgumentParser, what_set_overrides: str, out_help: str, printed: str) -> None:
+    """The options every command that runs scenarios takes."""
+    command.add_argument("--seed", type=int, help="root seed (overrides run.seed)")
+    command.add_argument("--replications", type=int, metavar="R", help="independent replications (overrides run.replications)")
+    command.add_argument("--out", type=Path, metavar="DIR", help=out_help)
+    command.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
+                         help=f"override {what_set_overrides}, e.g. --set portfolio.borrowers=2000 (repeatable)")
+    command.add_argument("--workers", type=int, metavar="N", help="processes for replications (default: one per core)")
+    command.add_argument("--quiet", action="store_true", help=f"print no progress and no {printed}")
+
+
+def _check_workers(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers {args.workers}: must be >= 1")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -138,8 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     overrides = _overrides(args)
     scenario, files = load_scenario_and_files(args.scenario, overrides)
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers {args.workers}: must be >= 1")
+    _check_workers(args)
     check_fits(scenario, args.workers)
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
     source = {"scenario_file": str(args.scenario), "extends_chain": files,
@@ -153,36 +150,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run every scenario on the same seeds; write and print their paired differences."""
-    from loansim.api import Comparison, Results, unique_labels
-    from loansim.comparison import check_pairable
-    from loansim.experiment import run_experiment
-    from loansim.memory import check_fits
+    from loansim.api import Comparison, plan_comparison, run_planned
     from loansim.report.comparison import write_comparison
-    from loansim.scenario import load_scenario_and_files
 
     if len(args.scenarios) < 2:
         raise UserError(f"compare {args.scenarios[0]}: give at least two scenario files, the base and one to compare with it")
     overrides = _overrides(args)
-    loaded = [load_scenario_and_files(path, overrides) for path in args.scenarios]
-    labels = unique_labels([scenario.name for scenario, _ in loaded])
-    check_pairable([str(path) for path in args.scenarios], [scenario for scenario, _ in loaded])
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers {args.workers}: must be >= 1")
-    for scenario, _ in loaded:
-        check_fits(scenario, args.workers)
+    planned = plan_comparison(list(args.scenarios), overrides)
+    _check_workers(args)
+    labels = [label for label, _, _ in planned]
     out = args.out if args.out is not None else Path("results") / folder_name("-vs-".join(labels), overrides)
-
-    def compute() -> Comparison:
-        results = []
-        for path, label, (scenario, files) in zip(args.scenarios, labels, loaded):
-            if not args.quiet:
-                print(f"running {label} ({len(results) + 1} of {len(loaded)})", file=sys.stderr)
-            source = {"scenario_file": str(path), "extends_chain": files,
-                      "overrides": [f"{option} {item}" for option, item in overrides]}
-            results.append(Results(run_experiment(scenario, workers=args.workers, progress=not args.quiet), source))
-        return Comparison(labels, results)
-
-    comparison = _output(out, list(args.scenarios), compute, lambda c: write_comparison(out, c))
+    comparison = _output(out, list(args.scenarios), lambda: Comparison(labels, run_planned(planned, args.workers, not args.quiet)),
+                         lambda c: write_comparison(out, c))
     if not args.quiet:
         _print_comparison(comparison, out)
     return 0
@@ -190,9 +169,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_stress(args: argparse.Namespace) -> int:
     """Run the book through each stress scenario; write and print the quarterly figures."""
-    from loansim.api import stress
+    from loansim.api import Stress, plan_stress, run_planned
     from loansim.report.stress import write_stress
-    from loansim.scenario import load_scenario
     from loansim.stress_test import parse_rates
 
     items = [item.strip() for item in args.scenarios.split(",") if item.strip()]
@@ -205,28 +183,16 @@ def cmd_stress(args: argparse.Namespace) -> int:
     if args.quarters < 1 or args.quarters > 400:
         raise UserError(f"--quarters {args.quarters}: must be from 1 to 400")
     overrides = _overrides(args)
-    settings = dict(_parse_set(item) for _, item in overrides if _ == "--set")
-    book = load_scenario(args.book, overrides)  # the book's own errors first, named by its file
+    book, planned = plan_stress(args.book, items, paths, args.quarters, overrides)
+    _check_workers(args)
+    labels = [label for label, _, _ in planned]
     out = args.out if args.out is not None else Path("results") / folder_name(f"stress-{book.name}", overrides)
     files = [args.book, *(Path(i) for i in items if i.endswith(".toml"))]
-    result = _output(out, files, lambda: stress(args.book, items, paths=paths, quarters=args.quarters, set=settings,
-                                                replications=args.replications, seed=args.seed, workers=args.workers,
-                                                progress=not args.quiet),
+    result = _output(out, files, lambda: Stress(labels, run_planned(planned, args.workers, not args.quiet), args.quarters),
                      lambda r: write_stress(out, r))
     if not args.quiet:
         _print_stress(result, out)
     return 0
-
-
-def _parse_set(item: str) -> tuple[str, Any]:
-    """A --set item as (key, value) for the Python API, its value parsed as TOML."""
-    import tomllib
-
-    key, _, text = item.partition("=")
-    try:
-        return key.strip(), tomllib.loads(f"v = {text.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        return key.strip(), text.strip()  # a bare word; loading the scenario has checked it
 
 
 def _print_stress(result: Any, out: Path) -> None:
@@ -250,7 +216,7 @@ def _print_stress(result: Any, out: Path) -> None:
 
 
 def _print_comparison(comparison: Any, out: Path) -> None:
-    from loansim.report.comparison import KEY_METRICS
+    from loansim.report.comparison import KEY_METRICS, figure_text
 
     base = comparison.base.scenario
     labels = comparison.labels
@@ -262,12 +228,11 @@ def _print_comparison(comparison: Any, out: Path) -> None:
             row, base_row = by_key.get((label, name)), by_key.get((labels[0], name))
             if row is None or base_row is None or row.difference is None:
                 continue
-            rate = "_rate" in name or name.startswith(("cure_", "roll_"))
-            fmt = (lambda v, signed=False: f"{100 * v:{'+' if signed else ''}.3f}{' pp' if signed else '%'}") if rate else \
-                  (lambda v, signed=False: f"{v:{'+' if signed else ''},.0f}")
-            ci = "" if row.difference_ci_low is None else f"  [{fmt(row.difference_ci_low, True)}, {fmt(row.difference_ci_high, True)}]"
+            ci = "" if row.difference_ci_low is None else \
+                f"  [{figure_text(name, row.difference_ci_low, True)}, {figure_text(name, row.difference_ci_high, True)}]"
             mark = " *" if row.significant else ""
-            print(f"    {name:<22}{fmt(base_row.mean):>16} -> {fmt(row.mean):>16}  {fmt(row.difference, True):>12}{ci}{mark}")
+            print(f"    {name:<22}{figure_text(name, base_row.mean):>16} -> {figure_text(name, row.mean):>16}  "
+                  f"{figure_text(name, row.difference, True):>12}{ci}{mark}")
     print(f"results: {out}/")
 
 

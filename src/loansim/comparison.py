@@ -74,13 +74,18 @@ def paired_rows(labels: list[str], experiments: list[Experiment]) -> list[Row]:
     for label, experiment in zip(labels, experiments):
         figures = base if experiment is experiments[0] else _figures(experiment)
         for (kind, name), values in figures.items():
-            own = mean_ci95(values)
-            ci = own["ci95"] or [None, None]
-            row = Row(label, kind, name, own["mean"], ci[0], ci[1])
+            row = Row(label, kind, name, *estimate(values))
             if experiment is not experiments[0] and (kind, name) in base:
                 _difference(row, values, base[(kind, name)])
             rows.append(row)
     return rows
+
+
+def estimate(values: np.ndarray) -> tuple[float, float | None, float | None]:
+    """Mean across replications and its 95% interval (None, None with one replication)."""
+    own = mean_ci95(values)
+    low, high = own["ci95"] or (None, None)
+    return own["mean"], low, high
 
 
 def set_difference(row: Any, values: np.ndarray, base: np.ndarray) -> None:

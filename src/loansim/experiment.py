@@ -61,6 +61,16 @@ class Experiment:
             "definitions": DEFINITIONS,
         }
 
+    def monthly_frame(self) -> Any:
+        """The monthly series of every replication as one pandas DataFrame: one row per
+        replication and month, columns ``replication`` and those of ``monthly.csv`` (money in
+        currency units)."""
+        import pandas as pd
+
+        frames = [pd.DataFrame(run.monthly).assign(replication=run.replication) for run in self.runs]
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[["replication", *[c for c in frame.columns if c != "replication"]]]
+
     def roll_rates(self) -> dict[str, dict[str, dict[str, Any]]]:
         """For each from-state that ever held a loan, the mean monthly transition rate to each
         state (``metrics.transition_rates``): its mean and 95% CI across replications."""

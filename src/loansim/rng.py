@@ -155,17 +155,20 @@ class Streams:
         Draws the number chosen (binomial) and then which (a uniform random subset): the
         same distribution as one draw per id, at a cost that grows with the number chosen.
         """
-        ids = np.arange(among) if isinstance(among, int) else np.asarray(among)
         book, applicants = self.pair(name, period)
         if self.borrowers is None or applicants is None:
-            return self._subset(book, ids, prob)
+            chosen = self._positions(book, among if isinstance(among, int) else among.size, prob)
+            return chosen if isinstance(among, int) else among[chosen]
+        ids = np.arange(among) if isinstance(among, int) else np.asarray(among)
         applicant = self.borrowers.applicant[ids]
-        return np.sort(np.concatenate([self._subset(book, ids[~applicant], prob), self._subset(applicants, ids[applicant], prob)]))
+        mine, theirs = ids[~applicant], ids[applicant]
+        return np.sort(np.concatenate([mine[self._positions(book, mine.size, prob)],
+                                       theirs[self._positions(applicants, theirs.size, prob)]]))
 
     @staticmethod
-    def _subset(rng: np.random.Generator, ids: np.ndarray, prob: float) -> np.ndarray:
-        chosen = np.sort(rng.choice(ids.size, size=rng.binomial(ids.size, prob), replace=False, shuffle=False))
-        return ids[chosen]
+    def _positions(rng: np.random.Generator, size: int, prob: float) -> np.ndarray:
+        """Positions among `size` chosen with probability `prob` each, sorted."""
+        return np.sort(rng.choice(size, size=rng.binomial(size, prob), replace=False, shuffle=False))
 
     def keyed_uniform(self, name: str, period: int, ids: np.ndarray) -> np.ndarray:
         """One uniform draw on [0, 1) per id in `ids` (float32), a function of (stream, period,

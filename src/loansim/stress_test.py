@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from loansim import macro
-from loansim.comparison import set_difference
+from loansim.comparison import estimate, set_difference
 from loansim.engine import RunResult
 from loansim.errors import UserError
-from loansim.metrics import BUCKETS, mean_ci95
+from loansim.metrics import BUCKETS
 from loansim.scenario import Scenario, validate_scenario
 
 DEFAULT_SCENARIOS = ("baseline", "adverse", "severely-adverse")
@@ -50,6 +50,14 @@ def describe_path(name: str, start: float) -> str:
     knots = macro.BUILT_IN_PATHS[name]
     steps = ", ".join(f"{100 * change:+.1f} points by month {month}" for month, change in knots[1:])
     return f"unemployment from {100 * start:.1f}%" + (f", {steps}" if steps else ", flat")
+
+
+def book_itself(book: Scenario) -> Scenario:
+    """The stress scenario ``baseline``: the book with its own economy, named and described as such."""
+    raw = book.to_dict()
+    raw["name"] = f"{book.name}{SEP}{BOOK}"
+    raw["description"] = f"{book.description} Stress scenario {BOOK}: the book's own economy."
+    return validate_scenario(raw, file=f"stress scenario {BOOK}")
 
 
 def with_path(book: Scenario, label: str, path: str | list[float]) -> Scenario:
@@ -141,9 +149,7 @@ def stress_rows(labels: list[str], runs: list[list[RunResult]], quarters: int) -
     for s, (label, measures) in enumerate(zip(labels, values)):
         for measure in (m for m in MEASURES if m in measures):
             for q in range(quarters):
-                own = mean_ci95(measures[measure][:, q])
-                ci = own["ci95"] or [None, None]
-                row = Row(label, q + 1, measure, own["mean"], ci[0], ci[1])
+                row = Row(label, q + 1, measure, *estimate(measures[measure][:, q]))
                 if s > 0 and measure in values[0]:
                     set_difference(row, measures[measure][:, q], values[0][measure][:, q])
                 rows.append(row)

@@ -198,7 +198,7 @@ def _table(comparison: Comparison, kind: str, names: list[str], by_key: dict[tup
         cells = []
         for label in labels:
             row = by_key.get((label, kind, name))
-            cells.append("<td></td>" if row is None else f"<td>{_value(name, row.mean)}{_interval(name, row.ci_low, row.ci_high)}</td>")
+            cells.append("<td></td>" if row is None else f"<td>{figure_text(name, row.mean)}{_interval(name, row.ci_low, row.ci_high)}</td>")
         for label in labels[1:]:
             row = by_key.get((label, kind, name))
             if row is None or row.difference is None:
@@ -206,7 +206,7 @@ def _table(comparison: Comparison, kind: str, names: list[str], by_key: dict[tup
                 continue
             mark = " ✱" if row.significant else ""
             rel = "" if row.relative_change is None else f" ({100 * row.relative_change:+.1f}%)"
-            cells.append(f"<td>{_value(name, row.difference, signed=True)}{mark}"
+            cells.append(f"<td>{figure_text(name, row.difference, signed=True)}{mark}"
                          f"{_interval(name, row.difference_ci_low, row.difference_ci_high)}{rel}</td>")
         body.append(f"<tr><td>{html.escape(name)}</td>{''.join(cells)}</tr>")
     return f"<table>{head}{''.join(body)}</table>"
@@ -216,7 +216,8 @@ def _is_rate(name: str) -> bool:
     return "_rate" in name or name.startswith(("cure_", "roll_"))
 
 
-def _value(name: str, value: float, signed: bool = False) -> str:
+def figure_text(name: str, value: float, signed: bool = False) -> str:
+    """A figure as text: rates in percent (a difference in percentage points), money and counts with separators."""
     sign = "+" if signed else ""
     if _is_rate(name):
         return f"{100 * value:{sign}.3f}{' pp' if signed else '%'}"
@@ -226,7 +227,7 @@ def _value(name: str, value: float, signed: bool = False) -> str:
 def _interval(name: str, low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return ""
-    return f"<br><span class='note'>[{_value(name, low)}, {_value(name, high)}]</span>"
+    return f"<br><span class='note'>[{figure_text(name, low)}, {figure_text(name, high)}]</span>"
 
 
 def _pair(low: float | None, high: float | None) -> list[float] | None:

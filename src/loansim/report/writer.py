@@ -89,21 +89,10 @@ def write_monthly_csv(path: Path, experiment: Experiment) -> None:
 
 
 def write_monthly_parquet(path: Path, experiment: Experiment) -> None:
-    """``monthly.csv`` as Parquet: one row per replication and month, counts as integers,
-    money in currency units as float64 (the nearest double to the exact amount in cents,
-    which ``monthly.csv`` writes as text)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    runs = experiment.runs
-    columns = {"replication": np.concatenate([np.full(len(run.monthly["month"]), run.replication, dtype=np.int64) for run in runs])}
-    for column in runs[0].monthly:
-        columns[column] = np.concatenate([_parquet_column(run, column) for run in runs])
-    pq.write_table(pa.table(columns), path)
-
-
-def _parquet_column(run: RunResult, column: str) -> np.ndarray:
-    return run.monthly_cents[column] / 100 if column in run.monthly_cents else np.asarray(run.monthly[column])
+    """``monthly.csv`` as Parquet (``Experiment.monthly_frame``): counts as integers, money in
+    currency units as float64 (the nearest double to the exact amount in cents, which
+    ``monthly.csv`` writes as text)."""
+    experiment.monthly_frame().to_parquet(path, index=False)
 
 
 def write_monthly_mean_csv(path: Path, experiment: Experiment) -> None:
