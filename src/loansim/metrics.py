@@ -379,11 +379,10 @@ def vintage_curves(loans: Loans, months: int) -> np.ndarray:
     recovered = by_month_on_book(loans.recovered_day[lent], loans.recoveries[lent].astype(float))
     n = np.bincount(key, minlength=vintages.size)
     principal = np.bincount(key, weights=loans.disbursed[lent].astype(float), minlength=vintages.size)
-    rows = []
-    for i, v in enumerate(vintages):
-        for k in range(1, months - int(v) + 1):
-            rows.append((v, k, n[i], principal[i], defaults[i, k], charged[i, k], recovered[i, k]))
-    return np.rint(np.array(rows, dtype=float)).astype(np.int64).reshape(-1, len(VINTAGE_COLUMNS))
+    i, k = np.nonzero(np.arange(span)[None, :] <= months - vintages[:, None])  # observed months on book, by vintage
+    i, k = i[k >= 1], k[k >= 1]
+    columns = (vintages[i], k, n[i], principal[i], defaults[i, k], charged[i, k], recovered[i, k])
+    return np.rint(np.column_stack(columns).astype(float)).astype(np.int64).reshape(-1, len(VINTAGE_COLUMNS))
 
 
 # ---------------------------------------------------------------- judged against real books

@@ -125,7 +125,7 @@ def plot_series(comparison: Comparison) -> Figure:
 
 def plot_differences(comparison: Comparison) -> Figure:
     """The paired difference from the base of each key rate, with its 95% interval, per scenario."""
-    rows = [r for r in comparison.rows if r.kind == "metric" and r.name in KEY_METRICS and r.name.endswith(("_rate", "_30", "_60", "_90"))
+    rows = [r for r in comparison.rows if r.kind == "metric" and r.name in KEY_METRICS and _is_rate(r.name)
             and r.difference is not None]
     names = [n for n in KEY_METRICS if any(r.name == n for r in rows)]
     others = comparison.labels[1:]
