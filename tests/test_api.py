@@ -163,7 +163,7 @@ def stressed():
 
 
 def test_stress_reports_every_measure_by_quarter_consistently_with_the_runs(stressed) -> None:
-    from loansim.stress_test import MEASURES
+    from loansim.analysis.stress import MEASURES
 
     assert stressed.labels == ["baseline", "severely-adverse", "spike"]
     t = stressed.table
@@ -236,6 +236,6 @@ def test_a_report_says_which_economy_ran_and_what_was_overridden(tmp_path: Path)
 
 def test_the_api_function_stress_is_not_shadowed_by_a_module() -> None:
     import loansim.report.stress  # noqa: F401
-    import loansim.stress_test  # noqa: F401
+    import loansim.analysis.stress  # noqa: F401
 
     assert callable(loansim.stress) and callable(loansim.compare) and callable(loansim.run)

@@ -131,17 +131,17 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path: Path) -> None:
 
 def test_files_put_into_the_folder_during_a_run_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "x"
-    from loansim import experiment
+    from loansim import api, experiment
 
-    real = experiment.run_experiment
+    real = api.run_experiments
 
-    def run_and_meddle(*args: object, **kwargs: object) -> experiment.Experiment:
+    def run_and_meddle(*args: object, **kwargs: object) -> list[experiment.Experiment]:
         result = real(*args, **kwargs)  # type: ignore[arg-type]
         out.mkdir()
         (out / "notes.txt").write_text("mine", encoding="utf-8")
         return result
 
-    monkeypatch.setattr(experiment, "run_experiment", run_and_meddle)
+    monkeypatch.setattr(api, "run_experiments", run_and_meddle)
     code, _, stderr = run_cli("run", BASELINE, *TINY_RUN, "--workers", "1", "--out", out)
     assert code == 2
     assert f"--out {out}: while the run was going, notes.txt appeared there" in stderr
@@ -166,7 +166,7 @@ def test_a_lost_worker_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch: 
         def shutdown(self, *args: object, **kwargs: object) -> None:
             pass
 
-    monkeypatch.setattr(experiment, "ProcessPoolExecutor", Broken)
+    monkeypatch.setattr(experiment.local, "ProcessPoolExecutor", Broken)
     code, stdout, stderr = run_cli("run", BASELINE, *TINY_RUN, "--workers", "2", "--out", tmp_path / "x")
     assert code == cli.EXIT_RUN_ERROR
     assert stderr.startswith("loansim: error: a worker process stopped unexpectedly")

@@ -1,6 +1,6 @@
 """loansim: agent-based, discrete-event simulation of a consumer-loan portfolio.
 
-The Python API (``loansim.api``): ``load``, ``run``, ``compare``, ``stress``; imported on first use, so
+The Python API (``loansim.api``): ``load``, ``run``, ``compare``, ``stress``, ``sweep``; imported on first use, so
 ``import loansim`` stays light.
 """
 
@@ -12,9 +12,9 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "compare", "load", "run", "stress"]
+__all__ = ["__version__", "compare", "load", "run", "stress", "sweep"]
 
-API = frozenset({"load", "run", "compare", "stress", "Results", "Comparison", "Stress"})
+API = frozenset({"load", "run", "compare", "stress", "sweep", "Results", "Comparison", "Stress", "Sweep"})
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""The Python API, for scripts and notebooks: load, run and compare scenarios.
+"""The Python API, for scripts and notebooks: load, run, compare, stress and sweep scenarios.
 
     import loansim
     results = loansim.run("scenarios/baseline.toml", set={"portfolio.borrowers": 5_000}, replications=4)
@@ -11,6 +11,9 @@
 
     stressed = loansim.stress("scenarios/baseline.toml", ["baseline", "adverse", "severely-adverse"])
     stressed.measure("loss_rate_annualised")   # quarter x scenario
+
+    swept = loansim.sweep("scenarios/late-fee.toml", grid={"policies.late_fee.flat_fee": [0, 20, 40]})
+    swept.points                    # one row per point: each figure's mean and 95% interval
 
 Everything the command line checks is checked here too: a bad file or value raises
 ``loansim.errors.UserError`` (``ScenarioError`` for a scenario) with the same one-paragraph
@@ -31,9 +34,10 @@ from typing import Any
 
 import pandas as pd
 
-from loansim.comparison import Row, check_pairable, paired_rows
+from loansim.analysis.compare import Row, check_pairable, paired_rows
+from loansim.analysis.sweep import Sweep
 from loansim.errors import UserError
-from loansim.experiment import Experiment, run_experiment
+from loansim.experiment import Experiment, check_backend, run_experiments
 from loansim.memory import check_fits
 from loansim.macro import BUILT_IN_PATHS
 from loansim.scenario import Scenario, load_scenario_and_files
@@ -55,37 +59,101 @@ def load(path: str | Path, set: Mapping[str, Any] | None = None) -> Scenario:  #
 
 
 def run(scenario: Source, *, set: Mapping[str, Any] | None = None, replications: int | None = None,  # noqa: A002
-        seed: int | None = None, workers: int | None = None, progress: bool = False) -> Results:
+        seed: int | None = None, workers: int | None = None, backend: str | None = None,
+        scheduler: str | None = None, progress: bool = False) -> Results:
     """Run every replication of `scenario` (a file, or a scenario from ``load``) and return
-    its ``Results``. `set`, `replications` and `seed` override the scenario's keys; `workers`
-    is the number of processes (default: one per core); `progress` shows a progress bar."""
+    its ``Results``. `set`, `replications` and `seed` override the scenario's keys. The
+    replications run on `backend`: ``"local"`` processes (the default; `workers` of them,
+    one per core by default) or ``"dask"``, the cluster whose scheduler is at `scheduler`
+    (e.g. ``"tcp://10.0.0.5:8786"``), or a local Dask cluster of `workers` processes
+    without one; the results are the same. `progress` shows a progress bar."""
     resolved, source = _resolve(scenario, overrides_from(set, replications, seed))
-    return run_planned([(resolved.name, resolved, source)], workers, progress)[0]
+    return run_planned([(resolved.name, resolved, source)], Backend(workers, backend, scheduler), progress)[0]
 
 
 def compare(base: Source, *others: Source, set: Mapping[str, Any] | None = None,  # noqa: A002
             replications: int | None = None, seed: int | None = None, workers: int | None = None,
-            progress: bool = False) -> Comparison:
+            backend: str | None = None, scheduler: str | None = None, progress: bool = False) -> Comparison:
     """Run `base` and each of `others` on the same seeds and replications and return their
-    paired ``Comparison``. `set`, `replications` and `seed` apply to every scenario."""
+    paired ``Comparison``. `set`, `replications` and `seed` apply to every scenario;
+    `workers`, `backend` and `scheduler` are as for ``run``."""
     if not others:
         raise UserError("compare: give at least two scenarios, a base and one to compare with it")
     planned = plan_comparison([base, *others], overrides_from(set, replications, seed))
-    return Comparison([label for label, _, _ in planned], run_planned(planned, workers, progress))
+    return Comparison([label for label, _, _ in planned], run_planned(planned, Backend(workers, backend, scheduler), progress))
 
 
 def stress(book: str | Path, scenarios: list[str | Path] | tuple[str | Path, ...] | None = None, *,
            paths: Mapping[str, list[float]] | None = None, quarters: int = 9,
            set: Mapping[str, Any] | None = None, replications: int | None = None,  # noqa: A002
-           seed: int | None = None, workers: int | None = None, progress: bool = False) -> Stress:
-    """Run the book in file `book` through each stress scenario (``loansim.stress_test``): names of
+           seed: int | None = None, workers: int | None = None, backend: str | None = None,
+           scheduler: str | None = None, progress: bool = False) -> Stress:
+    """Run the book in file `book` through each stress scenario (``loansim.analysis.stress``): names of
     built-in paths or ``"baseline"`` (the book as it is), scenario files, and `paths`
     (label → monthly unemployment rates), over `quarters` quarters; returns the ``Stress``
-    with each quarter's figures and their paired differences from the first scenario."""
+    with each quarter's figures and their paired differences from the first scenario.
+    `workers`, `backend` and `scheduler` are as for ``run``."""
     if not isinstance(quarters, int) or quarters < 1 or quarters > 400:
         raise UserError(f"quarters = {quarters!r}: must be a whole number from 1 to 400")
     _, planned = plan_stress(book, scenarios, paths, quarters, overrides_from(set, replications, seed))
-    return Stress([label for label, _, _ in planned], run_planned(planned, workers, progress), quarters)
+    return Stress([label for label, _, _ in planned], run_planned(planned, Backend(workers, backend, scheduler), progress), quarters)
+
+
+def sweep(scenario: str | Path, *, grid: Mapping[str, Any] | None = None,
+          ranges: Mapping[str, tuple[float, float]] | None = None, sample: int | None = None,
+          method: str | None = None, out: str | Path | None = None, set: Mapping[str, Any] | None = None,  # noqa: A002
+          replications: int | None = None, seed: int | None = None, workers: int | None = None,
+          backend: str | None = None, scheduler: str | None = None, progress: bool = False) -> Sweep:
+    """Run the scenario in file `scenario` at many parameter points and return the ``Sweep``.
+
+    Points are a full `grid` (key → list of values: every combination) or a `sample` of
+    that many points in `ranges` (key → (low, high)) by `method` ``"lhs"`` (default) or
+    ``"sobol"``. Every point runs the same seed and replications (paired). With `out`, the
+    sweep is stored there as it goes and its tables and charts written at the end
+    (``loansim sweep --out``): calling again with the same `out` runs only what is missing.
+    `set`, `replications`, `seed`, `workers`, `backend` and `scheduler` are as for ``run``."""
+    from loansim.analysis.sweep import parse_grid, parse_ranges
+
+    if not isinstance(scenario, (str, Path)):
+        raise UserError(f"{scenario!r}: sweep takes a scenario file's path (its points are that file with keys set)")
+    items = []
+    for key, values in (grid or {}).items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise UserError(f"grid: {key} = {values!r}: expected a list of values, e.g. {{{key!r}: [0, 20, 40]}}")
+        items.append(f"{key}=" + ",".join(toml_value(v, key) for v in values))
+    bounds = []
+    for key, pair in (ranges or {}).items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise UserError(f"ranges: {key} = {pair!r}: expected (low, high), e.g. {{{key!r}: (0.01, 0.1)}}")
+        bounds.append(f"{key}={toml_value(pair[0], key)}:{toml_value(pair[1], key)}")
+    return run_sweep(scenario, overrides_from(set, replications, seed), parse_grid(items), parse_ranges(bounds),
+                     sample, method, None if out is None else Path(out), Backend(workers, backend, scheduler), progress)
+
+
+def run_sweep(path: str | Path, overrides: list[Override], grid: dict[str, list[str]], ranges: dict[str, Any],
+              sample: int | None, method: str | None, out: Path | None, backend: Backend, progress: bool) -> Sweep:
+    """Plan the sweep and run what its store (in `out`) lacks; with `out`, hold the folder's
+    lock throughout and write the sweep's tables and charts there at the end."""
+    from loansim.analysis.sweep import Store, Sweep, plan_sweep, run_points
+    from loansim.report import sweep as report
+
+    chosen, keys, points, source = plan_sweep(path, overrides, grid, ranges, sample, method)
+    backend.check()
+    replications = points[0].scenario.run.replications
+    if out is None:
+        return Sweep(chosen, keys, points, run_points(points, replications, None, backend, progress), source)
+    from loansim.report.folder import OutLock
+
+    report.check_sweep_out(out, path)
+    try:
+        with OutLock(out):
+            plan = Sweep(chosen, keys, points, None, source)
+            report.begin(out, report.plan_of(plan, replications))
+            result = Sweep(chosen, keys, points, run_points(points, replications, Store(out / report.STORE), backend, progress), source)
+            report.write_sweep(out, result)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write the sweep folder: {exc.strerror or exc}") from None
+    return result
 
 
 def plan_comparison(sources: list[Source], overrides: list[Override]) -> list[Planned]:
@@ -101,8 +169,8 @@ def plan_comparison(sources: list[Source], overrides: list[Override]) -> list[Pl
 def plan_stress(book: str | Path, scenarios: list[str | Path] | tuple[str | Path, ...] | None,
                 paths: Mapping[str, list[float]] | None, quarters: int, overrides: list[Override]) -> tuple[Scenario, list[Planned]]:
     """The book with the `overrides` and the stress horizon, and each stress scenario to run
-    (``stress_test``), labelled; refused unless they can be paired."""
-    from loansim import stress_test as st
+    (``analysis.stress``), labelled; refused unless they can be paired."""
+    from loansim.analysis import stress as st
 
     overrides = [*overrides, ("--quarters", f"run.months={3 * quarters}"), ("--quarters", "run.lifetime=false")]
     base, source = _resolve(book, overrides)
@@ -129,19 +197,33 @@ def plan_stress(book: str | Path, scenarios: list[str | Path] | tuple[str | Path
     return base, [(label, scenario, src) for label, (_, scenario, src) in zip(labels, planned)]
 
 
-def run_planned(planned: list[Planned], workers: int | None, progress: bool) -> list[Results]:
-    """Check that each scenario fits in memory, then run them in turn; with `progress`, say
-    which is running (when there are several) and show its progress bar."""
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise UserError(f"workers = {workers!r}: must be a whole number >= 1")
-    for _, scenario, _ in planned:
-        check_fits(scenario, workers)
-    results = []
-    for label, scenario, source in planned:
-        if progress and len(planned) > 1:
-            print(f"running {label} ({len(results) + 1} of {len(planned)})", file=sys.stderr)
-        results.append(Results(run_experiment(scenario, workers=workers, progress=progress), source))
-    return results
+@dataclass(frozen=True)
+class Backend:
+    """Where replications run (``experiment.run_tasks``): `backend` ``"local"`` or ``"dask"``,
+    `workers` processes, a Dask `scheduler`'s address."""
+
+    workers: int | None = None
+    backend: str | None = None
+    scheduler: str | None = None
+
+    def check(self) -> Backend:
+        """This backend, or a ``UserError`` for options that cannot be honoured together."""
+        check_backend(self.backend, self.scheduler, self.workers)
+        return self
+
+
+def run_planned(planned: list[Planned], backend: Backend, progress: bool) -> list[Results]:
+    """Check that each scenario fits in memory, then run every replication of them all as
+    one batch on `backend`."""
+    backend.check()
+    if not backend.scheduler:  # replications run on this machine (a remote cluster's memory is its own)
+        for _, scenario, _ in planned:
+            check_fits(scenario, backend.workers)
+    if progress and len(planned) > 1:
+        print(f"running {', '.join(label for label, _, _ in planned)}", file=sys.stderr)
+    experiments = run_experiments([scenario for _, scenario, _ in planned], backend.workers, progress,
+                                  backend.backend, backend.scheduler)
+    return [Results(experiment, source) for experiment, (_, _, source) in zip(experiments, planned)]
 
 
 @dataclass
@@ -253,7 +335,7 @@ class Stress:
 
     @cached_property
     def rows(self) -> list[Any]:
-        from loansim.stress_test import stress_rows
+        from loansim.analysis.stress import stress_rows
 
         return stress_rows(self.labels, [r.experiment.runs for r in self.results], self.quarters)
 

@@ -1,4 +1,4 @@
-"""Command line: ``loansim run``, ``compare``, ``stress`` and ``validate``.
+"""Command line: ``loansim run``, ``compare``, ``stress``, ``sweep`` and ``validate``.
 
 A mistake in user input (a bad scenario file, a wrong ``--set``, an unusable ``--out``)
 prints one clear message and exits with status 2, without a traceback and without
@@ -103,6 +103,19 @@ def _parser() -> argparse.ArgumentParser:
                      "stress folder (default: results/stress-<book>, plus +key=value for each override)", "table")
     stress.set_defaults(command=cmd_stress)
 
+    sweep = sub.add_parser("sweep", help="run a scenario at a grid or a sample of parameter points (resumable)")
+    sweep.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario file (TOML)")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY.PATH=V1,V2,…",
+                       help="a key and its values; several --grid make a full grid of every combination (repeatable)")
+    sweep.add_argument("--sample", type=int, metavar="N", help="draw N points in the --range box instead of a grid")
+    sweep.add_argument("--range", action="append", default=[], metavar="KEY.PATH=LO:HI", dest="ranges",
+                       help="a key's range for --sample; whole-number bounds give whole numbers (repeatable)")
+    sweep.add_argument("--method", choices=("lhs", "sobol"),
+                       help="how --sample draws: a Latin hypercube (default) or a scrambled Sobol sequence (N a power of 2)")
+    _running_options(sweep, "a key at every point", "sweep folder (default: results/sweep-<scenario>, plus +key=value "
+                     "for each override); rerunning into it computes only the points it lacks", "table")
+    sweep.set_defaults(command=cmd_sweep)
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE", help="scenario files (TOML) to check")
     validate.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
@@ -118,30 +131,45 @@ def _running_options(command: argparse.ArgumentParser, what_set_overrides: str, 
     command.add_argument("--out", type=Path, metavar="DIR", help=out_help)
     command.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
                          help=f"override {what_set_overrides}, e.g. --set portfolio.borrowers=2000 (repeatable)")
-    command.add_argument("--workers", type=int, metavar="N", help="processes for replications (default: one per core)")
+    command.add_argument("--workers", type=int, metavar="N",
+                         help="processes for replications (default: one per core; with --backend dask and no "
+                              "--scheduler, the local cluster's)")
+    command.add_argument("--backend", choices=("local", "dask"),
+                         help="where replications run: local processes (default) or a Dask cluster (pip install 'loansim[dask]')")
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="the Dask scheduler's address, e.g. tcp://10.0.0.5:8786 (implies --backend dask; "
+                              "without it, --backend dask starts a local cluster)")
     command.add_argument("--quiet", action="store_true", help=f"print no progress and no {printed}")
 
 
-def _check_workers(args: argparse.Namespace) -> None:
+def _backend(args: argparse.Namespace) -> Any:
+    """The backend the options ask for (``api.Backend``), checked."""
+    from loansim.api import Backend
+
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be >= 1")
+    if args.scheduler is not None and args.backend == "local":
+        raise UserError(f"--scheduler {args.scheduler}: a scheduler is for --backend dask, not local; "
+                        "use --backend dask (or leave --backend out)")
+    if args.scheduler is not None and args.workers is not None:
+        raise UserError(f"--workers {args.workers}: with --scheduler the cluster's own workers run the replications; "
+                        "leave --workers out (it sets the size of a local cluster, without --scheduler)")
+    return Backend(args.workers, args.backend, args.scheduler).check()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Load, run and write results; print the headline metrics."""
-    from loansim.experiment import run_experiment
-    from loansim.memory import check_fits
+    from loansim.api import run_planned
     from loansim.report import write_results
     from loansim.scenario import load_scenario_and_files
 
     overrides = _overrides(args)
     scenario, files = load_scenario_and_files(args.scenario, overrides)
-    _check_workers(args)
-    check_fits(scenario, args.workers)
+    backend = _backend(args)
     out = args.out if args.out is not None else Path("results") / folder_name(scenario.name, overrides)
     source = {"scenario_file": str(args.scenario), "extends_chain": files,
               "overrides": [f"{label} {item}" for label, item in overrides]}
-    experiment = _output(out, [args.scenario], lambda: run_experiment(scenario, workers=args.workers, progress=not args.quiet),
+    experiment = _output(out, [args.scenario], lambda: run_planned([(scenario.name, scenario, source)], backend, not args.quiet)[0].experiment,
                          lambda experiment: write_results(out, experiment, source))
     if not args.quiet:
         _print_summary(scenario, experiment.summary(), out, experiment.wall_seconds)
@@ -157,10 +185,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UserError(f"compare {args.scenarios[0]}: give at least two scenario files, the base and one to compare with it")
     overrides = _overrides(args)
     planned = plan_comparison(list(args.scenarios), overrides)
-    _check_workers(args)
+    backend = _backend(args)
     labels = [label for label, _, _ in planned]
     out = args.out if args.out is not None else Path("results") / folder_name("-vs-".join(labels), overrides)
-    comparison = _output(out, list(args.scenarios), lambda: Comparison(labels, run_planned(planned, args.workers, not args.quiet)),
+    comparison = _output(out, list(args.scenarios), lambda: Comparison(labels, run_planned(planned, backend, not args.quiet)),
                          lambda c: write_comparison(out, c))
     if not args.quiet:
         _print_comparison(comparison, out)
@@ -171,7 +199,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     """Run the book through each stress scenario; write and print the quarterly figures."""
     from loansim.api import Stress, plan_stress, run_planned
     from loansim.report.stress import write_stress
-    from loansim.stress_test import parse_rates
+    from loansim.analysis.stress import parse_rates
 
     items = [item.strip() for item in args.scenarios.split(",") if item.strip()]
     paths = {}
@@ -184,19 +212,64 @@ def cmd_stress(args: argparse.Namespace) -> int:
         raise UserError(f"--quarters {args.quarters}: must be from 1 to 400")
     overrides = _overrides(args)
     book, planned = plan_stress(args.book, items, paths, args.quarters, overrides)
-    _check_workers(args)
+    backend = _backend(args)
     labels = [label for label, _, _ in planned]
     out = args.out if args.out is not None else Path("results") / folder_name(f"stress-{book.name}", overrides)
     files = [args.book, *(Path(i) for i in items if i.endswith(".toml"))]
-    result = _output(out, files, lambda: Stress(labels, run_planned(planned, args.workers, not args.quiet), args.quarters),
+    result = _output(out, files, lambda: Stress(labels, run_planned(planned, backend, not args.quiet), args.quarters),
                      lambda r: write_stress(out, r))
     if not args.quiet:
         _print_stress(result, out)
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the sweep's missing points into its folder; write and print the points' figures.
+    An interrupted sweep keeps what it finished: rerunning the command completes it."""
+    from loansim.analysis.sweep import parse_grid, parse_ranges
+    from loansim.api import run_sweep
+    from loansim.scenario import load_scenario
+
+    grid, ranges = parse_grid(args.grid), parse_ranges(args.ranges)
+    overrides = _overrides(args)
+    backend = _backend(args)
+    out = args.out if args.out is not None else \
+        Path("results") / folder_name(f"sweep-{load_scenario(args.scenario, overrides).name}", overrides)
+    try:
+        result = run_sweep(args.scenario, overrides, grid, ranges, args.sample, args.method, out, backend, not args.quiet)
+    except (KeyboardInterrupt, Stopped) as exc:
+        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by {signal.Signals(exc.signum).name}"
+        stored = len(list((out / "points").glob("*/r*.json"))) if (out / "points").is_dir() else 0
+        print(f"loansim: {how}; {stored} finished replication(s) are stored in {out}/points; run the same command "
+              "again to compute only the rest", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 128 + exc.signum
+    if not args.quiet:
+        _print_sweep(result, out)
+    return 0
+
+
+def _print_sweep(result: Any, out: Path) -> None:
+    from loansim.report.comparison import figure_text
+
+    points = result.points
+    names = [n for n in ("default_rate", "loss_rate", "missed_payment_rate", "net_income") if n in points.columns]
+    replications = int(result.rows["replication"].nunique())
+    print(f"sweep of {result.scenario.name}: {len(points)} point(s) x {replications} paired replication(s), "
+          f"seed {result.scenario.run.seed}")
+    print("  " + "".join(f"{k.split('.')[-1]:>18}" for k in result.keys) + "".join(f"{n:>22}" for n in names))
+    for _, row in points.head(40).iterrows():
+        print("  " + "".join(f"{_short(row[k]):>18}" for k in result.keys) + "".join(f"{figure_text(n, row[n]):>22}" for n in names))
+    if len(points) > 40:
+        print(f"  … {len(points) - 40} more in sweep_points.csv")
+    print(f"results: {out}/")
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _print_stress(result: Any, out: Path) -> None:
-    from loansim.stress_test import SEP
+    from loansim.analysis.stress import SEP
 
     labels = result.labels
     base = result.results[0].scenario

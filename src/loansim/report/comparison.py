@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from loansim import __version__
-from loansim.comparison import Row, unpaired_overlap
+from loansim.analysis.compare import Row, unpaired_overlap
 from loansim.report import folder
 from loansim.report.html import STYLE
 from loansim.report.plots import band

@@ -17,7 +17,7 @@ from loansim.report.comparison import COLOURS, _finite, _pair, write_csv
 from loansim.report.html import STYLE, _image
 from loansim.report.plots import band
 from loansim.report.writer import _write_json
-from loansim.stress_test import MEASURES, RATES, SEP, Row
+from loansim.analysis.stress import MEASURES, RATES, SEP, Row
 
 if TYPE_CHECKING:
     from loansim.api import Stress

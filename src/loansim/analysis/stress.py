@@ -7,7 +7,7 @@ scenario file. A path replaces the book's: a book with a stochastic economy keep
 random deviations, around the stress path (``economy.stochastic.around``); otherwise the
 path is followed exactly (``economy.unemployment_path``). Every scenario runs on the same
 seed and replications, so each quarter's figures are compared with the first scenario's
-pair by pair (``comparison``).
+pair by pair (``analysis.compare``).
 
 Per scenario, replication and quarter (months 3q+1 … 3q+3), ``quarterly`` measures:
 ``net_charge_offs`` (principal charged off less recoveries, currency),
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from loansim import macro
-from loansim.comparison import estimate, set_difference
+from loansim.analysis.compare import estimate, set_difference
 from loansim.engine import RunResult
 from loansim.errors import UserError
 from loansim.metrics import BUCKETS

@@ -1,33 +1,39 @@
-"""Replications and their execution: serial or over the machine's cores.
+"""Replications and their execution: in this process, over the machine's cores, or on a
+Dask cluster.
 
 Replication ``r`` of a scenario draws every random number from streams keyed by
-``(run.seed, r, process name, period)``, so its results are the same whichever process
-runs it and however many run at once; results are gathered in replication order.
+``(run.seed, r, process name, period)``, so its results are the same whichever process or
+machine runs it, however many run at once and in whatever order they finish; results are
+gathered in task order. A *task* is one replication of one scenario; ``run_tasks`` runs a
+list of them on a backend (``BACKENDS``):
+
+- ``local`` (default): one process per core (``experiment.local``), or this process with
+  one worker;
+- ``dask``: the workers of a Dask distributed cluster (``experiment.cluster``): the one
+  whose scheduler is at ``scheduler``, or a local cluster of ``workers`` processes.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
-from tqdm import tqdm
 
 from loansim.engine import RunResult, Simulation
-from loansim.errors import RunError, Stopped
+from loansim.errors import UserError
+from loansim.experiment import local
 from loansim.loans import BOOK_TOTALS, totals_problems
 from loansim.metrics import FROM_STATES, STATES, mean_ci95, transition_rates
 from loansim.scenario import Scenario
+
+T = TypeVar("T")
+Task = tuple[Scenario, int]
+"""A scenario and the number of one of its replications."""
+BACKENDS = ("local", "dask")
 
 LEDGER_KEYS = (*BOOK_TOTALS, "operating_cost")
 
@@ -153,172 +159,90 @@ DEFINITIONS = {
 }
 
 
-def run_experiment(scenario: Scenario, workers: int | None = None, progress: bool = True) -> Experiment:
-    """Run every replication of `scenario`, over `workers` processes (default: one per core)."""
-    n = scenario.run.replications
-    workers = max(1, min(n, workers or os.cpu_count() or 1))
+
+
+def run_experiment(scenario: Scenario, workers: int | None = None, progress: bool = True,
+                   backend: str | None = None, scheduler: str | None = None) -> Experiment:
+    """Run every replication of `scenario` on `backend` (default: local processes, `workers`
+    of them, one per core by default)."""
+    return run_experiments([scenario], workers, progress, backend, scheduler)[0]
+
+
+def run_experiments(scenarios: list[Scenario], workers: int | None = None, progress: bool = True,
+                    backend: str | None = None, scheduler: str | None = None) -> list[Experiment]:
+    """Every replication of each scenario, all run as one batch of tasks (the workers stay
+    busy from one scenario to the next); one ``Experiment`` per scenario. Each experiment's
+    ``wall_seconds`` is the batch's."""
+    tasks = [(scenario, r) for scenario in scenarios for r in range(scenario.run.replications)]
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    if workers == 1:
-        runs = _run_serial(scenario, progress)
-    else:
-        runs = _run_parallel(scenario, workers, progress)
-    return Experiment(scenario, runs, started, time.perf_counter() - t0, workers)
+    runs, used = run_tasks(run_replication, tasks, workers=workers, backend=backend, scheduler=scheduler, progress=progress)
+    wall = time.perf_counter() - t0
+    experiments, start = [], 0
+    for scenario in scenarios:
+        n = scenario.run.replications
+        experiments.append(Experiment(scenario, runs[start:start + n], started, wall, used))
+        start += n
+    return experiments
 
 
-def run_replication(scenario: Scenario, replication: int) -> RunResult:
-    """One replication, in this process."""
-    return Simulation(scenario, replication).run()
+def run_replication(scenario: Scenario, replication: int, month_done: Callable[[int], None] | None = None) -> RunResult:
+    """One replication, in this process; `month_done(month)` after each month of the run."""
+    return Simulation(scenario, replication).run(progress=month_done)
 
 
-def _progress_bar(total: int, unit: str, enabled: bool) -> tqdm:
+def run_tasks(work: Callable[[Scenario, int, Callable[[int], None] | None], T], tasks: list[Task], *,
+              workers: int | None = None, backend: str | None = None, scheduler: str | None = None,
+              progress: bool = True, done: Callable[[int, T], None] | None = None) -> tuple[list[T], int]:
+    """``work(scenario, replication, month_done)`` for every task, on `backend`; returns the
+    results in task order and the number of workers used. `done(i, result)` is called in
+    this process as task ``i`` finishes (in whatever order they finish). `work` must be a
+    function importable by the workers (a module-level function of loansim, or of a module
+    the workers can import)."""
+    backend = check_backend(backend, scheduler, workers)
+    used = max(1, min(len(tasks), workers or os.cpu_count() or 1))
+    serial = backend == "local" and used == 1
+    total = sum(scenario.run.months for scenario, _ in tasks) if serial else len(tasks)
+    results: dict[int, T] = {}
+    with _progress_bar(total, "month" if serial else "replication", progress) as bar:
+        def finished(i: int, result: T) -> None:
+            results[i] = result
+            if done is not None:
+                done(i, result)
+            if not serial:
+                bar.update(1)
+
+        if backend == "dask":
+            from loansim.experiment import cluster
+
+            used = cluster.run_dask(work, tasks, scheduler, workers, finished)
+        elif serial:
+            local.run_serial(work, tasks, finished, lambda _month: bar.update(1))
+        else:
+            local.run_pool(work, tasks, used, finished)
+    return [results[i] for i in range(len(tasks))], used
+
+
+def check_backend(backend: str | None, scheduler: str | None, workers: int | None) -> str:
+    """The backend to use (``dask`` when only a scheduler is given), or a ``UserError`` for a
+    combination that cannot be honoured."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UserError(f"workers = {workers!r}: must be a whole number >= 1")
+    if backend is None:
+        backend = "dask" if scheduler else "local"
+    if backend not in BACKENDS:
+        raise UserError(f"backend = {backend!r}: must be one of {', '.join(BACKENDS)}")
+    if backend == "local" and scheduler:
+        raise UserError(f"scheduler = {scheduler!r}: a scheduler address is for backend dask; "
+                        "use --backend dask (or leave --backend out)")
+    if backend == "dask" and scheduler and workers is not None:
+        raise UserError(f"workers = {workers}: with a Dask scheduler the cluster's own workers run the tasks; "
+                        "leave workers out (it sets the size of a local cluster, without a scheduler)")
+    return backend
+
+
+def _progress_bar(total: int, unit: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
     # Shown only on a terminal, and only once a run has lasted two seconds.
     return tqdm(total=total, unit=unit, delay=2.0, disable=None if enabled else True, leave=False)
-
-
-def _run_serial(scenario: Scenario, progress: bool) -> list[RunResult]:
-    n, months = scenario.run.replications, scenario.run.months
-    runs = []
-    with _progress_bar(n * months, "month", progress) as bar:
-        for r in range(n):
-            runs.append(Simulation(scenario, r).run(progress=lambda _month: bar.update(1)))
-    return runs
-
-
-def _run_parallel(scenario: Scenario, workers: int, progress: bool) -> list[RunResult]:
-    """Replications over `workers` processes. On Ctrl-C (or SIGTERM, SIGHUP) or any failure
-    the queued replications are cancelled and the workers stopped at once, not waited for.
-
-    While the pool runs, the stop signals are held back from this process's threads
-    (``_stop_signals_held``) and acted on between waits: an interrupt that struck while the
-    main thread held a lock of the pool's bookkeeping would leave the pool's threads waiting
-    for it, and Python waits for those threads at exit (a stopped run could hang there)."""
-    n = scenario.run.replications
-    results: dict[int, RunResult] = {}
-    with _stop_signals_held() as stop_requested:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_start, initargs=(os.getpid(),))
-        try:
-            with _progress_bar(n, "replication", progress) as bar:
-                with _main_module_hidden(), _sigint_ignored():  # the workers start with Ctrl-C ignored
-                    pending = {pool.submit(run_replication, scenario, r) for r in range(n)}
-                while pending:
-                    done, pending = wait(pending, timeout=STOP_CHECK_SECONDS, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        run = future.result()
-                        results[run.replication] = run
-                        bar.update(1)
-                    stop_requested()
-        except BrokenProcessPool:
-            _stop(pool)
-            raise RunError("a worker process stopped unexpectedly (the system may have run out of memory; "
-                           "try fewer --workers or a smaller book); no results were written") from None
-        except BaseException:
-            _stop(pool)
-            raise
-        pool.shutdown()
-    return [results[r] for r in range(n)]
-
-
-STOP_CHECK_SECONDS = 0.1
-STOP_SIGNALS = tuple(sig for sig in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP")) if sig is not None)
-
-
-@contextmanager
-def _stop_signals_held() -> Iterator[Callable[[], None]]:
-    """Hold Ctrl-C, SIGTERM and SIGHUP back from this thread and the threads it starts, and
-    give a check that raises ``KeyboardInterrupt`` (Ctrl-C) or ``Stopped`` for one that
-    arrived meanwhile. A signal still pending at the end is delivered then."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield lambda: None
-        return
-
-    def stop_requested() -> None:
-        pending = signal.sigpending() & set(STOP_SIGNALS)
-        if pending:
-            info = signal.sigtimedwait(pending, 0)
-            if info is not None:
-                raise KeyboardInterrupt if info.si_signo == signal.SIGINT else Stopped(info.si_signo)
-
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield stop_requested
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-
-
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C while worker processes are started, so that they start ignoring it.
-
-    Ctrl-C on a terminal reaches the whole process group, workers included; stopping them
-    is the main process's job. A spawned process does not inherit a blocked signal, but does
-    inherit an ignored one, and Python then leaves it ignored; so a worker still importing
-    loansim when Ctrl-C comes does not die with a traceback. (A Ctrl-C in these few
-    milliseconds is lost.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, before)
-
-
-@contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """While worker processes start, hide the main script from them.
-
-    A spawned process imports the parent's main script (as ``__mp_main__``) unless it is
-    guarded by ``if __name__ == "__main__"``; a plain script calling ``loansim.run`` would then
-    start workers from each worker, and the pool breaks. A worker needs nothing from the
-    script (replications run ``run_replication`` on a scenario, both importable from
-    loansim), so it is not told of it: scripts need no guard. (A policy plug-in defined in
-    the script itself, not in an importable module, is then unknown to the workers.)"""
-    import __main__
-
-    saved = {name: getattr(__main__, name) for name in ("__file__", "__spec__") if hasattr(__main__, name)}
-    if "__file__" not in saved:  # an interactive session or a notebook: nothing to hide
-        yield
-        return
-    del __main__.__file__
-    __main__.__spec__ = None
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(__main__, name, value)
-
-
-def _worker_start(parent: int) -> None:
-    """In each worker: ignore Ctrl-C (the main process stops the workers; it is ignored from
-    the start, ``_sigint_ignored``), and exit as soon as the main process is gone, however
-    it ended (even SIGKILL)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="loansim-parent-watch", daemon=True).start()
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(ORPHAN_CHECK_SECONDS)
-    os._exit(1)
-
-
-ORPHAN_CHECK_SECONDS = 0.5
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """End the workers now and cancel every queued replication.
-
-    The workers go first, and the executor is told to shut down from a thread of its own,
-    so the main thread never waits on the executor's locks (a run once hung there)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor has no public handle on them
-    for process in processes:
-        process.terminate()
-    threading.Thread(target=pool.shutdown, kwargs={"wait": False, "cancel_futures": True}, daemon=True).start()
-    for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-
