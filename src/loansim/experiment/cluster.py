@@ -75,7 +75,7 @@ def _client(distributed: Any, scheduler: str | None, workers: int | None) -> Ite
     if scheduler is None:
         with main_module_hidden():  # the cluster's worker processes are spawned too
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+                                               dashboard_address=":0", silence_logs=logging.ERROR)
         try:
             with distributed.Client(cluster) as client:
                 yield client
