@@ -104,8 +104,10 @@ class Policy:
 
 class Registry(dict):  # type: ignore[type-arg]
     """Policy classes by name. The built-in policies register themselves as their modules
-    are imported, which happens the first time the registry is read (not when loansim is
-    imported, so ``loansim --version`` and ``import loansim`` stay quick)."""
+    are imported, which happens when the registry is read (not when loansim is imported, so
+    ``loansim --version`` and ``import loansim`` stay quick): looking one name up imports
+    the module of that name (``policies/<name>.py``) alone, so checking a scenario imports
+    only the policies it uses; listing the registry imports them all."""
 
     _loaded = False
 
@@ -114,12 +116,26 @@ class Registry(dict):  # type: ignore[type-arg]
             self._loaded = True
             import_builtin_policies()
 
+    def _find(self, name: object) -> None:
+        """Import the built-in module named `name`, if any, unless it is registered already."""
+        if self._loaded or super().__contains__(name) or not isinstance(name, str) or not name.isidentifier():
+            return
+        import importlib
+
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+        if not super().__contains__(name):  # registered under another module's name
+            self._ready()
+
     def __getitem__(self, name: str) -> type[Policy]:
-        self._ready()
+        self._find(name)
         return super().__getitem__(name)
 
     def __contains__(self, name: object) -> bool:
-        self._ready()
+        self._find(name)
         return super().__contains__(name)
 
     def __iter__(self) -> Iterator[str]:
@@ -131,7 +147,7 @@ class Registry(dict):  # type: ignore[type-arg]
         return super().__len__()
 
     def get(self, name: str, default: Any = None) -> Any:
-        self._ready()
+        self._find(name)
         return super().get(name, default)
 
     def keys(self) -> Any:
@@ -152,7 +168,7 @@ REGISTRY: Registry = Registry()
 
 def register(cls: type[Policy]) -> type[Policy]:
     """Class decorator that makes a policy available to scenario files by its name."""
-    if cls.name in REGISTRY:
+    if dict.__contains__(REGISTRY, cls.name):
         raise ValueError(f"policy {cls.name!r} is registered twice")
     REGISTRY[cls.name] = cls
     return cls
