@@ -237,12 +237,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         Path("results") / folder_name(f"sweep-{load_scenario(args.scenario, overrides).name}", overrides)
     try:
         result = run_sweep(args.scenario, overrides, grid, ranges, args.sample, args.method, out, backend, not args.quiet)
-    except (KeyboardInterrupt, Stopped) as exc:
-        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by {signal.Signals(exc.signum).name}"
+    except (KeyboardInterrupt, Stopped, RunError) as exc:
+        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc) if isinstance(exc, RunError) else \
+            f"stopped by {signal.Signals(exc.signum).name}"
         stored = len(list((out / "points").glob("*/r*.json"))) if (out / "points").is_dir() else 0
-        print(f"loansim: {how}; {stored} finished replication(s) are stored in {out}/points; run the same command "
-              "again to compute only the rest", file=sys.stderr)
-        return 130 if isinstance(exc, KeyboardInterrupt) else 128 + exc.signum
+        print(f"loansim: {'error: ' if isinstance(exc, RunError) else ''}{how}; {stored} finished replication(s) are stored "
+              f"in {out}/points; run the same command again to compute only the rest", file=sys.stderr)
+        return EXIT_RUN_ERROR if isinstance(exc, RunError) else 130 if isinstance(exc, KeyboardInterrupt) else 128 + exc.signum
     if not args.quiet:
         _print_sweep(result, out)
     return 0
@@ -322,7 +323,10 @@ def _output(out: Path, files: list[Path], compute: Callable[[], Any], write: Cal
     with _writing(out):
         lock.acquire()
     try:
-        result = compute()
+        try:
+            result = compute()
+        except RunError as exc:
+            raise RunError(f"{exc}; no results were written") from None
         with _writing(out):
             write(result)
     finally:

@@ -366,9 +366,12 @@ def run_points(points: list[Point], replications: int, store: Store | None, back
         if store is not None:
             store.save(point, r, row)
 
+    def points_done() -> str:
+        return f"{sum(len(stored[p.key]) >= replications for p in points)}/{len(points)} points"
+
     if todo:
         run_tasks(replication_row, [(point.scenario, r) for point, r in todo], workers=backend.workers,
-                  backend=backend.backend, scheduler=backend.scheduler, progress=progress, done=done)
+                  backend=backend.backend, scheduler=backend.scheduler, progress=progress, done=done, status=points_done)
     return rows_frame(points, replications, stored)
 
 

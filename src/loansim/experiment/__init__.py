@@ -193,10 +193,12 @@ def run_replication(scenario: Scenario, replication: int, month_done: Callable[[
 
 def run_tasks(work: Callable[[Scenario, int, Callable[[int], None] | None], T], tasks: list[Task], *,
               workers: int | None = None, backend: str | None = None, scheduler: str | None = None,
-              progress: bool = True, done: Callable[[int, T], None] | None = None) -> tuple[list[T], int]:
+              progress: bool = True, done: Callable[[int, T], None] | None = None,
+              status: Callable[[], str] | None = None) -> tuple[list[T], int]:
     """``work(scenario, replication, month_done)`` for every task, on `backend`; returns the
     results in task order and the number of workers used. `done(i, result)` is called in
-    this process as task ``i`` finishes (in whatever order they finish). `work` must be a
+    this process as task ``i`` finishes (in whatever order they finish), and the progress
+    bar then shows `status()` beside its count (e.g. the sweep points done). `work` must be a
     function importable by the workers (a module-level function of loansim, or of a module
     the workers can import)."""
     backend = check_backend(backend, scheduler, workers)
@@ -209,6 +211,8 @@ def run_tasks(work: Callable[[Scenario, int, Callable[[int], None] | None], T], 
             results[i] = result
             if done is not None:
                 done(i, result)
+            if status is not None:
+                bar.set_postfix_str(status(), refresh=False)
             if not serial:
                 bar.update(1)
 

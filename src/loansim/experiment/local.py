@@ -52,7 +52,7 @@ def run_pool(work: Callable[..., Any], tasks: list[tuple[Any, int]], workers: in
         except BrokenProcessPool:
             _stop(pool)
             raise RunError("a worker process stopped unexpectedly (the system may have run out of memory; "
-                           "try fewer --workers or a smaller book); no results were written") from None
+                           "try fewer --workers or a smaller book)") from None
         except BaseException:
             _stop(pool)
             raise
