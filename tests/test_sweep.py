@@ -173,7 +173,7 @@ def test_a_sweep_folder_of_another_version_or_not_a_sweep_is_refused(tmp_path: P
 def test_ctrl_c_keeps_finished_points_and_a_rerun_completes_the_sweep(tmp_path: Path) -> None:
     out, whole = tmp_path / "s", tmp_path / "whole"
     argv = [sys.executable, "-m", "loansim.cli", "sweep", str(LATE_FEE), "--grid", f"{FEE}=0,10,20,30,40,50,60,70",
-            "--set=portfolio.borrowers=2000", "--set=run.months=12", "--set=run.lifetime=false", "--replications", "2",
+            "--set=portfolio.borrowers=1000", "--set=run.months=8", "--set=run.lifetime=false", "--replications", "2",
             "--workers", "1", "--quiet"]
     proc = subprocess.Popen([*argv, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=ROOT, start_new_session=True)
