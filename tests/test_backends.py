@@ -115,3 +115,18 @@ def test_without_distributed_the_dask_backend_says_how_to_install_it(monkeypatch
         loansim.run(BASELINE, set=SMALL, replications=1, backend="dask")
     with pytest.raises(UserError, match="backend = 'spark': must be one of local, dask"):
         loansim.run(BASELINE, set=SMALL, backend="spark")
+
+
+def test_a_scheduler_without_workers_is_one_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    from loansim.experiment import cluster
+
+    monkeypatch.setattr(cluster, "WORKER_WAIT_SECONDS", 1)
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=":0", silence_logs=logging.ERROR) as empty:
+        code, _, stderr = run_cli("run", BASELINE, "--set", "portfolio.borrowers=300", "--scheduler", empty.scheduler_address,
+                                  "--out", tmp_path / "r")
+    assert code == 1
+    assert f"the Dask scheduler at {empty.scheduler_address} has had no workers for 1 s" in stderr
+    assert list(tmp_path.iterdir()) == []
