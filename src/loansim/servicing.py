@@ -180,6 +180,8 @@ def pay_arrears_on_pay_day(sim: Simulation, day: int) -> None:
     """Borrowers left short of cash at a due date whose next pay day is today pay the arrears
     out of it (``borrowers.pay_arrears_on_pay_day``), unless they have chosen not to pay."""
     L, ids = sim.loans, sim.catch_ups.take(day)
+    if ids.size == 0:
+        return
     late = ids.compress((L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0))
     late = late.compress(~sim.borrowers.unwilling[sim.book.holders(late)])
     if late.size:
@@ -272,19 +274,24 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
             scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
 
 
-def reaching(sim: Simulation, day: int, dpd: int) -> tuple[slice, np.ndarray]:
-    """The loans whose DPD can reach `dpd` today (a cohort's slice), and a mask of those at or past it."""
-    cohort = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans
-    oldest = sim.loans.oldest_unpaid_day[cohort]
-    active = sim.loans.status[cohort] == ACTIVE
-    return cohort, active & (oldest >= 0) & (day - oldest >= dpd)
+def reaching(sim: Simulation, day: int, dpd: int) -> np.ndarray:
+    """Ids, ascending, of the active loans at or past `dpd` days past due today: only loans of
+    one cohort can reach it today (the engine's docstring), and on most days none does."""
+    cohort, latest = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans, day - dpd  # oldest unpaid day at the latest
+    if latest < 0:
+        return np.zeros(0, dtype=np.int64)
+    # A loan with no unpaid day holds -1, which as uint32 is past any day: one comparison finds them all.
+    ids = cohort.start + np.flatnonzero(sim.loans.oldest_unpaid_day[cohort].view(np.uint32) <= latest)
+    return ids.compress(sim.loans.status[ids] == ACTIVE) if ids.size else ids
 
 
 def default_step(sim: Simulation, day: int) -> None:
     """Flag loans reaching the default DPD today, attribute them to a cause, mark scores."""
     L = sim.loans
-    cohort, reached = reaching(sim, day, sim.scenario.lender.default_dpd)
-    new = cohort.start + np.flatnonzero(reached & (L.defaulted_day[cohort] < 0))
+    new = reaching(sim, day, sim.scenario.lender.default_dpd)
+    new = new.compress(L.defaulted_day[new] < 0)
+    if new.size == 0:
+        return
     L.defaulted_day[new] = day
     holders = sim.book.holders(new)  # a borrower with several loans defaulting today is marked once
     sim.borrowers.score[holders] = score.defaulted(sim.borrowers.score[holders], sim.scenario.borrowers.score.default_points)
@@ -296,10 +303,9 @@ def default_step(sim: Simulation, day: int) -> None:
 def charge_off_step(sim: Simulation, day: int) -> None:
     """Charge off loans reaching the charge-off DPD today and expect their recoveries."""
     L = sim.loans
-    cohort, reached = reaching(sim, day, sim.scenario.lender.charge_off_dpd)
-    if not reached.any():
+    ids = reaching(sim, day, sim.scenario.lender.charge_off_dpd)
+    if ids.size == 0:
         return
-    ids = cohort.start + np.flatnonzero(reached)
     principal = sim.ledger.charge_off(ids)
     L.charged_off_day[ids] = day
     L.oldest_unpaid_day[ids] = -1  # closed loans are in no delinquency bucket
