@@ -130,9 +130,15 @@ def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> tuple[np
     later) or misread it as later (and pays that many days late), and how many days late
     each will pay."""
     people = sim.borrowers
-    ids = cohort.loan_ids(np.flatnonzero((reason == MISUNDERSTOOD) | (reason == FORGOT)))
+    late = reason == FORGOT
+    if sim.population.misreading:
+        late |= reason == MISUNDERSTOOD
+    local = np.flatnonzero(late)
+    ids = cohort.loan_ids(local)
     holders = sim.book.holders(ids)
-    forgot = reason[ids - cohort.loans.start] == FORGOT
+    if not sim.population.misreading:  # nobody misreads (nor ever will): all of them forgot
+        return ids, people.forget_notice_days[holders].astype(np.int64)
+    forgot = reason[local] == FORGOT
     by_date = forgot | (people.misreads[holders] == MISREAD_DATE)
     days = np.where(forgot, people.forget_notice_days[holders], people.misread_late_days[holders])
     return ids[by_date], days[by_date].astype(np.int64)
