@@ -283,7 +283,9 @@ class Ledger:
 
     def charge_fee(self, ids: np.ndarray, cents: np.ndarray | int) -> None:
         """Bill a fee or penalty charge to loans `ids`."""
-        cents = np.broadcast_to(np.asarray(cents, dtype=np.int64), np.shape(ids))
+        cents = np.asarray(cents, dtype=np.int64)
+        if cents.shape != np.shape(ids):
+            cents = np.broadcast_to(cents, np.shape(ids))
         np.add.at(self.loans.fees_due, ids, cents)
         np.add.at(self.loans.fees_billed, ids, cents)
         self._flow("fees_billed", cents)
@@ -319,11 +321,11 @@ class Ledger:
         displaced = L.fee_displaced[ids]
         if fees or displaced.any():
             L.fee_displaced[ids] = np.minimum(displaced + to_fees, owed)
-        month, total, interest = self.month, int(cents.sum()), int(to_interest.sum())
-        self._flow("payments", total, month)
-        self._flow("fees_paid", fees, month)
-        self._flow("interest_paid", interest, month)
-        self._flow("principal_repaid", total - fees - interest, month)  # exact: sums of cents
+        month, total, interest, flows = self.month, int(cents.sum()), int(to_interest.sum()), self.flows
+        flows["payments"][month] += total
+        flows["fees_paid"][month] += fees
+        flows["interest_paid"][month] += interest
+        flows["principal_repaid"][month] += total - fees - interest  # exact: sums of cents
         return owed
 
     def charge_off(self, ids: np.ndarray) -> np.ndarray:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from loansim.engine import Simulation
 
 Ids = slice | np.ndarray
+MISSED_SERIES = tuple(f"missed_{cause}" for cause in MISS_CAUSES[1:])  # the recorder's misses by cause
+DEFAULT_SERIES = tuple(f"new_defaults_{cause}" for cause in MISS_CAUSES)  # and defaults by the latest miss's cause
 
 
 def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
@@ -63,9 +65,10 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     and principal are still unpaid), move credit scores, send late notices, and run the
     ``missed`` hook (late fees)."""
     L, loans = sim.loans, cohort.loans
-    short = L.unpaid_scheduled(loans)
-    gone = (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)  # charged off since, still unpaid
-    missed = np.flatnonzero(scheduled & ((short > 0) | gone))
+    short = L.unpaid_scheduled(loans) > 0
+    if sim.env.now > day:  # assessed after a grace window: a loan charged off since is still unpaid
+        short |= (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)
+    missed = np.flatnonzero(scheduled & short)
     cause = np.where(reason[missed] > 0, reason[missed], CANNOT_PAY).astype(np.int8)
     ids = cohort.loan_ids(missed)
     L.n_missed[ids] += 1
@@ -73,9 +76,9 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     update_scores(sim, cohort, scheduled, missed, principal_before)
     now = int(sim.env.now)
     sim.recorder.add(now, "missed_payments", len(missed))
-    for code, count in enumerate(np.bincount(cause, minlength=len(MISS_CAUSES))):
-        if code:
-            sim.recorder.add(now, f"missed_{MISS_CAUSES[code]}", int(count))
+    if missed.size:
+        for name, count in zip(MISSED_SERIES, np.bincount(cause, minlength=len(MISS_CAUSES))[1:].tolist()):
+            sim.recorder.add(now, name, count)
     if sim.population.misreading:
         payment.read_late_notice(sim, ids)
     sim.hooks.run("missed", sim, now, ids)
@@ -149,7 +152,7 @@ class DayBuckets:
             offset = offset.astype(np.int16)
         order = np.argsort(offset, kind="stable")
         days, ids = days[order], ids[order]
-        cuts = (np.flatnonzero(np.diff(days)) + 1).tolist()
+        cuts = (np.flatnonzero(days[1:] != days[:-1]) + 1).tolist()
         starts, ends = [0, *cuts], [*cuts, ids.size]
         for day, start, end in zip(days[starts].tolist(), starts, ends):
             self._days.setdefault(day, []).append(ids[start:end])
@@ -180,6 +183,8 @@ def pay_arrears_on_pay_day(sim: Simulation, day: int) -> None:
     """Borrowers left short of cash at a due date whose next pay day is today pay the arrears
     out of it (``borrowers.pay_arrears_on_pay_day``), unless they have chosen not to pay."""
     L, ids = sim.loans, sim.catch_ups.take(day)
+    if ids.size == 0:
+        return
     late = ids.compress((L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0))
     late = late.compress(~sim.borrowers.unwilling[sim.book.holders(late)])
     if late.size:
@@ -194,7 +199,7 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     active = ids[mine]
     if active.size == 0:
         return paid_out
-    if np.any(np.diff(active) < 0):  # loans by borrower and priority (= by id), as allocate needs
+    if (active[1:] < active[:-1]).any():  # loans by borrower and priority (= by id), as allocate needs
         order = np.argsort(active, kind="stable")
         active, mine = active[order], mine[order]
     if sim.book.one_each:
@@ -207,7 +212,8 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     cash = cash_cents(sim.borrowers, holders, int(sim.env.now) % DAYS_PER_MONTH)
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
     paying = np.flatnonzero(paid > 0)  # nothing changes on a loan paid nothing
-    collect(sim, active[paying], due[paying], paid[paying])
+    if paying.size:
+        collect(sim, active[paying], due[paying], paid[paying])
     paid_out[mine] = paid
     return paid_out
 
@@ -235,6 +241,8 @@ def update_delinquency(L: Loans, ids: Ids, past_due: np.ndarray | None = None) -
 def close_repaid(L: Loans, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
     """Loans that paid everything due and have no principal left are repaid."""
     done = np.flatnonzero((L.principal[ids] == 0) & (due > 0))
+    if done.size == 0:
+        return
     done = _pick(ids, done[(L.status[_pick(ids, done)] == ACTIVE) & (due[done] == paid[done])])
     L.status[done] = REPAID
 
@@ -272,34 +280,38 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
             scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
 
 
-def reaching(sim: Simulation, day: int, dpd: int) -> tuple[slice, np.ndarray]:
-    """The loans whose DPD can reach `dpd` today (a cohort's slice), and a mask of those at or past it."""
-    cohort = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans
-    oldest = sim.loans.oldest_unpaid_day[cohort]
-    active = sim.loans.status[cohort] == ACTIVE
-    return cohort, active & (oldest >= 0) & (day - oldest >= dpd)
+def reaching(sim: Simulation, day: int, dpd: int) -> np.ndarray:
+    """Ids, ascending, of the active loans at or past `dpd` days past due today: only loans of
+    one cohort can reach it today (the engine's docstring), and on most days none does."""
+    cohort, latest = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans, day - dpd  # oldest unpaid day at the latest
+    if latest < 0:
+        return np.zeros(0, dtype=np.int64)
+    # A loan with no unpaid day holds -1, which as uint32 is past any day: one comparison finds them all.
+    ids = cohort.start + np.flatnonzero(sim.loans.oldest_unpaid_day[cohort].view(np.uint32) <= latest)
+    return ids.compress(sim.loans.status[ids] == ACTIVE) if ids.size else ids
 
 
 def default_step(sim: Simulation, day: int) -> None:
     """Flag loans reaching the default DPD today, attribute them to a cause, mark scores."""
     L = sim.loans
-    cohort, reached = reaching(sim, day, sim.scenario.lender.default_dpd)
-    new = cohort.start + np.flatnonzero(reached & (L.defaulted_day[cohort] < 0))
+    new = reaching(sim, day, sim.scenario.lender.default_dpd)
+    new = new.compress(L.defaulted_day[new] < 0)
+    if new.size == 0:
+        return
     L.defaulted_day[new] = day
     holders = sim.book.holders(new)  # a borrower with several loans defaulting today is marked once
     sim.borrowers.score[holders] = score.defaulted(sim.borrowers.score[holders], sim.scenario.borrowers.score.default_points)
     sim.recorder.add(day, "new_defaults", len(new))
-    for code, count in enumerate(np.bincount(L.last_miss_cause[new], minlength=len(MISS_CAUSES))):
-        sim.recorder.add(day, f"new_defaults_{MISS_CAUSES[code]}", int(count))
+    for name, count in zip(DEFAULT_SERIES, np.bincount(L.last_miss_cause[new], minlength=len(MISS_CAUSES)).tolist()):
+        sim.recorder.add(day, name, count)
 
 
 def charge_off_step(sim: Simulation, day: int) -> None:
     """Charge off loans reaching the charge-off DPD today and expect their recoveries."""
     L = sim.loans
-    cohort, reached = reaching(sim, day, sim.scenario.lender.charge_off_dpd)
-    if not reached.any():
+    ids = reaching(sim, day, sim.scenario.lender.charge_off_dpd)
+    if ids.size == 0:
         return
-    ids = cohort.start + np.flatnonzero(reached)
     principal = sim.ledger.charge_off(ids)
     L.charged_off_day[ids] = day
     L.oldest_unpaid_day[ids] = -1  # closed loans are in no delinquency bucket

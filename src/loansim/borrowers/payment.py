@@ -47,7 +47,8 @@ def decide(sim: Simulation, cohort: Cohort, due: np.ndarray) -> tuple[np.ndarray
     people, month, B = sim.borrowers, sim.population, cohort.borrowers
     reason = np.zeros(B.stop - B.start, dtype=np.int8)
     misread = people.misreads[B]
-    if misread.any():
+    misreading = bool(misread.any())
+    if misreading:
         reason[misread > 0] = MISUNDERSTOOD
     reason[month.forgets[B]] = FORGOT
     if month.strategic:
@@ -56,7 +57,7 @@ def decide(sim: Simulation, cohort: Cohort, due: np.ndarray) -> tuple[np.ndarray
     # think the instalment lower, nothing for those who will not, forgot, or think it later.
     reason_loans = cohort.to_loans(reason)
     meant = np.where(reason_loans > 0, 0, due)
-    if misread.any():
+    if misreading:
         low = cohort.to_loans((reason == MISUNDERSTOOD) & (misread == MISREAD_AMOUNT))
         meant[low] = (due[low] * cohort.to_loans(people.misread_paid_share[B])[low]).astype(np.int64)
     cash = cash_cents(people, B, cohort.day)
@@ -73,7 +74,7 @@ def allocate(cash: np.ndarray, due: np.ndarray, first: np.ndarray | None, partia
     full or not at all: one the cash left cannot cover is skipped, and the next ones may
     still be paid."""
     if first is None or first.size == due.size:  # one loan each
-        return np.clip(cash, 0, due) if partial else np.where(cash >= due, due, 0)
+        return np.minimum(np.maximum(cash, 0), due) if partial else np.where(cash >= due, due, 0)  # np.clip costs more
     counts = np.diff(np.append(first, due.size))
     if partial:
         before = np.cumsum(due) - due
@@ -129,9 +130,15 @@ def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> tuple[np
     later) or misread it as later (and pays that many days late), and how many days late
     each will pay."""
     people = sim.borrowers
-    ids = cohort.loan_ids(np.flatnonzero((reason == MISUNDERSTOOD) | (reason == FORGOT)))
+    late = reason == FORGOT
+    if sim.population.misreading:
+        late |= reason == MISUNDERSTOOD
+    local = np.flatnonzero(late)
+    ids = cohort.loan_ids(local)
     holders = sim.book.holders(ids)
-    forgot = reason[ids - cohort.loans.start] == FORGOT
+    if not sim.population.misreading:  # nobody misreads (nor ever will): all of them forgot
+        return ids, people.forget_notice_days[holders].astype(np.int64)
+    forgot = reason[local] == FORGOT
     by_date = forgot | (people.misreads[holders] == MISREAD_DATE)
     days = np.where(forgot, people.forget_notice_days[holders], people.misread_late_days[holders])
     return ids[by_date], days[by_date].astype(np.int64)

@@ -284,8 +284,7 @@ class Collections(Policy):
 
     def _entering(self, sim: Simulation, day: int) -> np.ndarray:
         """Loans reaching the first stage's entry DPD today that are not in collections."""
-        cohort, reached = servicing.reaching(sim, day, self.entry[0])
-        ids = cohort.start + np.flatnonzero(reached)  # few: mostly loans already in collections
+        ids = servicing.reaching(sim, day, self.entry[0])  # few: mostly loans already in collections
         return ids.compress(~self.in_collections[ids])
 
     def _head(self, sim: Simulation, ids: np.ndarray, dpd: np.ndarray, queue: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

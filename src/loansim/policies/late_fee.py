@@ -52,6 +52,8 @@ class LateFee(Policy):
     def penalise_arrears(self, sim: Simulation, day: int, cohort: Cohort) -> None:
         """Loans carrying arrears into today's due date pay penalty interest on them."""
         ids = in_arrears(sim, cohort)
+        if ids.size == 0:
+            return
         overdue = sim.loans.principal_due[ids] + sim.loans.interest_due[ids]  # not fees: no charge on charges
         self._charge(sim, ids, round_cents(overdue * self.params.penalty_monthly_rate))
 
@@ -60,7 +62,11 @@ class LateFee(Policy):
         self._charge(sim, missed[sim.loans.status[missed] == ACTIVE], to_cents(self.params.flat_fee))
 
     def _charge(self, sim: Simulation, ids: np.ndarray, cents: np.ndarray | int) -> None:
-        cents = np.broadcast_to(np.asarray(cents, dtype=np.int64), ids.shape)
+        if ids.size == 0:
+            return
+        cents = np.asarray(cents, dtype=np.int64)
+        if cents.shape != ids.shape:
+            cents = np.broadcast_to(cents, ids.shape)
         if self.params.max_fees_per_loan is not None:
             room = to_cents(self.params.max_fees_per_loan) - sim.loans.fees_billed[ids]
             cents = np.clip(cents, 0, np.maximum(room, 0))
