@@ -220,3 +220,15 @@ def test_a_lost_worker_ends_a_sweep_with_one_line_saying_what_is_stored(tmp_path
     assert stderr == (f"loansim: error: a worker process stopped unexpectedly (the system may have run out of memory; try fewer "
                       f"--workers or a smaller book); 0 finished replication(s) are stored in {out}/points; run the same "
                       "command again to compute only the rest\n")
+
+
+def test_a_sweep_run_in_memory_writes_the_same_tables(tmp_path: Path) -> None:
+    grid = {FEE: [0, 40]}
+    kept = loansim.sweep(LATE_FEE, grid=grid, set=SMALL, replications=2, workers=1, out=tmp_path / "stored")
+    in_memory = loansim.sweep(LATE_FEE, grid=grid, set=SMALL, replications=2, workers=1)
+    written = in_memory.write(tmp_path / "written")
+    for name in ("sweep.csv", "sweep_points.csv", "sweep_differences.csv"):
+        assert (written / name).read_bytes() == (tmp_path / "stored" / name).read_bytes()
+    assert not (written / "points").exists()
+    with pytest.raises(UserError, match="is not a loansim sweep folder"):
+        in_memory.write(tmp_path / "stored" / "points")
