@@ -6,6 +6,12 @@ delinquency, default and recording); setting up the population is reported separ
 
     python benchmarks/throughput.py                      # 10k, 100k and 1M borrowers
     python benchmarks/throughput.py --sizes 10000 --repeat 3
+    python benchmarks/throughput.py --end-to-end         # and the whole command, as a user runs it
+
+With ``--end-to-end`` each size is also run as ``loansim run`` (one replication, one
+process, a results folder written to a temporary directory): ``cli s`` is that command's
+wall time, start-up, imports and results folder included, and ``cli/run`` its ratio to the
+engine's own time.
 
 It first times a fixed numpy kernel (``reference_ms``: the kind of work the engine does,
 on arrays of a million, in 30 day-sized pieces). The same code's throughput varies with the
@@ -82,20 +88,38 @@ def measure(scenario: Path, borrowers: int) -> dict:
     return json.loads(out.stdout)
 
 
+def end_to_end(scenario: Path, borrowers: int) -> float:
+    """Wall seconds of ``loansim run`` on one size, as a user runs it (results folder included)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "loansim.cli", "run", str(scenario), "--set", f"portfolio.borrowers={borrowers}",
+                        "--replications", "1", "--workers", "1", "--quiet", "--out", str(Path(tmp) / "out")],
+                       check=True, capture_output=True, text=True)
+        return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the fastest is reported")
     parser.add_argument("--scenario", type=Path, default=SCENARIO, help="workload (default: scenarios/bench-36m.toml)")
+    parser.add_argument("--end-to-end", action="store_true", help="also time `loansim run` on each size (start-up, imports, results folder)")
     args = parser.parse_args()
     print(f"machine reference: {reference_ms():.1f} ms (a fixed numpy kernel, benchmarks/throughput.py:reference_ms; lower is faster)")
     print(f"workload: {args.scenario.name}")
-    print(f"{'borrowers':>10} {'months':>6} {'setup s':>8} {'run s':>7} {'borrower-months/s':>18} {'peak MB':>8} {'default':>8} ledger")
+    print(f"{'borrowers':>10} {'months':>6} {'setup s':>8} {'run s':>7} {'borrower-months/s':>18} {'peak MB':>8} {'default':>8} ledger"
+          + ("   cli s  cli/run" if args.end_to_end else ""))
     for n in args.sizes:
         best = min((measure(args.scenario, n) for _ in range(args.repeat)), key=lambda r: r["run_s"])
         rate = n * best["months"] / best["run_s"]
-        print(f"{n:>10,} {best['months']:>6} {best['setup_s']:>8.2f} {best['run_s']:>7.2f} {rate / 1e6:>16.1f} M "
-              f"{best['peak_rss_mb']:>8.0f} {100 * best['default_rate']:>7.2f}% {'ok' if best['balanced'] else 'BROKEN'}")
+        line = (f"{n:>10,} {best['months']:>6} {best['setup_s']:>8.2f} {best['run_s']:>7.2f} {rate / 1e6:>16.1f} M "
+                f"{best['peak_rss_mb']:>8.0f} {100 * best['default_rate']:>7.2f}% {'ok' if best['balanced'] else 'BROKEN':<6}")
+        if args.end_to_end:
+            cli = min(end_to_end(args.scenario, n) for _ in range(args.repeat))
+            line += f" {cli:>7.2f} {cli / best['run_s']:>7.1f}x"
+        print(line)
 
 
 if __name__ == "__main__":
