@@ -1,8 +1,9 @@
 """Sweeps: one scenario at many parameter points, each with the same seeds and replications.
 
 A sweep's points are a full grid (every combination of the values given for each key) or a
-sample of ``n`` points in a box of ranges: a Latin hypercube (``lhs``, any ``n``) or a
-scrambled Sobol sequence (``sobol``, ``n`` a power of two, where its balance holds); the
+sample of ``n`` points in a box of ranges: a Latin hypercube (``lhs``, any ``n``: one
+point in each of ``n`` equal slices of every range) or a scrambled Sobol sequence
+(``sobol``, ``n`` a power of two, where its balance holds; scipy's ``qmc.Sobol``); the
 sample is drawn from ``run.seed``, so the same command gives the same points. A range
 whose bounds are both written as whole numbers gives whole numbers (``portfolio.borrowers``).
 
@@ -123,25 +124,32 @@ def grid_values(grid: dict[str, list[str]]) -> list[dict[str, str]]:
 def sample_values(ranges: dict[str, tuple[float, float, bool]], n: int, method: str, seed: int) -> list[dict[str, float | int]]:
     """`n` points in the box of `ranges`, by Latin hypercube or scrambled Sobol sequence,
     drawn from `seed`; whole-number ranges give whole numbers."""
-    from scipy.stats import qmc
-
     if not isinstance(n, int) or isinstance(n, bool) or n < 1 or n > MAX_POINTS:
         raise UserError(f"--sample {n!r}: must be a whole number from 1 to {MAX_POINTS:,}")
     if method == "sobol" and n & (n - 1):
         below = 1 << (n.bit_length() - 1)
         raise UserError(f"--sample {n}: a Sobol sample keeps its balance only with a power of two points; "
                         f"use --sample {below} or {2 * below}, or --method lhs")
-    d = len(ranges)
     rng = np.random.default_rng([seed, 0x5EE9])  # the sample's own stream, apart from the runs'
-    engine = qmc.LatinHypercube(d, rng=rng) if method == "lhs" else qmc.Sobol(d, scramble=True, rng=rng)
-    unit = engine.random(n)
+    unit = latin_hypercube(n, len(ranges), rng) if method == "lhs" else _sobol(n, len(ranges), rng)
     low = np.array([r[0] for r in ranges.values()])
     high = np.array([r[1] for r in ranges.values()])
-    box = qmc.scale(unit, low, high)
-    points = []
-    for row in box:
-        points.append({key: (int(round(v)) if whole else float(v)) for (key, (_, _, whole)), v in zip(ranges.items(), row)})
-    return points
+    box = low + unit * (high - low)
+    return [{key: (int(round(v)) if whole else float(v)) for (key, (_, _, whole)), v in zip(ranges.items(), row)}
+            for row in box]
+
+
+def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` points in the unit cube of `d` dimensions, exactly one in each of the `n` equal
+    slices of every axis, at a uniform place within it (McKay, Beckman & Conover 1979)."""
+    strata = np.argsort(rng.random((d, n)), axis=1).T  # a random permutation of the slices per axis
+    return (strata + rng.random((n, d))) / n
+
+
+def _sobol(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    from scipy.stats import qmc  # imported only here: scipy.stats takes a second or more to import
+
+    return qmc.Sobol(d, scramble=True, rng=rng).random_base2(n.bit_length() - 1)
 
 
 def point_key(scenario: Scenario) -> str:
@@ -290,7 +298,7 @@ def plan_sweep(path: str | Path, overrides: list[tuple[str, str]], grid: dict[st
                method: str | None) -> tuple[str, list[str], list[Point], dict[str, Any]]:
     """The sweep's method, its keys and its points, each resolved and checked as a scenario
     (a bad key or value is refused before anything runs), and where the scenario came from."""
-    from loansim.scenario import load_scenario_and_files
+    from loansim.scenario import load_scenario_and_files, load_scenario_variants
 
     if grid and ranges:
         raise UserError("sweep: give either --grid (a full grid) or --sample with --range (a sample), not both")
@@ -316,11 +324,10 @@ def plan_sweep(path: str | Path, overrides: list[tuple[str, str]], grid: dict[st
         values = [{k: _value(v) for k, v in combo.items()} for combo in grid_values(grid)]
     else:
         values = sample_values(ranges or {}, sample, method, base.run.seed)  # type: ignore[arg-type]
-    points = []
-    for number, point_values in enumerate(values):
-        extra = [(option, f"{k}={_toml(v)}") for k, v in point_values.items()]
-        scenario = load_scenario_and_files(path, [*overrides, *extra])[0]
-        points.append(Point(number, point_values, scenario, point_key(scenario)))
+    variants = [[(option, f"{k}={_toml(v)}") for k, v in point_values.items()] for point_values in values]
+    scenarios = load_scenario_variants(path, overrides, variants)[0]
+    points = [Point(number, point_values, scenario, point_key(scenario))
+              for number, (point_values, scenario) in enumerate(zip(values, scenarios))]
     source = {"scenario_file": str(path), "extends_chain": files, "overrides": [f"{label} {item}" for label, item in overrides]}
     return method, keys, points, source
 

@@ -37,7 +37,7 @@ from loansim.policies import REGISTRY, PolicyParams
 from loansim.scenario.messages import clip, did_you_mean, format_errors, problem, show
 from loansim.scenario.schema import Scenario
 
-__all__ = ["Scenario", "load_scenario", "load_scenario_and_files", "validate_scenario"]
+__all__ = ["Scenario", "load_scenario", "load_scenario_and_files", "load_scenario_variants", "validate_scenario"]
 
 
 Override = str | tuple[str, str]
@@ -62,13 +62,29 @@ def load_scenario_and_files(path: str | Path, overrides: list[Override] | tuple[
     then each file it extends in turn)."""
     path = Path(path)
     raw, origins, files = _load_merged(path)
+    return _overridden(path, raw, origins, overrides), files
+
+
+def load_scenario_variants(path: str | Path, overrides: list[Override] | tuple[Override, ...],
+                           variants: list[list[Override]]) -> tuple[list[Scenario], list[str]]:
+    """The scenario in `path` with `overrides`, once for each list of further overrides in
+    `variants` (a sweep's points), reading its files once; and the files it was built from."""
+    import copy
+
+    path = Path(path)
+    raw, origins, files = _load_merged(path)
+    return [_overridden(path, copy.deepcopy(raw), dict(origins), [*overrides, *extra]) for extra in variants], files
+
+
+def _overridden(path: Path, raw: dict[str, Any], origins: dict[str, str], overrides: list[Override] | tuple[Override, ...]) -> Scenario:
+    """The merged data `raw` of the file `path` with `overrides` applied, validated."""
     for override in overrides:
         source, item = override if isinstance(override, tuple) else ("--set", override)
         key, value = _parse_override(item, source)
         for created in _set_path(raw, key, value, str(path), source):
             origins[created] = source
     raw.setdefault("name", path.stem)
-    return validate_scenario(raw, origins, str(path)), files
+    return validate_scenario(raw, origins, str(path))
 
 
 def validate_scenario(raw: dict[str, Any], origins: dict[str, str] | None = None, file: str = "<scenario>") -> Scenario:
