@@ -238,15 +238,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         result = run_sweep(args.scenario, overrides, grid, ranges, args.sample, args.method, out, backend, not args.quiet)
     except (KeyboardInterrupt, Stopped, RunError) as exc:
-        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc) if isinstance(exc, RunError) else \
-            f"stopped by {signal.Signals(exc.signum).name}"
-        stored = len(list((out / "points").glob("*/r*.json"))) if (out / "points").is_dir() else 0
-        print(f"loansim: {'error: ' if isinstance(exc, RunError) else ''}{how}; {stored} finished replication(s) are stored "
-              f"in {out}/points; run the same command again to compute only the rest", file=sys.stderr)
-        return EXIT_RUN_ERROR if isinstance(exc, RunError) else 130 if isinstance(exc, KeyboardInterrupt) else 128 + exc.signum
+        return _sweep_stopped(exc, out)
     if not args.quiet:
         _print_sweep(result, out)
     return 0
+
+
+def _sweep_stopped(exc: BaseException, out: Path) -> int:
+    """Say why a sweep stopped and what it stored (rerunning completes it); its exit status."""
+    if isinstance(exc, KeyboardInterrupt):
+        how, status = "interrupted", 130
+    elif isinstance(exc, Stopped):
+        how, status = f"stopped by {signal.Signals(exc.signum).name}", 128 + exc.signum
+    else:
+        how, status = f"error: {exc}", EXIT_RUN_ERROR
+    stored = len(list((out / "points").glob("*/r*.json"))) if (out / "points").is_dir() else 0
+    print(f"loansim: {how}; {stored} finished replication(s) are stored in {out}/points; run the same command again "
+          "to compute only the rest", file=sys.stderr)
+    return status
 
 
 def _print_sweep(result: Any, out: Path) -> None:
