@@ -188,7 +188,7 @@ class Ledger:
         return int(self.now()) // DAYS_PER_MONTH
 
     def _flow(self, name: str, cents: np.ndarray | int, month: int | None = None) -> None:
-        total = cents if isinstance(cents, int) else int(np.sum(cents))
+        total = cents if isinstance(cents, int) else int(cents.sum())
         self.flows[name][self.month if month is None else month] += total
 
     def book_disbursement(self, ids: slice | np.ndarray) -> None:
