@@ -230,16 +230,14 @@ def update_delinquency(L: Loans, ids: Ids, past_due: np.ndarray | None = None) -
     if past_due is None:
         past_due = L.principal_due[ids] + L.interest_due[ids]
     behind = (past_due > 0).nonzero()[0]  # never negative; a mask finds them faster
+    L.oldest_unpaid_day[ids] = -1  # current, unless behind
     if behind.size == 0:
-        L.oldest_unpaid_day[ids] = -1
         return
     owing = _pick(ids, behind)
     paid = L.interest_paid[owing] + L.principal_repaid[owing] - L.sched_paid_base[owing]
     covered = paid // np.maximum(L.installment[owing], 1)
     unpaid = np.minimum(covered, L.n_billed[owing] - L.sched_billed_base[owing] - 1)
-    oldest = np.full(past_due.shape, -1, dtype=np.int32)
-    oldest[behind] = L.sched_start_day[owing] + DAYS_PER_MONTH * unpaid  # instalment j of the schedule falls due 30 j days after its start
-    L.oldest_unpaid_day[ids] = oldest
+    L.oldest_unpaid_day[owing] = L.sched_start_day[owing] + DAYS_PER_MONTH * unpaid  # instalment j of the schedule falls due 30 j days after its start
 
 
 def close_repaid(L: Loans, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
