@@ -269,15 +269,16 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
         repaid = cohort.per_borrower(principal_before - L.principal[loans])
         utilisation_drop = (repaid / np.maximum(cohort.per_borrower(L.disbursed[loans]), 1)).astype(np.float32)
     np.copyto(scores, score.on_time(scores, p.on_time_points, utilisation_drop, p.utilisation_points), where=in_full)
-    if not missed.any():
+    at = missed.nonzero()[0]  # positions: on a large cohort a gather by them beats a random mask many times over
+    if at.size == 0:
         return
-    oldest = L.oldest_unpaid_day[loans][missed]
+    oldest = L.oldest_unpaid_day[cohort.loan_ids(at)]
     behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH + 1, 0)
     if cohort.holder is None:
-        scores[missed] = score.missed(scores[missed], p.miss_points, behind)
+        scores[at] = score.missed(scores[at], p.miss_points, behind)
     else:  # a borrower's deepest arrears among the loans missed today
         per_loan = np.zeros(scheduled.shape, dtype=behind.dtype)
-        per_loan[missed] = behind
+        per_loan[at] = behind
         deepest = cohort.most_per_borrower(per_loan)
         scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
 
