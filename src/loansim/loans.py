@@ -188,7 +188,7 @@ class Ledger:
         return int(self.now()) // DAYS_PER_MONTH
 
     def _flow(self, name: str, cents: np.ndarray | int, month: int | None = None) -> None:
-        total = cents if isinstance(cents, int) else int(np.sum(cents))
+        total = cents if isinstance(cents, int) else int(cents.sum())
         self.flows[name][self.month if month is None else month] += total
 
     def book_disbursement(self, ids: slice | np.ndarray) -> None:
@@ -305,11 +305,10 @@ class Ledger:
         rest = cents - to_fees if fees else cents
         to_interest = np.minimum(rest, interest_due)
         to_principal = rest - to_interest
-        owed = principal_due - to_principal
-        interest_left = interest_due - to_interest
-        owed += interest_left
+        interest_left, principal_left = interest_due - to_interest, principal_due - to_principal
+        owed = principal_left + interest_left
         L.interest_due[ids] = interest_left
-        L.principal_due[ids] -= to_principal
+        L.principal_due[ids] = principal_left
         L.interest_paid[ids] += to_interest
         L.principal[ids] -= to_principal
         L.principal_repaid[ids] += to_principal

@@ -148,7 +148,7 @@ def month_end_states(loans: Loans, day: int, grace_days: int) -> tuple[np.ndarra
     Inside the grace period (at most `grace_days` past due) a loan is not late, and a loan
     due and unpaid today is 0 days past due: both are current.
     """
-    late = np.flatnonzero(loans.oldest_unpaid_day >= 0)
+    late = (loans.oldest_unpaid_day >= 0).nonzero()[0]
     dpd = day - loans.oldest_unpaid_day[late]
     late, dpd = late[dpd > grace_days], dpd[dpd > grace_days]
     state = loans.status.copy()
@@ -161,7 +161,7 @@ def may_have_moved(before: np.ndarray, after: np.ndarray, was_past_due: np.ndarr
     past due at either month end (`was_past_due`, `past_due`: ids of codes ``PAST_DUE`` and up),
     and those whose status changed (lent, repaid or charged off). Status changes are few,
     so the book is searched for them alone."""
-    changed = np.flatnonzero((before != after) & (before < PAST_DUE) & (after < PAST_DUE))
+    changed = ((before != after) & (before < PAST_DUE) & (after < PAST_DUE)).nonzero()[0]
     return np.concatenate([was_past_due, past_due[before[past_due] < PAST_DUE], changed])
 
 
@@ -194,12 +194,23 @@ def median_savings_months(sim: Simulation) -> float:
     million values each month."""
     people = sim.borrowers
     active = sim.loans.status == ACTIVE
-    holders = np.flatnonzero(active) if sim.book.one_each else np.unique(sim.loans.borrower[active])
+    holders = active.nonzero()[0] if sim.book.one_each else np.unique(sim.loans.borrower[active])
     holders = holders[:: max(1, -(-holders.size // SAVINGS_SAMPLE))]
     savings, base = people.savings[holders], people.base_income[holders]
     if savings.size == 0:
         return float("nan")
-    return float(np.median(savings / np.maximum(base, 1e-9)))
+    return median(savings / np.maximum(base, 1e-9))
+
+
+def median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D float array, the same value to the bit (the mean of the middle
+    one or two, nan if any is nan), found by sorting: about twice as fast as ``np.median``'s
+    partition at 300 to 50,000 values."""
+    ordered = np.sort(values)
+    if ordered.size == 0 or np.isnan(ordered[-1]):  # nan sorts last
+        return float("nan")
+    half = ordered.size // 2
+    return float(ordered[half - 1:half + 1].mean() if ordered.size % 2 == 0 else ordered[half])
 
 
 def lifetime_metrics(sim: Simulation, months_run_off: int) -> dict[str, float]:

@@ -47,7 +47,7 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     collect(sim, loans, due, paid, cohort)
     if sim.population.catch_up:  # short of cash, not of will or memory: pays on the pay day
         short = (reason == 0) & (L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)  # set by collect
-        ids = cohort.loan_ids(np.flatnonzero(short))
+        ids = cohort.loan_ids(short.nonzero()[0])
         sim.catch_ups.add(next_pay_day(sim, day, ids), ids)
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
     if sim.population.misreading or sim.population.forgetting:
@@ -65,18 +65,20 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     and principal are still unpaid), move credit scores, send late notices, and run the
     ``missed`` hook (late fees)."""
     L, loans = sim.loans, cohort.loans
-    short = L.unpaid_scheduled(loans) > 0
+    missed = L.unpaid_scheduled(loans) > 0
     if sim.env.now > day:  # assessed after a grace window: a loan charged off since is still unpaid
-        short |= (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)
-    missed = np.flatnonzero(scheduled & short)
-    cause = np.where(reason[missed] > 0, reason[missed], CANNOT_PAY).astype(np.int8)
-    ids = cohort.loan_ids(missed)
-    L.n_missed[ids] += 1
+        missed |= (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)
+    missed &= scheduled  # a mask over the cohort's loans
+    L.n_missed[loans] += missed
+    local = missed.nonzero()[0]
+    cause = reason[local]
+    cause[cause <= 0] = CANNOT_PAY  # a miss limited by cash alone
+    ids = cohort.loan_ids(local)
     L.last_miss_cause[ids] = cause
     update_scores(sim, cohort, scheduled, missed, principal_before)
     now = int(sim.env.now)
-    sim.recorder.add(now, "missed_payments", len(missed))
-    if missed.size:
+    sim.recorder.add(now, "missed_payments", len(local))
+    if local.size:
         for name, count in zip(MISSED_SERIES, np.bincount(cause, minlength=len(MISS_CAUSES))[1:].tolist()):
             sim.recorder.add(now, name, count)
     if sim.population.misreading:
@@ -97,7 +99,7 @@ class GraceWindow:
         self.sim, self.day, self.cohort = sim, day, cohort
         self.scheduled, self.reason, self.principal_before = scheduled, reason, principal_before
         short = scheduled & (L.unpaid_scheduled(loans) > 0)
-        self.ids = cohort.loan_ids(np.flatnonzero(short))
+        self.ids = cohort.loan_ids(short.nonzero()[0])
         self.paid_before = L.interest_paid[self.ids] + L.principal_repaid[self.ids]
 
     def end(self) -> None:
@@ -152,7 +154,7 @@ class DayBuckets:
             offset = offset.astype(np.int16)
         order = np.argsort(offset, kind="stable")
         days, ids = days[order], ids[order]
-        cuts = (np.flatnonzero(days[1:] != days[:-1]) + 1).tolist()
+        cuts = ((days[1:] != days[:-1]).nonzero()[0] + 1).tolist()
         starts, ends = [0, *cuts], [*cuts, ids.size]
         for day, start, end in zip(days[starts].tolist(), starts, ends):
             self._days.setdefault(day, []).append(ids[start:end])
@@ -195,7 +197,7 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     """The holders of loans `ids` pay what is due on those that are active, now, out of their
     savings, in payment order; returns what was paid on each of `ids` (cents)."""
     paid_out = np.zeros(len(ids), dtype=np.int64)
-    mine = np.flatnonzero(sim.loans.status[ids] == ACTIVE)
+    mine = (sim.loans.status[ids] == ACTIVE).nonzero()[0]
     active = ids[mine]
     if active.size == 0:
         return paid_out
@@ -211,10 +213,12 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     due = sim.loans.amount_due(active)
     cash = cash_cents(sim.borrowers, holders, int(sim.env.now) % DAYS_PER_MONTH)
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
-    paying = np.flatnonzero(paid > 0)  # nothing changes on a loan paid nothing
-    if paying.size:
-        collect(sim, active[paying], due[paying], paid[paying])
     paid_out[mine] = paid
+    if not paid.all():  # nothing changes on a loan paid nothing
+        paying = paid.nonzero()[0]
+        active, due, paid = active[paying], due[paying], paid[paying]
+    if paid.size:
+        collect(sim, active, due, paid)
     return paid_out
 
 
@@ -225,22 +229,20 @@ def update_delinquency(L: Loans, ids: Ids, past_due: np.ndarray | None = None) -
     """
     if past_due is None:
         past_due = L.principal_due[ids] + L.interest_due[ids]
-    behind = np.flatnonzero(past_due > 0)  # never negative; a mask finds them faster
+    behind = (past_due > 0).nonzero()[0]  # never negative; a mask finds them faster
+    L.oldest_unpaid_day[ids] = -1  # current, unless behind
     if behind.size == 0:
-        L.oldest_unpaid_day[ids] = -1
         return
     owing = _pick(ids, behind)
     paid = L.interest_paid[owing] + L.principal_repaid[owing] - L.sched_paid_base[owing]
     covered = paid // np.maximum(L.installment[owing], 1)
     unpaid = np.minimum(covered, L.n_billed[owing] - L.sched_billed_base[owing] - 1)
-    oldest = np.full(past_due.shape, -1, dtype=np.int32)
-    oldest[behind] = L.sched_start_day[owing] + DAYS_PER_MONTH * unpaid  # instalment j of the schedule falls due 30 j days after its start
-    L.oldest_unpaid_day[ids] = oldest
+    L.oldest_unpaid_day[owing] = L.sched_start_day[owing] + DAYS_PER_MONTH * unpaid  # instalment j of the schedule falls due 30 j days after its start
 
 
 def close_repaid(L: Loans, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
     """Loans that paid everything due and have no principal left are repaid."""
-    done = np.flatnonzero((L.principal[ids] == 0) & (due > 0))
+    done = ((L.principal[ids] == 0) & (due > 0)).nonzero()[0]
     if done.size == 0:
         return
     done = _pick(ids, done[(L.status[_pick(ids, done)] == ACTIVE) & (due[done] == paid[done])])
@@ -249,35 +251,36 @@ def close_repaid(L: Loans, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
 
 def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed: np.ndarray,
                   principal_before: np.ndarray) -> None:
-    """Move credit scores for today's scheduled due dates (``loansim.borrowers.score``).
+    """Move credit scores for today's scheduled due dates (``loansim.borrowers.score``);
+    `scheduled` and `missed` are masks over the cohort's loans.
 
     A borrower who missed any loan today takes the miss (by the deepest arrears among
     them); one who paid every scheduled loan in full gains, more as utilisation falls.
     """
     L, people, p, loans = sim.loans, sim.borrowers, sim.scenario.borrowers.score, cohort.loans
     scores = people.score[cohort.borrowers]  # a view
-    missed_loans = np.zeros(scheduled.shape, dtype=np.bool_)
-    missed_loans[missed] = True
     if cohort.holder is None:
-        missed_b, in_full = missed_loans, scheduled & ~missed_loans
+        missed_b, in_full = missed, scheduled & ~missed
     else:
-        missed_b = cohort.most_per_borrower(missed_loans)
+        missed_b = cohort.most_per_borrower(missed)
         in_full = (cohort.per_borrower(scheduled.astype(np.int8)) > 0) & ~missed_b
     utilisation_drop = np.float32(0)
     if p.utilisation_points:
         repaid = cohort.per_borrower(principal_before - L.principal[loans])
         utilisation_drop = (repaid / np.maximum(cohort.per_borrower(L.disbursed[loans]), 1)).astype(np.float32)
     np.copyto(scores, score.on_time(scores, p.on_time_points, utilisation_drop, p.utilisation_points), where=in_full)
-    if missed.size:
-        oldest = L.oldest_unpaid_day[cohort.loan_ids(missed)]
-        behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH + 1, 0)
-        if cohort.holder is None:
-            scores[missed] = score.missed(scores[missed], p.miss_points, behind)
-        else:  # a borrower's deepest arrears among the loans missed today
-            per_loan = np.zeros(scheduled.shape, dtype=behind.dtype)
-            per_loan[missed] = behind
-            deepest = cohort.most_per_borrower(per_loan)
-            scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
+    at = missed.nonzero()[0]  # positions: on a large cohort a gather by them beats a random mask many times over
+    if at.size == 0:
+        return
+    oldest = L.oldest_unpaid_day[cohort.loan_ids(at)]
+    behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH + 1, 0)
+    if cohort.holder is None:
+        scores[at] = score.missed(scores[at], p.miss_points, behind)
+    else:  # a borrower's deepest arrears among the loans missed today
+        per_loan = np.zeros(scheduled.shape, dtype=behind.dtype)
+        per_loan[at] = behind
+        deepest = cohort.most_per_borrower(per_loan)
+        scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
 
 
 def reaching(sim: Simulation, day: int, dpd: int) -> np.ndarray:
@@ -287,7 +290,7 @@ def reaching(sim: Simulation, day: int, dpd: int) -> np.ndarray:
     if latest < 0:
         return np.zeros(0, dtype=np.int64)
     # A loan with no unpaid day holds -1, which as uint32 is past any day: one comparison finds them all.
-    ids = cohort.start + np.flatnonzero(sim.loans.oldest_unpaid_day[cohort].view(np.uint32) <= latest)
+    ids = cohort.start + (sim.loans.oldest_unpaid_day[cohort].view(np.uint32) <= latest).nonzero()[0]
     return ids.compress(sim.loans.status[ids] == ACTIVE) if ids.size else ids
 
 
@@ -295,7 +298,8 @@ def default_step(sim: Simulation, day: int) -> None:
     """Flag loans reaching the default DPD today, attribute them to a cause, mark scores."""
     L = sim.loans
     new = reaching(sim, day, sim.scenario.lender.default_dpd)
-    new = new.compress(L.defaulted_day[new] < 0)
+    if new.size:
+        new = new.compress(L.defaulted_day[new] < 0)
     if new.size == 0:
         return
     L.defaulted_day[new] = day

@@ -110,7 +110,7 @@ def borrow_outside(sim: Simulation, cohort: Cohort, due: np.ndarray, cash: np.nd
     """Cash (cents) that borrowers short of what they mean to pay raise from outside lenders
     today; with `whole_only`, only when the loan would cover the whole shortfall."""
     people, B = sim.borrowers, cohort.borrowers
-    local = np.flatnonzero(willing & (cash < due) & sim.population.may_stack[B])
+    local = (willing & (cash < due) & sim.population.may_stack[B]).nonzero()[0]
     raised = np.zeros(due.shape, dtype=np.int64)
     if local.size:
         amount = stacking.borrow(people, B.start + local, (due[local] - cash[local]) / 100,
@@ -133,7 +133,7 @@ def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> tuple[np
     late = reason == FORGOT
     if sim.population.misreading:
         late |= reason == MISUNDERSTOOD
-    local = np.flatnonzero(late)
+    local = late.nonzero()[0]
     ids = cohort.loan_ids(local)
     holders = sim.book.holders(ids)
     if not sim.population.misreading:  # nobody misreads (nor ever will): all of them forgot

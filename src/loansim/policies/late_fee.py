@@ -71,10 +71,12 @@ class LateFee(Policy):
             room = to_cents(self.params.max_fees_per_loan) - sim.loans.fees_billed[ids]
             cents = np.clip(cents, 0, np.maximum(room, 0))
         charged = cents > 0
-        sim.ledger.charge_fee(ids[charged], cents[charged])
-        self.actions += int(np.count_nonzero(charged))
+        if not charged.all():
+            ids, cents = ids[charged], cents[charged]
+        sim.ledger.charge_fee(ids, cents)
+        self.actions += ids.size
 
 
 def in_arrears(sim: Simulation, cohort: Cohort) -> np.ndarray:
     """Ids of loans in `cohort` with an unpaid instalment from an earlier due date."""
-    return cohort.loan_ids(np.flatnonzero(sim.loans.oldest_unpaid_day[cohort.loans] >= 0))
+    return cohort.loan_ids((sim.loans.oldest_unpaid_day[cohort.loans] >= 0).nonzero()[0])
