@@ -85,8 +85,9 @@ def test_an_unreachable_scheduler_is_one_error_and_writes_nothing(tmp_path: Path
     from loansim.experiment import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1)
-    assert_user_error(["run", BASELINE, "--set", "portfolio.borrowers=300", "--scheduler", "tcp://127.0.0.1:9",
-                       "--out", tmp_path / "r"], tmp_path, "--scheduler tcp://127.0.0.1:9: cannot reach a Dask scheduler there")
+    for command in (["run", BASELINE], ["sweep", BASELINE, "--grid", "portfolio.apr=0.1,0.2"]):
+        assert_user_error([*command, "--set", "portfolio.borrowers=300", "--scheduler", "tcp://127.0.0.1:9", "--quiet",
+                           "--out", tmp_path / "r"], tmp_path, "--scheduler tcp://127.0.0.1:9: cannot reach a Dask scheduler there")
 
 
 def test_workers_of_another_loansim_version_are_refused(cluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -147,9 +147,9 @@ def run_sweep(path: str | Path, overrides: list[Override], grid: dict[str, list[
     report.check_sweep_out(out, path)
     try:
         with OutLock(out):
-            plan = Sweep(chosen, keys, points, None, source)
-            report.begin(out, report.plan_of(plan, replications))
-            result = Sweep(chosen, keys, points, run_points(points, replications, Store(out / report.STORE), backend, progress), source)
+            plan = report.plan_of(Sweep(chosen, keys, points, None, source), replications)
+            store = Store(out / report.STORE, begin=lambda: report.begin(out, plan))
+            result = Sweep(chosen, keys, points, run_points(points, replications, store, backend, progress), source)
             report.write_sweep(out, result)
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write the sweep folder: {exc.strerror or exc}") from None

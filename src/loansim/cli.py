@@ -266,9 +266,11 @@ def _print_sweep(result: Any, out: Path) -> None:
     replications = int(result.rows["replication"].nunique())
     print(f"sweep of {result.scenario.name}: {len(points)} point(s) x {replications} paired replication(s), "
           f"seed {result.scenario.run.seed}")
-    print("  " + "".join(f"{k.split('.')[-1]:>18}" for k in result.keys) + "".join(f"{n:>22}" for n in names))
+    widths = [max(12, len(k.split(".")[-1]) + 2) for k in result.keys]
+    print("  " + "".join(f"{k.split('.')[-1]:>{w}}" for k, w in zip(result.keys, widths)) + "".join(f"{n:>22}" for n in names))
     for _, row in points.head(40).iterrows():
-        print("  " + "".join(f"{_short(row[k]):>18}" for k in result.keys) + "".join(f"{figure_text(n, row[n]):>22}" for n in names))
+        print("  " + "".join(f"{_short(row[k]):>{w}}" for k, w in zip(result.keys, widths))
+              + "".join(f"{figure_text(n, row[n]):>22}" for n in names))
     if len(points) > 40:
         print(f"  … {len(points) - 40} more in sweep_points.csv")
     print(f"results: {out}/")

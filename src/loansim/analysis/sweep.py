@@ -178,10 +178,13 @@ def replication_row(scenario: Scenario, replication: int, month_done: Callable[[
 
 class Store:
     """Rows of finished replications, one JSON file each: ``<folder>/<key>/r<replication>.json``,
-    written to a temporary file and renamed, so a file is whole or absent."""
+    written to a temporary file and renamed, so a file is whole or absent. `begin()` is
+    called before the first row is saved (it makes the sweep folder): a sweep that fails
+    before anything finishes (an unreachable cluster) leaves no folder behind."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, begin: Callable[[], None] | None = None) -> None:
         self.folder = folder
+        self._begin = begin
 
     def load(self, key: str) -> dict[int, dict[str, Any]]:
         """The rows stored for the point `key`, by replication."""
@@ -198,6 +201,9 @@ class Store:
         """Store one replication's row of `point` (and, once, its resolved scenario)."""
         from loansim import __version__
 
+        if self._begin is not None:
+            self._begin()
+            self._begin = None
         folder = self.folder / point.key
         folder.mkdir(parents=True, exist_ok=True)
         scenario_file = folder / "scenario.json"
