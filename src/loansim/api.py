@@ -134,7 +134,7 @@ def run_sweep(path: str | Path, overrides: list[Override], grid: dict[str, list[
               sample: int | None, method: str | None, out: Path | None, backend: Backend, progress: bool) -> Sweep:
     """Plan the sweep and run what its store (in `out`) lacks; with `out`, hold the folder's
     lock throughout and write the sweep's tables and charts there at the end."""
-    from loansim.analysis.sweep import Store, Sweep, plan_sweep, run_points
+    from loansim.analysis.sweep import Sweep, plan_sweep, run_points
     from loansim.report import sweep as report
 
     chosen, keys, points, source = plan_sweep(path, overrides, grid, ranges, sample, method)
@@ -148,7 +148,7 @@ def run_sweep(path: str | Path, overrides: list[Override], grid: dict[str, list[
     try:
         with OutLock(out):
             plan = report.plan_of(Sweep(chosen, keys, points, None, source), replications)
-            store = Store(out / report.STORE, begin=lambda: report.begin(out, plan))
+            store = report.Store(out / report.STORE, begin=lambda: report.begin(out, plan))
             result = Sweep(chosen, keys, points, run_points(points, replications, store, backend, progress), source)
             report.write_sweep(out, result)
     except OSError as exc:

@@ -14,7 +14,7 @@ a reference point replication by replication, as ``analysis.compare`` does.
 
 One replication of one point yields one row (``replication_row``): every headline metric,
 every policy figure (``<policy>.<figure>``) and whether the ledger balanced. Rows are kept
-in a ``Store``, one file per point and replication, under a key derived from the point's
+in a store (``report.sweep.Store``), one file per point and replication, under a key derived from the point's
 resolved scenario (``point_key``: everything but its name, description and number of
 replications). A sweep first reads what its store already holds and runs only what is
 missing: a sweep that was interrupted finishes where it stopped, and a changed sweep
@@ -27,8 +27,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -176,54 +174,6 @@ def replication_row(scenario: Scenario, replication: int, month_done: Callable[[
     return row
 
 
-class Store:
-    """Rows of finished replications, one JSON file each: ``<folder>/<key>/r<replication>.json``,
-    written to a temporary file and renamed, so a file is whole or absent. `begin()` is
-    called before the first row is saved (it makes the sweep folder): a sweep that fails
-    before anything finishes (an unreachable cluster) leaves no folder behind."""
-
-    def __init__(self, folder: Path, begin: Callable[[], None] | None = None) -> None:
-        self.folder = folder
-        self._begin = begin
-
-    def load(self, key: str) -> dict[int, dict[str, Any]]:
-        """The rows stored for the point `key`, by replication."""
-        rows = {}
-        for path in (self.folder / key).glob("r*.json"):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                rows[int(data["replication"])] = data["row"]
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # unreadable: computed again
-        return rows
-
-    def save(self, point: Point, replication: int, row: dict[str, Any]) -> None:
-        """Store one replication's row of `point` (and, once, its resolved scenario)."""
-        from loansim import __version__
-
-        if self._begin is not None:
-            self._begin()
-            self._begin = None
-        folder = self.folder / point.key
-        folder.mkdir(parents=True, exist_ok=True)
-        scenario_file = folder / "scenario.json"
-        if not scenario_file.exists():
-            _write_json(scenario_file, {"loansim_version": __version__, "scenario": point.scenario.to_dict()})
-        _write_json(folder / f"r{replication}.json",
-                    {"loansim_version": __version__, "key": point.key, "replication": replication, "row": row})
-
-
-def _write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, allow_nan=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def missing(points: list[Point], replications: int, stored: dict[str, dict[int, dict[str, Any]]]) -> list[tuple[Point, int]]:
     """The (point, replication) pairs not in `stored`; a point repeated in the sweep runs once."""
     seen: set[tuple[str, int]] = set()
@@ -354,9 +304,10 @@ def _toml(value: Any) -> str:
     return toml_value(value, "sweep")
 
 
-def run_points(points: list[Point], replications: int, store: Store | None, backend: Any, progress: bool) -> Any:
-    """Every replication of every point that `store` does not hold yet, stored as each
-    finishes; returns the rows frame of the whole sweep (``rows_frame``)."""
+def run_points(points: list[Point], replications: int, store: Any, backend: Any, progress: bool) -> Any:
+    """Every replication of every point that `store` (``report.sweep.Store``, or None) does
+    not hold yet, stored as each finishes; returns the rows frame of the whole sweep
+    (``rows_frame``)."""
     import sys
 
     from loansim.experiment import run_tasks

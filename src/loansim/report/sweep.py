@@ -37,7 +37,7 @@ from loansim.errors import UserError
 from loansim.report import folder
 
 if TYPE_CHECKING:
-    from loansim.analysis.sweep import Sweep
+    from loansim.analysis.sweep import Point, Sweep
 
 STORE = "points"
 TABLES = ("sweep.json", "sweep.csv", "sweep.parquet", "sweep_points.csv", "sweep_differences.csv", "sweep.html")
@@ -48,6 +48,47 @@ COLOURS = ("#4d4d4d", "#d7301f", "#2166ac", "#1b7837", "#762a83", "#e08214")
 MAX_LINES = len(COLOURS)
 """A chart draws one line per combination of the other keys' values up to this many; beyond,
 each point is drawn on its own with its interval."""
+
+
+class Store:
+    """Rows of finished replications, one JSON file each: ``<folder>/<key>/r<replication>.json``,
+    written to a temporary file and renamed, so a file is whole or absent. `begin()` is
+    called before the first row is saved (it makes the sweep folder): a sweep that fails
+    before anything finishes (an unreachable cluster) leaves no folder behind."""
+
+    def __init__(self, folder: Path, begin: Callable[[], None] | None = None) -> None:
+        self.folder = folder
+        self._begin = begin
+
+    def load(self, key: str) -> dict[int, dict[str, Any]]:
+        """The rows stored for the point `key`, by replication."""
+        rows = {}
+        for path in (self.folder / key).glob("r*.json"):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                rows[int(data["replication"])] = data["row"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # unreadable: computed again
+        return rows
+
+    def save(self, point: Point, replication: int, row: dict[str, Any]) -> None:
+        """Store one replication's row of `point` (and, once, its resolved scenario)."""
+        if self._begin is not None:
+            self._begin()
+            self._begin = None
+        folder = self.folder / point.key
+        folder.mkdir(parents=True, exist_ok=True)
+        scenario_file = folder / "scenario.json"
+        if not scenario_file.exists():
+            _exact_json(scenario_file, {"loansim_version": __version__, "scenario": point.scenario.to_dict()})
+        _exact_json(folder / f"r{replication}.json",
+                    {"loansim_version": __version__, "key": point.key, "replication": replication, "row": row})
+
+
+def _exact_json(path: Path, data: Any) -> None:
+    """`data` as JSON with every float as it is (a resumed sweep's rows are the computed ones
+    to the bit; NaN as NaN), written whole."""
+    _whole(path, lambda p: p.write_text(json.dumps(data, indent=1, allow_nan=True), encoding="utf-8"))
 
 
 def check_sweep_out(out: Path, *scenario_files: Path | str | None) -> None:
