@@ -2,7 +2,7 @@
 tables, charts and page.
 
 Unlike a results folder, a sweep folder is written as the sweep goes: each finished
-replication is stored at once (``points/<key>/r<replication>.json``, ``analysis.sweep.Store``)
+replication is stored at once (``points/<key>/r<replication>.json``, ``Store``)
 so that an interrupted sweep resumes, and a changed sweep reuses what it shares with an
 earlier one. Every file in it is written whole (to a temporary file, then renamed), so an
 interruption leaves finished replications and no half-written file. The tables and charts
