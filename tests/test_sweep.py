@@ -117,7 +117,7 @@ def test_a_sweep_computes_only_what_its_folder_lacks(tmp_path: Path, monkeypatch
     wider = loansim.sweep(LATE_FEE, grid={FEE: [0, 40, 60]}, set=SMALL, replications=3, workers=1, out=out)
     assert counts == [6, 3, 3 + 1 + 1]  # 60: three replications; 0 and 40: their third
     assert sorted(p.name for p in out.iterdir()) == ["points", "sweep.csv", "sweep.html", "sweep.json", "sweep.parquet",
-                                                     "sweep_differences.csv", "sweep_points.csv",
+                                                     "sweep_differences.csv", "sweep_differences.png", "sweep_points.csv",
                                                      "sweep_policies.late_fee.flat_fee.png"]
     assert list(wider.points[FEE]) == [0, 40, 60]
     assert pd.read_parquet(out / "sweep.parquet").equals(pd.read_csv(out / "sweep.csv").astype(wider.rows.dtypes.to_dict()))

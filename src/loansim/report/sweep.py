@@ -12,6 +12,7 @@ are rewritten at the end of each sweep:
 - ``sweep_points.csv``: one row per point, each figure's mean and 95% interval;
 - ``sweep_differences.csv``: each point's paired difference from point 0, per figure;
 - ``sweep_<key>.png``: the headline figures against each swept key, with 95% intervals;
+- ``sweep_differences.png``: each point's paired difference from point 0, with its interval;
 - ``sweep.html``: all of it on one page; ``sweep.json``: what was swept, and how.
 
 ``sweep.json`` is written first, marked ``running``; a folder whose ``sweep.json`` names
@@ -44,6 +45,8 @@ TABLES = ("sweep.json", "sweep.csv", "sweep.parquet", "sweep_points.csv", "sweep
 CHART = re.compile(r"sweep_[A-Za-z0-9_.-]+\.png")
 HEADLINE = ("default_rate", "loss_rate", "missed_payment_rate", "net_income", "cure_rate_30", "lifetime_loss_rate")
 """The figures charted against each swept key (those the sweep has)."""
+DIFFERENCES = "sweep_differences"
+"""The chart of each point's paired difference from point 0 (``sweep_differences.png``)."""
 COLOURS = ("#4d4d4d", "#d7301f", "#2166ac", "#1b7837", "#762a83", "#e08214")
 MAX_LINES = len(COLOURS)
 """A chart draws one line per combination of the other keys' values up to this many; beyond,
@@ -156,15 +159,18 @@ def write_sweep(out: Path, sweep: Sweep) -> Path:
     """Write the tables, charts and page into the sweep folder `out` (each file whole)."""
     out.mkdir(parents=True, exist_ok=True)
     replications = int(sweep.rows["replication"].nunique())
-    points = sweep.points
+    points, differences = sweep.points, sweep.differences()
     charts = {key: f"sweep_{re.sub(r'[^A-Za-z0-9_.-]+', '_', key)}.png" for key in sweep.keys}
     for name, write in (("sweep.csv", lambda p: sweep.rows.to_csv(p, index=False)),
                         ("sweep.parquet", lambda p: sweep.rows.to_parquet(p, index=False)),
                         ("sweep_points.csv", lambda p: points.to_csv(p, index=False)),
-                        ("sweep_differences.csv", lambda p: sweep.differences().to_csv(p, index=False))):
+                        ("sweep_differences.csv", lambda p: differences.to_csv(p, index=False))):
         _whole(out / name, write)
     for key, name in charts.items():
         _whole(out / name, lambda p, key=key: plot_key(sweep, points, key).savefig(p, dpi=110, format="png"))
+    if replications > 1 and len(points) > 1:
+        charts[DIFFERENCES] = f"{DIFFERENCES}.png"
+        _whole(out / charts[DIFFERENCES], lambda p: plot_differences(sweep, differences).savefig(p, dpi=110, format="png"))
     for stale in out.glob("sweep_*.png"):
         if stale.name not in charts.values():
             stale.unlink(missing_ok=True)  # a chart of a key an earlier sweep swept
@@ -247,6 +253,36 @@ def plot_key(sweep: Sweep, points: Any, key: str) -> Any:
     if as_lines and others:
         axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(f"{sweep.scenario.name}: figures against {key} (mean and 95% interval across replications)", fontsize=10)
+    return fig
+
+
+def plot_differences(sweep: Sweep, differences: Any) -> Any:
+    """Each point's paired difference from point 0 in the headline figures, with its 95%
+    interval from the per-replication differences: against the swept key when there is one
+    numeric key, else against the point's number."""
+    from matplotlib.figure import Figure
+
+    from loansim.report.comparison import figure_text
+
+    names = [n for n in HEADLINE if n in set(differences["figure"])]
+    key = sweep.keys[0] if len(sweep.keys) == 1 else None
+    numeric = key is not None and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in differences[key])
+    fig = Figure(figsize=(4 * min(3, len(names)), 3.3 * -(-len(names) // 3)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(-(-len(names) // 3), min(3, len(names)), squeeze=False)).ravel()
+    for ax, name in zip(axes, names):
+        rows = differences[differences["figure"] == name]
+        rows = rows.sort_values(key) if numeric else rows
+        scale = 100 if figure_text(name, 0.5).endswith("%") else 1
+        x = rows[key].to_numpy(dtype=float) if numeric else rows["point"].to_numpy()
+        mean = rows["difference"].to_numpy(dtype=float) * scale
+        err = np.array([mean - rows["ci_low"].to_numpy(dtype=float) * scale, rows["ci_high"].to_numpy(dtype=float) * scale - mean])
+        ax.axhline(0, color="#999999", linewidth=0.8)
+        ax.errorbar(x, mean, yerr=err, fmt="o", ms=3, color=COLOURS[2], elinewidth=0.8, capsize=2)
+        ax.set(title=name.replace("_", " "), xlabel=key if numeric else "point", ylabel="points (pp)" if scale == 100 else "")
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{sweep.scenario.name}: paired difference from point 0 (mean and 95% interval of the "
+                 "per-replication differences)", fontsize=10)
     return fig
 
 
