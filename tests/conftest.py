@@ -98,3 +98,23 @@ def run_with_cash(scenario: Scenario, cash_by_month) -> tuple[Simulation, RunRes
 
     sim.hooks.add("month_start", set_cash)
     return sim, sim.run()
+
+
+@pytest.fixture
+def broken_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local process pools whose workers are lost at once (as when the system kills them)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from loansim.experiment import local
+
+    class Broken:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def submit(self, *args: object) -> object:
+            raise BrokenProcessPool("a child process terminated abruptly")
+
+        def shutdown(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    monkeypatch.setattr(local, "ProcessPoolExecutor", Broken)

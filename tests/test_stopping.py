@@ -151,22 +151,8 @@ def test_files_put_into_the_folder_during_a_run_are_kept(tmp_path: Path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x", "x-2"]
 
 
-def test_a_lost_worker_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from concurrent.futures.process import BrokenProcessPool
-
-    from loansim import experiment
-
-    class Broken:
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            pass
-
-        def submit(self, *args: object) -> object:
-            raise BrokenProcessPool("a child process terminated abruptly")
-
-        def shutdown(self, *args: object, **kwargs: object) -> None:
-            pass
-
-    monkeypatch.setattr(experiment.local, "ProcessPoolExecutor", Broken)
+@pytest.mark.usefixtures("broken_pool")
+def test_a_lost_worker_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     code, stdout, stderr = run_cli("run", BASELINE, *TINY_RUN, "--workers", "2", "--out", tmp_path / "x")
     assert code == cli.EXIT_RUN_ERROR
     assert stderr.startswith("loansim: error: a worker process stopped unexpectedly")

@@ -198,22 +198,8 @@ def test_ctrl_c_keeps_finished_points_and_a_rerun_completes_the_sweep(tmp_path: 
     assert (out / "sweep.csv").read_bytes() == (whole / "sweep.csv").read_bytes()
 
 
-def test_a_lost_worker_ends_a_sweep_with_one_line_saying_what_is_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from concurrent.futures.process import BrokenProcessPool
-
-    from loansim.experiment import local
-
-    class Broken:
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            pass
-
-        def submit(self, *args: object) -> object:
-            raise BrokenProcessPool("a child process terminated abruptly")
-
-        def shutdown(self, *args: object, **kwargs: object) -> None:
-            pass
-
-    monkeypatch.setattr(local, "ProcessPoolExecutor", Broken)
+@pytest.mark.usefixtures("broken_pool")
+def test_a_lost_worker_ends_a_sweep_with_one_line_saying_what_is_stored(tmp_path: Path) -> None:
     out = tmp_path / "s"
     code, _, stderr = run_cli("sweep", LATE_FEE, "--grid", f"{FEE}=0,40", *SMALL_SET, "--workers", "2", "--quiet", "--out", out)
     assert code == 1
