@@ -88,14 +88,18 @@ def estimate(values: np.ndarray) -> tuple[float, float | None, float | None]:
     return own["mean"], low, high
 
 
+def paired_difference(values: np.ndarray, base: np.ndarray) -> tuple[float, float | None, float | None, bool | None]:
+    """The paired difference of `values` from `base` (one per replication, in replication
+    order): its mean, 95% interval and whether the interval excludes 0 (None, None, None
+    with one replication)."""
+    mean, low, high = estimate(values - base)
+    return mean, low, high, None if low is None or high is None else bool(low > 0 or high < 0)
+
+
 def set_difference(row: Any, values: np.ndarray, base: np.ndarray) -> None:
-    """Set `row`'s paired difference of `values` from `base` (one per replication, in
-    replication order): ``difference``, its interval and whether the interval excludes 0."""
-    paired = mean_ci95(values - base)
-    row.difference = paired["mean"]
-    if paired["ci95"] is not None:
-        row.difference_ci_low, row.difference_ci_high = paired["ci95"]
-        row.significant = bool(row.difference_ci_low > 0 or row.difference_ci_high < 0)
+    """Set `row`'s paired difference of `values` from `base` (``paired_difference``):
+    ``difference``, its interval and whether the interval excludes 0."""
+    row.difference, row.difference_ci_low, row.difference_ci_high, row.significant = paired_difference(values, base)
 
 
 def _difference(row: Row, values: np.ndarray, base: np.ndarray) -> None:

@@ -33,9 +33,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from loansim.analysis.compare import estimate, paired_difference
 from loansim.errors import UserError
 from loansim.loans import totals_problems
-from loansim.metrics import mean_ci95
 from loansim.scenario import Scenario
 
 METHODS = ("grid", "lhs", "sobol")
@@ -217,9 +217,8 @@ def points_frame(rows: Any, keys: list[str]) -> Any:
             values = group[name].to_numpy(dtype=float)
             if np.isnan(values).any():
                 continue
-            own = mean_ci95(values)
-            low, high = own["ci95"] or (None, None)
-            record.update({name: own["mean"], f"{name}_ci_low": low, f"{name}_ci_high": high})
+            mean, low, high = estimate(values)
+            record.update({name: mean, f"{name}_ci_low": low, f"{name}_ci_high": high})
         record["ledger_balanced"] = bool(group["ledger_balanced"].all())
         records.append(record)
     return pd.DataFrame.from_records(records)
@@ -238,14 +237,12 @@ def differences_frame(rows: Any, keys: list[str], reference: int = 0) -> Any:
     for number, group in rows.groupby("point", sort=True):
         group = group.sort_values("replication")
         for name in figures:
-            d = group[name].to_numpy(dtype=float) - base[name].to_numpy(dtype=float)
-            if np.isnan(d).any():
+            values, reference_values = group[name].to_numpy(dtype=float), base[name].to_numpy(dtype=float)
+            if np.isnan(values).any() or np.isnan(reference_values).any():
                 continue
-            paired = mean_ci95(d)
-            low, high = paired["ci95"] or (None, None)
+            difference, low, high, significant = paired_difference(values, reference_values)
             records.append({"point": number, **{k: group[k].iloc[0] for k in keys}, "figure": name,
-                            "difference": paired["mean"], "ci_low": low, "ci_high": high,
-                            "significant": None if low is None else bool(low > 0 or high < 0)})
+                            "difference": difference, "ci_low": low, "ci_high": high, "significant": significant})
     return pd.DataFrame.from_records(records)
 
 
