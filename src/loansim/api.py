@@ -206,9 +206,10 @@ class Backend:
     backend: str | None = None
     scheduler: str | None = None
 
-    def check(self) -> Backend:
-        """This backend, or a ``UserError`` for options that cannot be honoured together."""
-        check_backend(self.backend, self.scheduler, self.workers)
+    def check(self, spelled: Any = None) -> Backend:
+        """This backend, or a ``UserError`` for options that cannot be honoured together
+        (``experiment.check_backend``; `spelled` writes an option as the user gave it)."""
+        check_backend(self.backend, self.scheduler, self.workers, spelled)
         return self
 
 

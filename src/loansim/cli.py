@@ -146,15 +146,7 @@ def _backend(args: argparse.Namespace) -> Any:
     """The backend the options ask for (``api.Backend``), checked."""
     from loansim.api import Backend
 
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers {args.workers}: must be >= 1")
-    if args.scheduler is not None and args.backend == "local":
-        raise UserError(f"--scheduler {args.scheduler}: a scheduler is for --backend dask, not local; "
-                        "use --backend dask (or leave --backend out)")
-    if args.scheduler is not None and args.workers is not None:
-        raise UserError(f"--workers {args.workers}: with --scheduler the cluster's own workers run the replications; "
-                        "leave --workers out (it sets the size of a local cluster, without --scheduler)")
-    return Backend(args.workers, args.backend, args.scheduler).check()
+    return Backend(args.workers, args.backend, args.scheduler).check(spelled=lambda name, value: f"--{name} {value}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -227,21 +227,25 @@ def run_tasks(work: Callable[[Scenario, int, Callable[[int], None] | None], T], 
     return [results[i] for i in range(len(tasks))], used
 
 
-def check_backend(backend: str | None, scheduler: str | None, workers: int | None) -> str:
+def check_backend(backend: str | None, scheduler: str | None, workers: int | None,
+                  spelled: Callable[[str, Any], str] | None = None) -> str:
     """The backend to use (``dask`` when only a scheduler is given), or a ``UserError`` for a
-    combination that cannot be honoured."""
+    combination that cannot be honoured. `spelled(name, value)` writes an option as the user
+    gave it (the command line's ``--workers 2``; by default the API's ``workers = 2``)."""
+    spell = spelled or (lambda name, value: f"{name} = {value!r}")
+    option = "--backend dask" if spelled else "backend='dask'"
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise UserError(f"workers = {workers!r}: must be a whole number >= 1")
+        raise UserError(f"{spell('workers', workers)}: must be >= 1 (a whole number)")
     if backend is None:
         backend = "dask" if scheduler else "local"
     if backend not in BACKENDS:
-        raise UserError(f"backend = {backend!r}: must be one of {', '.join(BACKENDS)}")
+        raise UserError(f"{spell('backend', backend)}: must be one of {', '.join(BACKENDS)}")
     if backend == "local" and scheduler:
-        raise UserError(f"scheduler = {scheduler!r}: a scheduler address is for backend dask; "
-                        "use --backend dask (or leave --backend out)")
+        raise UserError(f"{spell('scheduler', scheduler)}: a scheduler is for {option}, not local; "
+                        f"use {option} (or leave the backend out)")
     if backend == "dask" and scheduler and workers is not None:
-        raise UserError(f"workers = {workers}: with a Dask scheduler the cluster's own workers run the tasks; "
-                        "leave workers out (it sets the size of a local cluster, without a scheduler)")
+        raise UserError(f"{spell('workers', workers)}: with {'--scheduler' if spelled else 'a scheduler'} the cluster's own "
+                        "workers run the replications; leave workers out (they set the size of a local cluster, without a scheduler)")
     return backend
 
 
