@@ -142,17 +142,11 @@ def run_sweep(path: str | Path, overrides: list[Override], grid: dict[str, list[
     replications = points[0].scenario.run.replications
     if out is None:
         return Sweep(chosen, keys, points, run_points(points, replications, None, backend, progress), source)
-    from loansim.report.folder import OutLock
-
-    report.check_sweep_out(out, path)
-    try:
-        with OutLock(out):
-            plan = report.plan_of(Sweep(chosen, keys, points, None, source), replications)
-            store = report.Store(out / report.STORE, begin=lambda: report.begin(out, plan))
-            result = Sweep(chosen, keys, points, run_points(points, replications, store, backend, progress), source)
-            report.write_sweep(out, result)
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot write the sweep folder: {exc.strerror or exc}") from None
+    with report.held(out, path):
+        plan = report.plan_of(Sweep(chosen, keys, points, None, source), replications)
+        store = report.Store(out / report.STORE, begin=lambda: report.begin(out, plan))
+        result = Sweep(chosen, keys, points, run_points(points, replications, store, backend, progress), source)
+        report.write_sweep(out, result)
     return result
 
 

@@ -27,6 +27,8 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -145,14 +147,22 @@ def plan_of(sweep: Sweep, replications: int) -> dict[str, Any]:
     }
 
 
-def write_sweep_guarded(out: Path, sweep: Sweep) -> Path:
-    """Check and lock `out`, then write the sweep's tables, charts and page into it."""
-    check_sweep_out(out, sweep.source.get("scenario_file"))
+@contextmanager
+def held(out: Path, scenario_file: Path | str | None) -> Iterator[None]:
+    """Check the sweep folder `out` (``check_sweep_out``) and hold its lock meanwhile; an OS
+    error on the folder is a ``UserError`` naming it."""
+    check_sweep_out(out, scenario_file)
     try:
         with folder.OutLock(out):
-            return write_sweep(out, sweep)
+            yield
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write the sweep folder: {exc.strerror or exc}") from None
+
+
+def write_sweep_guarded(out: Path, sweep: Sweep) -> Path:
+    """Check and lock `out`, then write the sweep's tables, charts and page into it."""
+    with held(out, sweep.source.get("scenario_file")):
+        return write_sweep(out, sweep)
 
 
 def write_sweep(out: Path, sweep: Sweep) -> Path:
