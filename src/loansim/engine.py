@@ -57,6 +57,13 @@ timeout was scheduled before the clock's (SimPy runs same-time events first in, 
 Because a loan's DPD grows by one a day from a due day of its own cohort, the loans that
 reach a threshold of ``X`` days on day ``t`` all belong to cohort ``(t - X) mod 30``: the
 default and charge-off steps look at that cohort only.
+
+Where nothing acts on the book day by day but these steps (no grace period, no policy with
+a day of its own), steps 3-8 of several consecutive days of a month run as one step on the
+first of them, on a *span* of cohorts (``loansim.spans``): each borrower's own events keep
+their order, so the results are the same bit for bit, and a small book, whose daily cohorts
+are small, no longer pays each day's fixed cost. ``before_due(sim, day, cohort)`` and
+``missed`` then see the span (``day`` its first day, ``cohort.today(day)`` each loan's).
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ import numpy as np
 import simpy
 
 from loansim import borrowers as bh
-from loansim import servicing
+from loansim import servicing, spans
 from loansim.borrowers.monthly import PopulationMonth
 from loansim.borrowers.payment import MISS_CAUSES
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
@@ -96,6 +103,10 @@ class Hooks:
         if hook not in HOOKS:
             raise ValueError(f"unknown hook {hook!r}; hooks are {', '.join(HOOKS)}")
         self._callbacks[hook].append(callback)
+
+    def registered(self, hook: str) -> bool:
+        """Whether any callback is registered for `hook`."""
+        return bool(self._callbacks.get(hook))
 
     def run(self, hook: str, *args: Any) -> None:
         """Call every callback registered for `hook`, in the order they were added."""
@@ -128,7 +139,7 @@ class RunResult:
 class Simulation:
     """One replication of a scenario. ``Simulation(scenario).run()`` returns a ``RunResult``."""
 
-    def __init__(self, scenario: Scenario, replication: int = 0) -> None:
+    def __init__(self, scenario: Scenario, replication: int = 0, day_by_day: bool = False) -> None:
         free_finished_runs(scenario.portfolio.borrowers)
         self.scenario = scenario
         self.replication = replication
@@ -150,8 +161,12 @@ class Simulation:
         self.grace_ends: dict[int, list[servicing.GraceWindow]] = {}  # day -> due dates assessed then
         self.late_payments = servicing.DayBuckets()  # loans whose borrowers pay on a later day than due
         self.catch_ups = servicing.DayBuckets()  # loans whose arrears are paid on their holder's pay day
+        self.recoveries = servicing.DayBuckets()  # charge-offs of a span whose recoveries start on a later day
         for policy in self.policies:
             policy.setup(self)
+        # Several days' due dates in one step where nothing acts day by day (``loansim.spans``).
+        self.spans = None if day_by_day or not spans.possible(self) else spans.Spans(self)
+        self.stop_day = self.months * DAYS_PER_MONTH  # the day ``advance`` runs to: spans end there
         self.population = PopulationMonth(self)
         self.recorder.declare(*[f"missed_{c}" for c in MISS_CAUSES[1:]], *[f"new_defaults_{c}" for c in MISS_CAUSES],
                               *self.population.series())
@@ -175,6 +190,7 @@ class Simulation:
         if self._clock is None:
             self._clock = self.env.process(self._days())
         until_day = min(until_day, self.months * DAYS_PER_MONTH)
+        self.stop_day = until_day
         if until_day > self.env.now:
             self.env.run(until=until_day)
 
@@ -206,6 +222,7 @@ class Simulation:
             vintages=vintage_curves(self.loans, self.months),
         )
         if self.scenario.run.lifetime:
+            self.stop_day = self.end_month * DAYS_PER_MONTH
             self.env.run(until=self._clock)  # the run-off: the clock stops once every loan is resolved
             result.metrics.update(lifetime_metrics(self, int(self.env.now) // DAYS_PER_MONTH - self.months))
             result.ledger_problems += [f"after the run-off: {p}" for p in _ledger_problems(self.loans)]
@@ -226,10 +243,13 @@ class Simulation:
                 self.hooks.run("month_start", self, month)
             servicing.pay_arrears_on_pay_day(self, day)
             self.hooks.run("day_start", self, day)
-            servicing.due_date(self, day, self.cohorts[day_of_month])
-            servicing.end_grace_windows(self, day)
-            servicing.default_step(self, day)
-            servicing.charge_off_step(self, day)
+            if self.spans is not None:  # steps 3-8 for several days at once (``loansim.spans``)
+                self.spans.step(day)
+            else:
+                servicing.due_date(self, day, self.cohorts[day_of_month])
+                servicing.end_grace_windows(self, day)
+                servicing.default_step(self, day)
+                servicing.charge_off_step(self, day)
             self.hooks.run("day_end", self, day)
             if day_of_month == DAYS_PER_MONTH - 1:
                 if month < self.months:

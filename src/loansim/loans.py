@@ -206,7 +206,7 @@ class Ledger:
         L.lent_month[ids] = self.month + 1
         self.book_disbursement(ids)
 
-    def bill_instalment(self, ids: slice) -> np.ndarray:
+    def bill_instalment(self, ids: slice, today: int | np.ndarray | None = None) -> np.ndarray:
         """Bill one month's interest and, while the schedule runs, its principal part.
 
         Interest accrues on all outstanding principal (30/360: rate / 12 per month).
@@ -215,10 +215,11 @@ class Ledger:
         zero exactly. Loans already charged off or repaid have no principal and are billed 0.
         After the term, loans still owing are billed interest only. Loans whose schedule
         has not started (not yet lent, or deferred) are billed nothing. Returns a mask of
-        the loans that had a scheduled instalment due today.
+        the loans that had a scheduled instalment due today. `today`: the day (default: now),
+        or each loan's, for a span of due days (``loansim.spans``).
         """
         L = self.loans
-        started = L.sched_start_day[ids] <= self.now()
+        started = L.sched_start_day[ids] <= (self.now() if today is None else today)
         interest = L.monthly_interest(ids)  # >= 0
         if not started.all():
             interest *= started

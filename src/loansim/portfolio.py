@@ -26,9 +26,11 @@ from loansim.scenario import Scenario
 
 @dataclass(frozen=True)
 class Cohort:
-    """The loans due on one day of the month and the borrowers who hold them."""
+    """The loans due on one day of the month and the borrowers who hold them; or, made by
+    ``Book.span``, those due on several consecutive days of a month (a *span*), then `day`
+    is each borrower's due day of the month."""
 
-    day: int
+    day: int | np.ndarray
     loans: slice
     borrowers: slice
     holder: np.ndarray | None = None  # each loan's borrower, as a position in `borrowers`
@@ -50,6 +52,13 @@ class Cohort:
     def most_per_borrower(self, per_loan: np.ndarray) -> np.ndarray:
         """The largest of a per-loan array for each borrower."""
         return per_loan if self.first is None else np.maximum.reduceat(per_loan, self.first)
+
+    def today(self, now: int) -> int | np.ndarray:
+        """The day each of the cohort's loans is dealt with: `now` for one day's cohort; for a
+        span, each loan's due date in the month of `now`."""
+        if isinstance(self.day, int):
+            return now
+        return now - now % DAYS_PER_MONTH + self.to_loans(self.day)
 
     def loan_ids(self, local: np.ndarray) -> np.ndarray:
         """Loan ids of positions `local` within this cohort."""
@@ -96,6 +105,21 @@ class Book:
         edges = list(range(0, people.n, BLOCK)) + [people.n]
         loan_edges = [int(self.first_loan[b]) if b < people.n else self.loans.n for b in edges]
         self.blocks = [(slice(b0, b1), slice(l0, l1)) for b0, b1, l0, l1 in zip(edges, edges[1:], loan_edges, loan_edges[1:])]
+
+    def span(self, first: int, stop: int) -> Cohort:
+        """One cohort of the loans due on days `first` to `stop - 1` of the month (their
+        loans and borrowers are contiguous, as each day's are)."""
+        days = self.cohorts[first:stop]
+        if len(days) == 1:
+            return days[0]
+        loans = slice(days[0].loans.start, days[-1].loans.stop)
+        borrowers = slice(days[0].borrowers.start, days[-1].borrowers.stop)
+        day = np.repeat(np.arange(first, stop, dtype=np.int64), [c.borrowers.stop - c.borrowers.start for c in days])
+        if days[0].holder is None:
+            return Cohort(day, loans, borrowers)
+        holder = np.concatenate([c.holder + (c.borrowers.start - borrowers.start) for c in days])
+        first_loan = np.concatenate([c.first + (c.loans.start - loans.start) for c in days])
+        return Cohort(day, loans, borrowers, holder, first_loan)
 
     def holders(self, ids: np.ndarray) -> np.ndarray:
         """The borrower of each of loans `ids`. When every borrower holds one loan, loan i is

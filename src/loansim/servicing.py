@@ -34,29 +34,38 @@ DEFAULT_SERIES = tuple(f"new_defaults_{cause}" for cause in MISS_CAUSES)  # and 
 
 def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     """Bill today's cohort and collect what borrowers pay; then assess misses, today or,
-    with a grace period, when it ends (``assess``)."""
+    with a grace period, when it ends (``assess``).
+
+    `cohort` may be a span of due days (``loansim.spans``): `day` is then its first, and
+    each loan is dealt with as on its own due date (``Cohort.today``)."""
     if cohort.empty:
         return
     L, loans = sim.loans, cohort.loans
+    today = cohort.today(day)
     sim.hooks.run("before_due", sim, day, cohort)
     principal_before = L.principal[loans].copy()
-    scheduled = sim.ledger.bill_instalment(loans)
+    scheduled = sim.ledger.bill_instalment(loans, today)
     due = L.amount_due(loans)
     paid, reason = payment.decide(sim, cohort, due)
     L.pay_reason[loans] = reason
     collect(sim, loans, due, paid, cohort)
     if sim.population.catch_up:  # short of cash, not of will or memory: pays on the pay day
-        short = (reason == 0) & (L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)  # set by collect
-        ids = cohort.loan_ids(short.nonzero()[0])
-        sim.catch_ups.add(next_pay_day(sim, day, ids), ids)
+        short = ((reason == 0) & (L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)).nonzero()[0]  # set by collect
+        ids = cohort.loan_ids(short)
+        sim.catch_ups.add(next_pay_day(sim, _of(today, short), ids), ids)
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
     if sim.population.misreading or sim.population.forgetting:
         late, days_late = payment.late_payers(sim, cohort, reason)
-        sim.late_payments.add(day + days_late, late)
+        sim.late_payments.add(_of(today, late - loans.start) + days_late, late)
     if sim.grace_days == 0:
         assess(sim, day, cohort, scheduled, reason, principal_before)
     else:
         sim.grace_ends.setdefault(day + sim.grace_days, []).append(GraceWindow(sim, day, cohort, scheduled, reason, principal_before))
+
+
+def _of(today: int | np.ndarray, local: np.ndarray) -> int | np.ndarray:
+    """`today` (``Cohort.today``) for the loans at positions `local` of the cohort."""
+    return today if isinstance(today, int) else today[local]
 
 
 def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
@@ -66,7 +75,7 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     ``missed`` hook (late fees)."""
     L, loans = sim.loans, cohort.loans
     missed = L.unpaid_scheduled(loans) > 0
-    if sim.env.now > day:  # assessed after a grace window: a loan charged off since is still unpaid
+    if isinstance(cohort.day, int) and sim.env.now > day:  # assessed after a grace window: a loan charged off since is still unpaid
         missed |= (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)
     missed &= scheduled  # a mask over the cohort's loans
     L.n_missed[loans] += missed
@@ -119,21 +128,25 @@ def end_grace_windows(sim: Simulation, day: int) -> None:
         window.end()
 
 
-def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None) -> None:
+def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None,
+            today: int | np.ndarray | None = None) -> None:
     """Book payments `paid` (cents) against amounts `due` on loans `ids`, and what follows.
 
     Borrowers pay out of their cash (``borrowers.pay_out``): through `cohort` when the loans
-    are a whole cohort, else loan by loan (a borrower may pay several loans).
+    are a whole cohort, else loan by loan (a borrower may pay several loans). `today`: the
+    day of each payment (default: now), for payments of several days made in one step.
     """
     past_due = sim.ledger.pay(ids, paid)
-    day_of_month = int(sim.env.now) % DAYS_PER_MONTH
     if cohort is not None:
-        pay_out(sim.borrowers, cohort.borrowers, cohort.per_borrower(paid) / 100, day_of_month)
-    elif sim.book.one_each:  # each borrower once
-        pay_out(sim.borrowers, ids, paid / 100, day_of_month)
+        pay_out(sim.borrowers, cohort.borrowers, cohort.per_borrower(paid) / 100, cohort.day)
     else:
-        holders, of_loan = np.unique(sim.loans.borrower[ids], return_inverse=True)
-        pay_out(sim.borrowers, holders, np.bincount(of_loan, weights=paid / 100, minlength=holders.size), day_of_month)
+        day_of_month = (int(sim.env.now) if today is None else today) % DAYS_PER_MONTH
+        if sim.book.one_each:  # each borrower once
+            pay_out(sim.borrowers, ids, paid / 100, day_of_month)
+        else:
+            holders, first, of_loan = np.unique(sim.loans.borrower[ids], return_index=True, return_inverse=True)
+            day_of_month = day_of_month if isinstance(day_of_month, int) else day_of_month[first]
+            pay_out(sim.borrowers, holders, np.bincount(of_loan, weights=paid / 100, minlength=holders.size), day_of_month)
     update_delinquency(sim.loans, ids, past_due)
     close_repaid(sim.loans, ids, due, paid)
 
@@ -159,6 +172,18 @@ class DayBuckets:
         for day, start, end in zip(days[starts].tolist(), starts, ends):
             self._days.setdefault(day, []).append(ids[start:end])
 
+    def take_span(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The loans in the buckets of days `first` to `stop - 1`, in id order, and the day
+        of each; those buckets are emptied."""
+        days = [day for day in range(first, stop) if day in self._days]
+        if not days:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        groups = [(day, ids) for day in days for ids in self._days.pop(day)]
+        ids = np.concatenate([ids for _, ids in groups])
+        when = np.repeat(np.array([day for day, _ in groups], dtype=np.int64), [ids.size for _, ids in groups])
+        order = np.argsort(ids, kind="stable")
+        return ids[order], when[order]
+
     def take(self, day: int) -> np.ndarray:
         """The loans in `day`'s bucket, in id order (empty if none); the bucket is emptied."""
         groups = self._days.pop(day, None)
@@ -170,12 +195,12 @@ def pay_late(sim: Simulation, day: int) -> None:
     date is today, pay what they can."""
     ids = sim.late_payments.take(day)
     if ids.size:
-        pay_what_cash_allows(sim, ids)
+        pay_what_cash_allows(sim, ids, day)
 
 
-def next_pay_day(sim: Simulation, day: int, ids: np.ndarray) -> np.ndarray:
-    """The day of the next pay day after `day` of the holders of loans `ids` (a pay day on
-    `day` itself is past: that income is in already)."""
+def next_pay_day(sim: Simulation, day: int | np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The day of the next pay day after `day` (or each loan's) of the holders of loans `ids`
+    (a pay day on `day` itself is past: that income is in already)."""
     dom = day % DAYS_PER_MONTH
     pay_day = sim.borrowers.pay_day[sim.book.holders(ids)].astype(np.int64)
     return day - dom + pay_day + np.where(pay_day > dom, 0, DAYS_PER_MONTH)
@@ -184,18 +209,26 @@ def next_pay_day(sim: Simulation, day: int, ids: np.ndarray) -> np.ndarray:
 def pay_arrears_on_pay_day(sim: Simulation, day: int) -> None:
     """Borrowers left short of cash at a due date whose next pay day is today pay the arrears
     out of it (``borrowers.pay_arrears_on_pay_day``), unless they have chosen not to pay."""
-    L, ids = sim.loans, sim.catch_ups.take(day)
-    if ids.size == 0:
-        return
-    late = ids.compress((L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0))
-    late = late.compress(~sim.borrowers.unwilling[sim.book.holders(late)])
+    ids = sim.catch_ups.take(day)
+    if ids.size:
+        pay_arrears(sim, ids, day)
+
+
+def pay_arrears(sim: Simulation, ids: np.ndarray, today: int | np.ndarray) -> None:
+    """The holders of loans `ids`, short of cash at a due date, pay the arrears out of the
+    pay day of `today` (or each loan's), unless they have chosen not to pay."""
+    L = sim.loans
+    late = ((L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0)).nonzero()[0]
+    late = late.compress(~sim.borrowers.unwilling[sim.book.holders(ids[late])])
     if late.size:
-        sim.recorder.add(day, "paid_on_pay_day", int(pay_what_cash_allows(sim, late).sum()))
+        paid = pay_what_cash_allows(sim, ids[late], _of(today, late))
+        sim.recorder.add(int(sim.env.now), "paid_on_pay_day", int(paid.sum()))
 
 
-def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
-    """The holders of loans `ids` pay what is due on those that are active, now, out of their
-    savings, in payment order; returns what was paid on each of `ids` (cents)."""
+def pay_what_cash_allows(sim: Simulation, ids: np.ndarray, today: int | np.ndarray) -> np.ndarray:
+    """The holders of loans `ids` pay what is due on those that are active, on `today` (or
+    each loan's day), out of their savings, in payment order; returns what was paid on each
+    of `ids` (cents)."""
     paid_out = np.zeros(len(ids), dtype=np.int64)
     mine = (sim.loans.status[ids] == ACTIVE).nonzero()[0]
     active = ids[mine]
@@ -204,6 +237,7 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     if (active[1:] < active[:-1]).any():  # loans by borrower and priority (= by id), as allocate needs
         order = np.argsort(active, kind="stable")
         active, mine = active[order], mine[order]
+    today = _of(today, mine)
     if sim.book.one_each:
         first, holders = None, active
     else:
@@ -211,14 +245,15 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray) -> np.ndarray:
         first = borrower_starts(borrower)
         holders = borrower[first]
     due = sim.loans.amount_due(active)
-    cash = cash_cents(sim.borrowers, holders, int(sim.env.now) % DAYS_PER_MONTH)
+    day_of_month = today % DAYS_PER_MONTH
+    cash = cash_cents(sim.borrowers, holders, day_of_month if first is None or isinstance(today, int) else day_of_month[first])
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
     paid_out[mine] = paid
     if not paid.all():  # nothing changes on a loan paid nothing
         paying = paid.nonzero()[0]
-        active, due, paid = active[paying], due[paying], paid[paying]
+        active, due, paid, today = active[paying], due[paying], paid[paying], _of(today, paying)
     if paid.size:
-        collect(sim, active, due, paid)
+        collect(sim, active, due, paid, today=today)
     return paid_out
 
 
@@ -273,7 +308,7 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
     if at.size == 0:
         return
     oldest = L.oldest_unpaid_day[cohort.loan_ids(at)]
-    behind = np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH + 1, 0)
+    behind = np.where(oldest >= 0, (_of(cohort.today(int(sim.env.now)), at) - oldest) // DAYS_PER_MONTH + 1, 0)
     if cohort.holder is None:
         scores[at] = score.missed(scores[at], p.miss_points, behind)
     else:  # a borrower's deepest arrears among the loans missed today
@@ -283,26 +318,35 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
         scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
 
 
-def reaching(sim: Simulation, day: int, dpd: int) -> np.ndarray:
+def reaching(sim: Simulation, day: int, dpd: int, span: Cohort | None = None) -> np.ndarray:
     """Ids, ascending, of the active loans at or past `dpd` days past due today: only loans of
-    one cohort can reach it today (the engine's docstring), and on most days none does."""
-    cohort, latest = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans, day - dpd  # oldest unpaid day at the latest
-    if latest < 0:
-        return np.zeros(0, dtype=np.int64)
+    one cohort can reach it today (the engine's docstring), and on most days none does.
+
+    With a `span` of due days (``loansim.spans``; `dpd` a whole number of months, so that the
+    loans reaching it on a day are that day's cohort): its loans reaching it on their due day."""
+    if span is None:
+        loans, latest = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans, day - dpd  # oldest unpaid day at the latest
+        if latest < 0:
+            return np.zeros(0, dtype=np.int64)
+    else:
+        loans, latest = span.loans, span.today(day) - dpd
+        if isinstance(latest, int) and latest < 0:
+            return np.zeros(0, dtype=np.int64)
     # A loan with no unpaid day holds -1, which as uint32 is past any day: one comparison finds them all.
-    ids = cohort.start + (sim.loans.oldest_unpaid_day[cohort].view(np.uint32) <= latest).nonzero()[0]
+    ids = loans.start + (sim.loans.oldest_unpaid_day[loans].view(np.uint32) <= latest).nonzero()[0]
     return ids.compress(sim.loans.status[ids] == ACTIVE) if ids.size else ids
 
 
-def default_step(sim: Simulation, day: int) -> None:
-    """Flag loans reaching the default DPD today, attribute them to a cause, mark scores."""
+def default_step(sim: Simulation, day: int, span: Cohort | None = None) -> None:
+    """Flag loans reaching the default DPD today (or on their due day, in a `span`,
+    ``reaching``), attribute them to a cause, mark scores."""
     L = sim.loans
-    new = reaching(sim, day, sim.scenario.lender.default_dpd)
+    new = reaching(sim, day, sim.scenario.lender.default_dpd, span)
     if new.size:
         new = new.compress(L.defaulted_day[new] < 0)
     if new.size == 0:
         return
-    L.defaulted_day[new] = day
+    L.defaulted_day[new] = day if span is None else _of(span.today(day), new - span.loans.start)
     holders = sim.book.holders(new)  # a borrower with several loans defaulting today is marked once
     sim.borrowers.score[holders] = score.defaulted(sim.borrowers.score[holders], sim.scenario.borrowers.score.default_points)
     sim.recorder.add(day, "new_defaults", len(new))
@@ -310,21 +354,26 @@ def default_step(sim: Simulation, day: int) -> None:
         sim.recorder.add(day, name, count)
 
 
-def charge_off_step(sim: Simulation, day: int) -> None:
-    """Charge off loans reaching the charge-off DPD today and expect their recoveries."""
+def charge_off_step(sim: Simulation, day: int, span: Cohort | None = None) -> None:
+    """Charge off loans reaching the charge-off DPD today (or on their due day, in a `span`,
+    ``reaching``) and expect their recoveries."""
     L = sim.loans
-    ids = reaching(sim, day, sim.scenario.lender.charge_off_dpd)
+    ids = reaching(sim, day, sim.scenario.lender.charge_off_dpd, span)
     if ids.size == 0:
         return
     principal = sim.ledger.charge_off(ids)
-    L.charged_off_day[ids] = day
+    when = day if span is None else _of(span.today(day), ids - span.loans.start)
+    L.charged_off_day[ids] = when
     L.oldest_unpaid_day[ids] = -1  # closed loans are in no delinquency bucket
     sim.recorder.add(day, "new_charge_offs", len(ids))
     expected = round_cents(principal * L.recovery_share[ids])
     if expected.any():
         recovering = ids[expected > 0]
         sim.ledger.expect_recovery(recovering, expected[expected > 0])
-        sim.env.process(recover(sim, recovering))
+        if span is None:
+            sim.env.process(recover(sim, recovering))
+        else:  # each day's recoveries start on that day, as they would day by day
+            sim.recoveries.add(when[expected > 0] if isinstance(when, np.ndarray) else np.full(recovering.size, when), recovering)
     sim.hooks.run("charged_off", sim, day, ids)
 
 

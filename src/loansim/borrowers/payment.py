@@ -98,7 +98,7 @@ def choose_not_to_pay(sim: Simulation, cohort: Cohort, due: np.ndarray) -> np.nd
     """
     people, month, p, B = sim.borrowers, sim.population, sim.scenario.borrowers.strategic, cohort.borrowers
     oldest = sim.loans.oldest_unpaid_day[cohort.loans]
-    behind = cohort.most_per_borrower(np.where(oldest >= 0, (sim.env.now - oldest) // DAYS_PER_MONTH, 0))
+    behind = cohort.most_per_borrower(np.where(oldest >= 0, (cohort.today(int(sim.env.now)) - oldest) // DAYS_PER_MONTH, 0))
     hazard = month.strategic_base[B] * (1 + np.float32(p.arrears_multiplier) * behind)
     decided = (month.strategic_draws[B] < hazard) & (due > 0)
     people.unwilling[B] |= decided

@@ -40,6 +40,12 @@ class Policy:
 
     name: ClassVar[str]
     Params: ClassVar[type[PolicyParams]] = PolicyParams
+    spans_days: ClassVar[bool] = False
+    """Whether the clock may deal with several days' due dates in one step while this policy
+    is on (``loansim.spans``): true only for a policy that acts on no day of its own (no
+    ``day_start``, ``day_end``, ``charged_off`` or ``lent`` hook, no actor process) and
+    whose ``before_due`` and ``missed`` hooks work loan by loan, taking `day` as the first
+    day of the span (``Cohort.today`` gives each loan's)."""
 
     def __init__(self, params: PolicyParams) -> None:
         self.params = params

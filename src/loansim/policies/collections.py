@@ -364,7 +364,7 @@ class Collections(Policy):
         ids, first = np.unique(np.concatenate([batch for _, batch in batches]), return_index=True)
         stage = np.concatenate([np.full(batch.size, s, dtype=np.int64) for s, batch in batches])[first]
         settled = (sim.loans.oldest_unpaid_day[ids] < 0) & (sim.loans.status[ids] != CHARGED_OFF)  # paid up since
-        paid = servicing.pay_what_cash_allows(sim, ids)  # a loan promised twice pays once
+        paid = servicing.pay_what_cash_allows(sim, ids, int(sim.env.now))  # a loan promised twice pays once
         kept = np.bincount(stage.compress((paid > 0) | settled), minlength=len(self.stages))
         collected = np.zeros(len(self.stages), dtype=np.int64)
         np.add.at(collected, stage, paid)

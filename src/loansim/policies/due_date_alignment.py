@@ -37,6 +37,7 @@ class DueDateAlignment(Policy):
     """Due dates just after pay day."""
 
     name = "due_date_alignment"
+    spans_days = True  # it acts before the run only
     Params = DueDateAlignmentParams
     params: DueDateAlignmentParams
 

@@ -41,6 +41,7 @@ class EarlyWarning(Policy):
     """Reach out before arrears build, offering deferral or restructuring."""
 
     name = "early_warning"
+    spans_days = True  # it reaches out at the month's start only
     Params = EarlyWarningParams
     params: EarlyWarningParams
 

@@ -42,6 +42,7 @@ class Education(Policy):
     """Campaigns that raise literacy for a while."""
 
     name = "education"
+    spans_days = True  # it acts at the month's start only
     Params = EducationParams
     params: EducationParams
 

@@ -34,6 +34,7 @@ class LateFee(Policy):
 
     name = "late_fee"
     Params = LateFeeParams
+    spans_days = True  # both charges are per loan, whatever the day
     params: LateFeeParams
 
     @classmethod

@@ -147,7 +147,7 @@ class Reminders(Policy):
         if payers.size:
             at = np.minimum(np.searchsorted(payers, of_late), payers.size - 1)
             loans_of = late[payers[at] == of_late]
-            self.paid_after += int(servicing.pay_what_cash_allows(sim, loans_of).sum())
+            self.paid_after += int(servicing.pay_what_cash_allows(sim, loans_of, int(sim.env.now)).sum())
 
     def report(self, sim: Simulation) -> dict[str, float]:
         return {**super().report(sim), "reminders_before_due": float(self.sent_before),

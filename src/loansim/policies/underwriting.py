@@ -62,6 +62,7 @@ class Underwriting(Policy):
     """Applicants over time, approved by score, debt-to-income and verified income."""
 
     name = "underwriting"
+    spans_days = True  # it lends at the month's start only
     Params = UnderwritingParams
     params: UnderwritingParams
 
