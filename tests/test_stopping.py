@@ -166,3 +166,27 @@ def test_result_files_are_those_the_writer_writes() -> None:
     run = {"manifest.json", "summary.json", "monthly.csv", "monthly_mean.csv", "monthly.parquet", "roll_rates.csv",
            "report.html", "vintages.csv", "vintages.png", *writer.PLOTS}
     assert run | set(comparison.FILES) | set(stress.FILES) == folder.RESULT_FILES
+
+
+def test_ctrl_c_while_the_program_starts_ends_with_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C while the command line is imported, or while it reads its arguments."""
+    import loansim.__main__
+    from loansim import cli
+
+    class Interrupt:
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name == "loansim.cli":
+                raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.delitem(sys.modules, "loansim.cli")
+        patch.setattr(sys, "meta_path", [Interrupt(), *sys.meta_path])
+        assert loansim.__main__.main() == 130
+    assert capsys.readouterr().err == "loansim: interrupted; no results were written\n"
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_parser", interrupted)
+    assert cli.main(["--version"]) == 130
+    assert capsys.readouterr().err == "loansim: interrupted; no results were written\n"

@@ -33,9 +33,9 @@ EXIT_RUN_ERROR = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``loansim`` console script."""
-    args = _parser().parse_args(argv)
+    """Run the command line (the ``loansim`` console script, ``loansim.__main__``)."""
     try:
+        args = _parser().parse_args(argv)
         with _stop_signals_interrupt():
             return args.command(args)
     except UserError as exc:
