@@ -19,6 +19,11 @@ machine, and on a shared virtual machine from one sitting to the next by a facto
 or more; the kernel's time, measured in the same sitting, says how fast the machine was,
 so figures from different sittings can be compared (throughput × kernel ms is roughly
 constant for the same code).
+
+Borrower-months count the book's borrowers (``portfolio.borrowers``) over the run's months.
+``people`` is how many borrowers the run simulates: more than the book when a policy brings
+applicants (bench-policies' underwriting brings 240,000, 10,000 a month for two years,
+whatever the book's size).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ print(json.dumps({
     "setup_s": t1 - t0, "run_s": t2 - t1, "months": scenario.run.months,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "default_rate": result.metrics["default_rate"], "balanced": not result.ledger_problems,
+    "people": sim.borrowers.n,
 }))
 """
 
@@ -109,13 +115,13 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine reference: {reference_ms():.1f} ms (a fixed numpy kernel, benchmarks/throughput.py:reference_ms; lower is faster)")
     print(f"workload: {args.scenario.name}")
-    print(f"{'borrowers':>10} {'months':>6} {'setup s':>8} {'run s':>7} {'borrower-months/s':>18} {'peak MB':>8} {'default':>8} ledger"
+    print(f"{'borrowers':>10} {'months':>6} {'setup s':>8} {'run s':>7} {'borrower-months/s':>18} {'peak MB':>8} {'default':>8} ledger {'people':>9}"
           + ("   cli s  cli/run" if args.end_to_end else ""))
     for n in args.sizes:
         best = min((measure(args.scenario, n) for _ in range(args.repeat)), key=lambda r: r["run_s"])
         rate = n * best["months"] / best["run_s"]
         line = (f"{n:>10,} {best['months']:>6} {best['setup_s']:>8.2f} {best['run_s']:>7.2f} {rate / 1e6:>16.1f} M "
-                f"{best['peak_rss_mb']:>8.0f} {100 * best['default_rate']:>7.2f}% {'ok' if best['balanced'] else 'BROKEN':<6}")
+                f"{best['peak_rss_mb']:>8.0f} {100 * best['default_rate']:>7.2f}% {'ok' if best['balanced'] else 'BROKEN':<6} {best['people']:>9,}")
         if args.end_to_end:
             cli = min(end_to_end(args.scenario, n) for _ in range(args.repeat))
             line += f" {cli:>7.2f} {cli / best['run_s']:>7.1f}x"
