@@ -1,33 +1,79 @@
-"""Agent state as a structure of arrays, declared once.
+"""Agent state as a structure of arrays, declared once and typed.
 
-Each container lists its fields with dtype, unit and meaning in one ``FIELDS`` table
-(as Covasim's ``PeopleMeta`` or Starsim's ``define_states``); the arrays are created
-together, all of length ``n``, and no other attribute can be set afterwards, so a typo
-such as ``loans.princpal = ...`` fails loudly instead of creating a new array.
+A container declares each per-agent array as an annotated class attribute, its dtype in the
+annotation and its start value, unit and meaning in ``field`` (as Starsim's
+``define_states``)::
+
+    class Loans(StateArrays):
+        principal: Int64s = field(0, "cents", "principal outstanding, billed or not")
+
+Type checkers and editors then know every field and its dtype, and ``FIELDS`` lists them
+for code that walks them all (memory estimates, tests). The arrays are created together,
+all of length ``n``, and no other attribute can be set afterwards, so a typo such as
+``loans.princpal = ...`` fails loudly instead of creating a new array; an assignment is
+converted to the field's dtype and must have the length ``n``.
 """
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
+
+Bools = npt.NDArray[np.bool_]
+Int8s = npt.NDArray[np.int8]
+Int16s = npt.NDArray[np.int16]
+Int32s = npt.NDArray[np.int32]
+Int64s = npt.NDArray[np.int64]
+Float32s = npt.NDArray[np.float32]
+Float64s = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class Field:
-    """One per-agent attribute: its dtype, the value new agents start with, its unit."""
+    """One per-agent array: its dtype (from the annotation), the value new agents start
+    with, its unit and its meaning."""
 
-    dtype: type | str
+    dtype: type
     default: float | int | bool = 0
     unit: str = ""
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class _Declared:
+    """A field as written in the class body, before its dtype is read from the annotation."""
+
+    default: float | int | bool
+    unit: str
+    doc: str
+
+
+def field(default: float | int | bool, unit: str, doc: str) -> Any:
+    """Declare a per-agent array of a ``StateArrays`` container (module docstring): its
+    start value, unit and meaning; its dtype is the annotation's (``Int64s``, ...)."""
+    return _Declared(default, unit, doc)
+
+
 class StateArrays:
-    """Base for containers of equal-length per-agent arrays declared in ``FIELDS``."""
+    """Base for containers of equal-length per-agent arrays (module docstring)."""
 
     FIELDS: ClassVar[dict[str, Field]] = {}
+    n: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        hints = typing.get_type_hints(cls)
+        fields = dict(cls.FIELDS)
+        for name, value in list(vars(cls).items()):
+            if isinstance(value, _Declared):
+                dtype = typing.get_args(typing.get_args(hints[name])[-1])[0]  # NDArray[X] = ndarray[shape, dtype[X]]
+                fields[name] = Field(dtype, value.default, value.unit, value.doc)
+                delattr(cls, name)  # the instance's array is the attribute
+        cls.FIELDS = fields
 
     def __init__(self, n: int) -> None:
         object.__setattr__(self, "n", int(n))

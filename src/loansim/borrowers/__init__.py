@@ -28,45 +28,43 @@ import numpy as np
 from loansim.loans import DAYS_PER_MONTH, floor_cents
 from loansim.rng import Streams
 from loansim.scenario import Scenario
-from loansim.state import Field, StateArrays
+from loansim.state import Bools, Float32s, Float64s, Int16s, Int8s, StateArrays, field
 
 
 class Borrowers(StateArrays):
     """One row per borrower. Money fields are float64 currency units."""
 
-    FIELDS = {
-        "due_day": Field(np.int16, 0, "day of month", "day of the 30-day month all the borrower's loans are due"),
-        "segment": Field(np.int16, 0, "id", "portfolio segment (position in [portfolio.segments])"),
-        "base_income": Field(np.float64, 0.0, "currency/month", "monthly income when employed and well"),
-        "income": Field(np.float64, 0.0, "currency/month", "income received this month"),
-        "employed": Field(np.bool_, True, "flag", "holds a job this month"),
-        "job_loss_sensitivity": Field(np.float32, 1.0, "multiplier", "exposure to job loss relative to the average"),
-        "region": Field(np.int16, 0, "id", "region, for shocks that hit a whole region"),
-        "essentials": Field(np.float64, 0.0, "currency/month", "spending that cannot be cut"),
-        "target_buffer": Field(np.float32, 0.0, "months of base income", "liquid savings the borrower aims to hold"),
-        "overspender": Field(np.bool_, False, "flag", "spends more the more cash is at hand"),
-        "savings": Field(np.float64, 0.0, "currency", "cash held at the month's end if the month's spending goes as planned (this month's income counted)"),
-        "month_spending": Field(np.float64, 0.0, "currency", "this month's discretionary spending, spent evenly over its days"),
-        "pay_day": Field(np.int8, 0, "day of month", "day the month's income arrives"),
-        "income_pending": Field(np.float64, 0.0, "currency", "this month's income, counted in savings but not cash before the pay day"),
-        "literacy": Field(np.float32, 0.0, "0-1", "financial literacy"),
-        "forget_prob": Field(np.float32, 0.0, "probability/month", "chance of forgetting a due date, before literacy"),
-        "forget_notice_days": Field(np.int8, 1, "days", "how late a borrower who forgot a due date notices and pays"),
-        "misreads": Field(np.int8, 0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower"),
-        "misread_late_days": Field(np.int8, 0, "days", "how late a borrower who misreads the date pays"),
-        "misread_paid_share": Field(np.float32, 1.0, "share", "share of the amount due paid by one who misreads the instalment"),
-        "strategic_propensity": Field(np.float32, 0.0, "probability/month", "base chance of choosing to stop paying"),
-        "unwilling": Field(np.bool_, False, "flag", "has chosen to stop paying (strategic default)"),
-        "score": Field(np.float32, 680.0, "points 300-850", "credit score"),
-        "stacking_take_up": Field(np.float32, 0.0, "probability", "chance of borrowing outside when short at a due date"),
-        "outside_balance": Field(np.float64, 0.0, "currency", "owed to outside short-term lenders"),
-        "outside_taken": Field(np.float64, 0.0, "currency", "outside credit taken so far"),
-        "outside_rollovers": Field(np.int16, 0, "count", "months the outside repayment was not met in full"),
-        "months_in_arrears": Field(np.int16, 0, "months", "month-ends with at least one loan past due"),
-        "loan_use": Field(np.int8, 0, "code", "0 consumption, 1 productive, 2 risky venture"),
-        "applies_in_month": Field(np.int16, -1, "month", "month an applicant applies for credit (origination); -1 for the book at the start"),
-        "invested": Field(np.float64, 0.0, "currency", "borrowed money still at work in a productive or risky use"),
-    }
+    due_day: Int16s = field(0, "day of month", "day of the 30-day month all the borrower's loans are due")
+    segment: Int16s = field(0, "id", "portfolio segment (position in [portfolio.segments])")
+    base_income: Float64s = field(0.0, "currency/month", "monthly income when employed and well")
+    income: Float64s = field(0.0, "currency/month", "income received this month")
+    employed: Bools = field(True, "flag", "holds a job this month")
+    job_loss_sensitivity: Float32s = field(1.0, "multiplier", "exposure to job loss relative to the average")
+    region: Int16s = field(0, "id", "region, for shocks that hit a whole region")
+    essentials: Float64s = field(0.0, "currency/month", "spending that cannot be cut")
+    target_buffer: Float32s = field(0.0, "months of base income", "liquid savings the borrower aims to hold")
+    overspender: Bools = field(False, "flag", "spends more the more cash is at hand")
+    savings: Float64s = field(0.0, "currency", "cash held at the month's end if the month's spending goes as planned (this month's income counted)")
+    month_spending: Float64s = field(0.0, "currency", "this month's discretionary spending, spent evenly over its days")
+    pay_day: Int8s = field(0, "day of month", "day the month's income arrives")
+    income_pending: Float64s = field(0.0, "currency", "this month's income, counted in savings but not cash before the pay day")
+    literacy: Float32s = field(0.0, "0-1", "financial literacy")
+    forget_prob: Float32s = field(0.0, "probability/month", "chance of forgetting a due date, before literacy")
+    forget_notice_days: Int8s = field(1, "days", "how late a borrower who forgot a due date notices and pays")
+    misreads: Int8s = field(0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower")
+    misread_late_days: Int8s = field(0, "days", "how late a borrower who misreads the date pays")
+    misread_paid_share: Float32s = field(1.0, "share", "share of the amount due paid by one who misreads the instalment")
+    strategic_propensity: Float32s = field(0.0, "probability/month", "base chance of choosing to stop paying")
+    unwilling: Bools = field(False, "flag", "has chosen to stop paying (strategic default)")
+    score: Float32s = field(680.0, "points 300-850", "credit score")
+    stacking_take_up: Float32s = field(0.0, "probability", "chance of borrowing outside when short at a due date")
+    outside_balance: Float64s = field(0.0, "currency", "owed to outside short-term lenders")
+    outside_taken: Float64s = field(0.0, "currency", "outside credit taken so far")
+    outside_rollovers: Int16s = field(0, "count", "months the outside repayment was not met in full")
+    months_in_arrears: Int16s = field(0, "months", "month-ends with at least one loan past due")
+    loan_use: Int8s = field(0, "code", "0 consumption, 1 productive, 2 risky venture")
+    applies_in_month: Int16s = field(-1, "month", "month an applicant applies for credit (origination); -1 for the book at the start")
+    invested: Float64s = field(0.0, "currency", "borrowed money still at work in a productive or risky use")
 
 
 MISREAD_DATE, MISREAD_AMOUNT = 1, 2
