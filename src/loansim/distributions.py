@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
@@ -30,6 +30,8 @@ wrong type (no "100" for 100, no true for 1) and non-finite numbers are all erro
 
 class _Dist(BaseModel):
     model_config = STRICT
+    if TYPE_CHECKING:
+        dist: str  # each distribution's name, a Literal of its own
     _cap: float = PrivateAttr(default=math.inf)  # draws above it are set to it (set by ``dist_in``)
 
     @property

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from loansim.state import Float64s, Int16s, Int32s, Int64s, Int8s, StateArrays, field
+from loansim.state import Array, StateArrays, field
 
 DAYS_PER_MONTH = 30  # the 30/360 convention
 
@@ -91,51 +91,51 @@ def to_cents(amount: float | np.ndarray) -> np.ndarray:
 class Loans(StateArrays):
     """One row per loan. Money fields are int64 cents."""
 
-    borrower: Int32s = field(-1, "id", "borrower who holds the loan")
-    product: Int16s = field(0, "id", "product (position in the portfolio's payment order)")
-    due_day: Int16s = field(0, "day of month", "day of the 30-day month the instalment is due")
-    monthly_rate: Float64s = field(0.0, "share", "contract interest per month (apr / 12)")
-    term_months: Int16s = field(0, "months", "number of scheduled instalments")
-    installment: Int64s = field(0, "cents", "level scheduled payment")
-    status: Int8s = field(ACTIVE, "code", "0 active, 1 repaid, 2 charged off, 3 not lent (application pending or declined)")
-    n_billed: Int16s = field(0, "count", "scheduled instalments billed so far (= scheduled due dates)")
-    oldest_unpaid_day: Int32s = field(-1, "day", "due day of the oldest unpaid instalment; -1 if current")
-    defaulted_day: Int32s = field(-1, "day", "day the loan first reached the default DPD; -1 if never")
-    charged_off_day: Int32s = field(-1, "day", "day of charge-off; -1 if not charged off")
-    sched_start_day: Int32s = field(0, "day", "first due date of the current schedule (the loan's first, or the first after a modification)")
-    sched_billed_base: Int16s = field(0, "count", "scheduled instalments billed before the current schedule started")
-    sched_paid_base: Int64s = field(0, "cents", "interest and principal paid before the current schedule started")
-    n_modified: Int16s = field(0, "count", "modifications (deferrals, restructurings)")
-    recovery_share: Float64s = field(0.0, "share", "share of charged-off principal this loan will recover")
+    borrower: Array[np.int32] = field(-1, "id", "borrower who holds the loan")
+    product: Array[np.int16] = field(0, "id", "product (position in the portfolio's payment order)")
+    due_day: Array[np.int16] = field(0, "day of month", "day of the 30-day month the instalment is due")
+    monthly_rate: Array[np.float64] = field(0.0, "share", "contract interest per month (apr / 12)")
+    term_months: Array[np.int16] = field(0, "months", "number of scheduled instalments")
+    installment: Array[np.int64] = field(0, "cents", "level scheduled payment")
+    status: Array[np.int8] = field(ACTIVE, "code", "0 active, 1 repaid, 2 charged off, 3 not lent (application pending or declined)")
+    n_billed: Array[np.int16] = field(0, "count", "scheduled instalments billed so far (= scheduled due dates)")
+    oldest_unpaid_day: Array[np.int32] = field(-1, "day", "due day of the oldest unpaid instalment; -1 if current")
+    defaulted_day: Array[np.int32] = field(-1, "day", "day the loan first reached the default DPD; -1 if never")
+    charged_off_day: Array[np.int32] = field(-1, "day", "day of charge-off; -1 if not charged off")
+    sched_start_day: Array[np.int32] = field(0, "day", "first due date of the current schedule (the loan's first, or the first after a modification)")
+    sched_billed_base: Array[np.int16] = field(0, "count", "scheduled instalments billed before the current schedule started")
+    sched_paid_base: Array[np.int64] = field(0, "cents", "interest and principal paid before the current schedule started")
+    n_modified: Array[np.int16] = field(0, "count", "modifications (deferrals, restructurings)")
+    recovery_share: Array[np.float64] = field(0.0, "share", "share of charged-off principal this loan will recover")
     # balances outstanding
-    principal: Int64s = field(0, "cents", "principal outstanding, billed or not")
-    principal_due: Int64s = field(0, "cents", "principal billed and not yet paid")
-    interest_due: Int64s = field(0, "cents", "interest billed and not yet paid")
-    fees_due: Int64s = field(0, "cents", "fees and penalty charges billed and not yet paid")
-    fee_displaced: Int64s = field(0, "cents", "interest and principal past due only because payments went to fees first")
+    principal: Array[np.int64] = field(0, "cents", "principal outstanding, billed or not")
+    principal_due: Array[np.int64] = field(0, "cents", "principal billed and not yet paid")
+    interest_due: Array[np.int64] = field(0, "cents", "interest billed and not yet paid")
+    fees_due: Array[np.int64] = field(0, "cents", "fees and penalty charges billed and not yet paid")
+    fee_displaced: Array[np.int64] = field(0, "cents", "interest and principal past due only because payments went to fees first")
     # cumulative ledger per loan
-    disbursed: Int64s = field(0, "cents", "principal lent")
-    amount: Int64s = field(0, "cents", "principal of the loan (lent at the start, or applied for)")
-    principal_repaid: Int64s = field(0, "cents", "principal paid by the borrower")
-    principal_charged_off: Int64s = field(0, "cents", "principal written off at charge-off")
-    interest_billed: Int64s = field(0, "cents", "contract interest charged")
-    interest_paid: Int64s = field(0, "cents", "contract interest paid")
-    interest_written_off: Int64s = field(0, "cents", "interest reversed at charge-off")
-    capitalised: Int64s = field(0, "cents", "interest billed and then added to principal (a modification)")
-    fees_billed: Int64s = field(0, "cents", "fees and penalty charges billed")
-    fees_paid: Int64s = field(0, "cents", "fees and penalty charges paid")
-    fees_written_off: Int64s = field(0, "cents", "fees reversed at charge-off")
-    recoveries: Int64s = field(0, "cents", "cash recovered after charge-off")
-    recoveries_pending: Int64s = field(0, "cents", "recoveries expected but not yet received")
+    disbursed: Array[np.int64] = field(0, "cents", "principal lent")
+    amount: Array[np.int64] = field(0, "cents", "principal of the loan (lent at the start, or applied for)")
+    principal_repaid: Array[np.int64] = field(0, "cents", "principal paid by the borrower")
+    principal_charged_off: Array[np.int64] = field(0, "cents", "principal written off at charge-off")
+    interest_billed: Array[np.int64] = field(0, "cents", "contract interest charged")
+    interest_paid: Array[np.int64] = field(0, "cents", "contract interest paid")
+    interest_written_off: Array[np.int64] = field(0, "cents", "interest reversed at charge-off")
+    capitalised: Array[np.int64] = field(0, "cents", "interest billed and then added to principal (a modification)")
+    fees_billed: Array[np.int64] = field(0, "cents", "fees and penalty charges billed")
+    fees_paid: Array[np.int64] = field(0, "cents", "fees and penalty charges paid")
+    fees_written_off: Array[np.int64] = field(0, "cents", "fees reversed at charge-off")
+    recoveries: Array[np.int64] = field(0, "cents", "cash recovered after charge-off")
+    recoveries_pending: Array[np.int64] = field(0, "cents", "recoveries expected but not yet received")
     # payment history
-    pay_reason: Int8s = field(0, "code", "what limited the payment at the latest due date (payment.MISS_CAUSES; 0: only cash)")
-    last_miss_cause: Int8s = field(0, "code", "why the latest due date was missed (payment.MISS_CAUSES)")
-    n_missed: Int32s = field(0, "count", "scheduled due dates whose interest and principal due were not paid in full")
+    pay_reason: Array[np.int8] = field(0, "code", "what limited the payment at the latest due date (payment.MISS_CAUSES; 0: only cash)")
+    last_miss_cause: Array[np.int8] = field(0, "code", "why the latest due date was missed (payment.MISS_CAUSES)")
+    n_missed: Array[np.int32] = field(0, "count", "scheduled due dates whose interest and principal due were not paid in full")
     # the book at the latest month end (loansim.metrics)
     # vintages (loansim.metrics.vintage_curves)
-    lent_month: Int16s = field(0, "month", "month the loan was lent: 0 for the book at the start, 1 for the run's first month, ...")
-    recovered_day: Int32s = field(-1, "day", "day of the latest recovery received on the loan; -1 if none")
-    month_end_state: Int8s = field(ACTIVE, "code", "state at the latest month end, or at the start before the first: the status code, "
+    lent_month: Array[np.int16] = field(0, "month", "month the loan was lent: 0 for the book at the start, 1 for the run's first month, ...")
+    recovered_day: Array[np.int32] = field(-1, "day", "day of the latest recovery received on the loan; -1 if none")
+    month_end_state: Array[np.int8] = field(ACTIVE, "code", "state at the latest month end, or at the start before the first: the status code, "
                                    "or for an active loan past due beyond any grace period 4 to 7 (1-29, 30-59, 60-89, 90+ days; metrics.PAST_DUE)")
 
     def monthly_interest(self, ids: slice | np.ndarray) -> np.ndarray:

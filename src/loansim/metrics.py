@@ -17,7 +17,8 @@ next, ``Recorder.transitions``) both come from it, so they agree.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import reduce
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -320,7 +321,7 @@ def _outside_debt(sim: Simulation, customers: np.ndarray) -> dict[str, float]:
         return {}
     people = sim.borrowers
     return {
-        "share_borrowers_stacking": float(np.count_nonzero(people.outside_taken[customers]) / max(np.count_nonzero(customers), 1)),
+        "share_borrowers_stacking": float(np.count_nonzero(people.outside_taken[customers]) / max(int(np.count_nonzero(customers)), 1)),
         "outside_debt_taken_per_borrower": float(people.outside_taken[customers].mean()),
         "outside_debt_outstanding": float(people.outside_balance[customers].sum()),
         "outside_rollovers_per_borrower": float(people.outside_rollovers[customers].mean()),
@@ -338,7 +339,14 @@ def _by_cause(sim: Simulation, n_loans: int, due_dates: int) -> dict[str, float]
     return out
 
 
-def mean_ci95(values: np.ndarray | list[float]) -> dict[str, float | list[float] | None]:
+class MeanCI95(TypedDict):
+    """A mean across replications and its 95% interval (``mean_ci95``)."""
+
+    mean: float
+    ci95: list[float] | None
+
+
+def mean_ci95(values: np.ndarray | list[float]) -> MeanCI95:
     """Mean across replications with a Student-t 95% confidence interval.
 
     With one replication there is no estimate of the spread, so ``ci95`` is ``None``.
@@ -404,7 +412,7 @@ SAVINGS_MONTHS = (1, 12, 24, 36, 60, 96)
 
 def outstanding_balance(monthly: dict[str, np.ndarray]) -> np.ndarray:
     """Principal outstanding on active loans at each month end (cents)."""
-    return sum(monthly[f"balance_{b}"] for b in BUCKETS)
+    return reduce(np.add, [monthly[f"balance_{b}"] for b in BUCKETS])
 
 
 def net_charge_off_rate(monthly: dict[str, np.ndarray], start: int, stop: int) -> float:

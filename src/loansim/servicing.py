@@ -246,7 +246,9 @@ def pay_what_cash_allows(sim: Simulation, ids: np.ndarray, today: int | np.ndarr
         holders = borrower[first]
     due = sim.loans.amount_due(active)
     day_of_month = today % DAYS_PER_MONTH
-    cash = cash_cents(sim.borrowers, holders, day_of_month if first is None or isinstance(today, int) else day_of_month[first])
+    if first is not None and isinstance(day_of_month, np.ndarray):
+        day_of_month = day_of_month[first]
+    cash = cash_cents(sim.borrowers, holders, day_of_month)
     paid = payment.allocate(cash, due, first, sim.scenario.borrowers.partial_payments)
     paid_out[mine] = paid
     if not paid.all():  # nothing changes on a loan paid nothing
@@ -299,7 +301,7 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
     else:
         missed_b = cohort.most_per_borrower(missed)
         in_full = (cohort.per_borrower(scheduled.astype(np.int8)) > 0) & ~missed_b
-    utilisation_drop = np.float32(0)
+    utilisation_drop: np.ndarray | np.float32 = np.float32(0)
     if p.utilisation_points:
         repaid = cohort.per_borrower(principal_before - L.principal[loans])
         utilisation_drop = (repaid / np.maximum(cohort.per_borrower(L.disbursed[loans]), 1)).astype(np.float32)
@@ -324,14 +326,13 @@ def reaching(sim: Simulation, day: int, dpd: int, span: Cohort | None = None) ->
 
     With a `span` of due days (``loansim.spans``; `dpd` a whole number of months, so that the
     loans reaching it on a day are that day's cohort): its loans reaching it on their due day."""
+    latest: int | np.ndarray  # the oldest unpaid day at the latest
     if span is None:
-        loans, latest = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans, day - dpd  # oldest unpaid day at the latest
-        if latest < 0:
-            return np.zeros(0, dtype=np.int64)
+        loans, latest = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans, day - dpd
     else:
         loans, latest = span.loans, span.today(day) - dpd
-        if isinstance(latest, int) and latest < 0:
-            return np.zeros(0, dtype=np.int64)
+    if isinstance(latest, int) and latest < 0:
+        return np.zeros(0, dtype=np.int64)
     # A loan with no unpaid day holds -1, which as uint32 is past any day: one comparison finds them all.
     ids = loans.start + (sim.loans.oldest_unpaid_day[loans].view(np.uint32) <= latest).nonzero()[0]
     return ids.compress(sim.loans.status[ids] == ACTIVE) if ids.size else ids

@@ -5,9 +5,10 @@ annotation and its start value, unit and meaning in ``field`` (as Starsim's
 ``define_states``)::
 
     class Loans(StateArrays):
-        principal: Int64s = field(0, "cents", "principal outstanding, billed or not")
+        principal: Array[np.int64] = field(0, "cents", "principal outstanding, billed or not")
 
-Type checkers and editors then know every field and its dtype, and ``FIELDS`` lists them
+Type checkers and editors then know every field and its dtype (reading one gives an
+``NDArray[np.int64]``; assigning takes anything array-like), and ``FIELDS`` lists them
 for code that walks them all (memory estimates, tests). The arrays are created together,
 all of length ``n``, and no other attribute can be set afterwards, so a typo such as
 ``loans.princpal = ...`` fails loudly instead of creating a new array; an assignment is
@@ -18,18 +19,28 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 
-Bools = npt.NDArray[np.bool_]
-Int8s = npt.NDArray[np.int8]
-Int16s = npt.NDArray[np.int16]
-Int32s = npt.NDArray[np.int32]
-Int64s = npt.NDArray[np.int64]
-Float32s = npt.NDArray[np.float32]
-Float64s = npt.NDArray[np.float64]
+T = TypeVar("T", bound=np.generic)
+
+
+class Array(Generic[T]):
+    """The type of a field as type checkers see it: reading it gives an array of dtype `T`,
+    assigning it takes anything array-like (``StateArrays`` converts it to `T`). Only an
+    annotation: at run time a field is a plain numpy array on the instance."""
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> Array[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: Any) -> npt.NDArray[T]: ...
+    def __get__(self, obj: object, owner: Any) -> Any:
+        raise NotImplementedError  # never called: the class attribute is removed (``StateArrays``)
+
+    def __set__(self, obj: object, value: npt.ArrayLike) -> None:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class _Declared:
 
 def field(default: float | int | bool, unit: str, doc: str) -> Any:
     """Declare a per-agent array of a ``StateArrays`` container (module docstring): its
-    start value, unit and meaning; its dtype is the annotation's (``Int64s``, ...)."""
+    start value, unit and meaning; its dtype is the annotation's (``Array[np.int64]``)."""
     return _Declared(default, unit, doc)
 
 
@@ -70,7 +81,7 @@ class StateArrays:
         fields = dict(cls.FIELDS)
         for name, value in list(vars(cls).items()):
             if isinstance(value, _Declared):
-                dtype = typing.get_args(typing.get_args(hints[name])[-1])[0]  # NDArray[X] = ndarray[shape, dtype[X]]
+                dtype = typing.get_args(hints[name])[0]  # Array[X]
                 fields[name] = Field(dtype, value.default, value.unit, value.doc)
                 delattr(cls, name)  # the instance's array is the attribute
         cls.FIELDS = fields
@@ -83,7 +94,7 @@ class StateArrays:
     def __setattr__(self, name: str, value: object) -> None:
         if name not in self.FIELDS:
             raise AttributeError(f"{type(self).__name__} has no field {name!r}")
-        array = np.asarray(value, dtype=self.FIELDS[name].dtype)
+        array: np.ndarray = np.asarray(value, dtype=self.FIELDS[name].dtype)
         if array.shape != (self.n,):
             raise ValueError(f"{type(self).__name__}.{name} must have shape ({self.n},)")
         object.__setattr__(self, name, array)

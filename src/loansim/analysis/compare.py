@@ -104,8 +104,8 @@ def set_difference(row: Any, values: np.ndarray, base: np.ndarray) -> None:
 
 def _difference(row: Row, values: np.ndarray, base: np.ndarray) -> None:
     set_difference(row, values, base)
-    base_mean = float(base.mean())
-    row.relative_change = row.difference / base_mean if base_mean != 0 else None
+    base_mean, difference = float(base.mean()), row.difference
+    row.relative_change = difference / base_mean if difference is not None and base_mean != 0 else None
 
 
 def _figures(experiment: Experiment) -> dict[tuple[str, str], np.ndarray]:
@@ -125,7 +125,10 @@ def unpaired_overlap(rows: list[Row], base_label: str) -> dict[tuple[str, str, s
     out = {}
     for r in rows:
         b = base.get((r.kind, r.name))
-        if r.scenario == base_label or b is None or None in (r.ci_low, r.ci_high, b.ci_low, b.ci_high):
+        if r.scenario == base_label or b is None:
             continue
-        out[(r.scenario, r.kind, r.name)] = bool(r.ci_low <= b.ci_high and b.ci_low <= r.ci_high)
+        low, high, base_low, base_high = r.ci_low, r.ci_high, b.ci_low, b.ci_high
+        if low is None or high is None or base_low is None or base_high is None:
+            continue
+        out[(r.scenario, r.kind, r.name)] = bool(low <= base_high and base_low <= high)
     return out

@@ -22,6 +22,7 @@ and ``unemployment_rate`` (the quarter's mean rate on the path, when there is on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,7 @@ def quarterly(run: RunResult, quarters: int) -> dict[str, np.ndarray]:
         return q.sum(axis=1) if how == "sum" else q.mean(axis=1) if how == "mean" else q[:, -1]
 
     net = m["principal_charged_off"] - m["recoveries"]
-    balance = sum(m[f"balance_{b}"] for b in BUCKETS)
+    balance = reduce(np.add, [m[f"balance_{b}"] for b in BUCKETS])
     income = m["interest_paid"] + m["fees_paid"] - net - m["operating_cost"]
     out = {
         "net_charge_offs": by_quarter(net, "sum"),

@@ -23,48 +23,51 @@ was short of cash may pay the arrears on the pay day (``pay_arrears_on_pay_day``
 
 from __future__ import annotations
 
+from functools import reduce
+
 import numpy as np
 
 from loansim.loans import DAYS_PER_MONTH, floor_cents
 from loansim.rng import Streams
 from loansim.scenario import Scenario
-from loansim.state import Bools, Float32s, Float64s, Int16s, Int8s, StateArrays, field
+from loansim.scenario.schema import Misunderstanding
+from loansim.state import Array, StateArrays, field
 
 
 class Borrowers(StateArrays):
     """One row per borrower. Money fields are float64 currency units."""
 
-    due_day: Int16s = field(0, "day of month", "day of the 30-day month all the borrower's loans are due")
-    segment: Int16s = field(0, "id", "portfolio segment (position in [portfolio.segments])")
-    base_income: Float64s = field(0.0, "currency/month", "monthly income when employed and well")
-    income: Float64s = field(0.0, "currency/month", "income received this month")
-    employed: Bools = field(True, "flag", "holds a job this month")
-    job_loss_sensitivity: Float32s = field(1.0, "multiplier", "exposure to job loss relative to the average")
-    region: Int16s = field(0, "id", "region, for shocks that hit a whole region")
-    essentials: Float64s = field(0.0, "currency/month", "spending that cannot be cut")
-    target_buffer: Float32s = field(0.0, "months of base income", "liquid savings the borrower aims to hold")
-    overspender: Bools = field(False, "flag", "spends more the more cash is at hand")
-    savings: Float64s = field(0.0, "currency", "cash held at the month's end if the month's spending goes as planned (this month's income counted)")
-    month_spending: Float64s = field(0.0, "currency", "this month's discretionary spending, spent evenly over its days")
-    pay_day: Int8s = field(0, "day of month", "day the month's income arrives")
-    income_pending: Float64s = field(0.0, "currency", "this month's income, counted in savings but not cash before the pay day")
-    literacy: Float32s = field(0.0, "0-1", "financial literacy")
-    forget_prob: Float32s = field(0.0, "probability/month", "chance of forgetting a due date, before literacy")
-    forget_notice_days: Int8s = field(1, "days", "how late a borrower who forgot a due date notices and pays")
-    misreads: Int8s = field(0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower")
-    misread_late_days: Int8s = field(0, "days", "how late a borrower who misreads the date pays")
-    misread_paid_share: Float32s = field(1.0, "share", "share of the amount due paid by one who misreads the instalment")
-    strategic_propensity: Float32s = field(0.0, "probability/month", "base chance of choosing to stop paying")
-    unwilling: Bools = field(False, "flag", "has chosen to stop paying (strategic default)")
-    score: Float32s = field(680.0, "points 300-850", "credit score")
-    stacking_take_up: Float32s = field(0.0, "probability", "chance of borrowing outside when short at a due date")
-    outside_balance: Float64s = field(0.0, "currency", "owed to outside short-term lenders")
-    outside_taken: Float64s = field(0.0, "currency", "outside credit taken so far")
-    outside_rollovers: Int16s = field(0, "count", "months the outside repayment was not met in full")
-    months_in_arrears: Int16s = field(0, "months", "month-ends with at least one loan past due")
-    loan_use: Int8s = field(0, "code", "0 consumption, 1 productive, 2 risky venture")
-    applies_in_month: Int16s = field(-1, "month", "month an applicant applies for credit (origination); -1 for the book at the start")
-    invested: Float64s = field(0.0, "currency", "borrowed money still at work in a productive or risky use")
+    due_day: Array[np.int16] = field(0, "day of month", "day of the 30-day month all the borrower's loans are due")
+    segment: Array[np.int16] = field(0, "id", "portfolio segment (position in [portfolio.segments])")
+    base_income: Array[np.float64] = field(0.0, "currency/month", "monthly income when employed and well")
+    income: Array[np.float64] = field(0.0, "currency/month", "income received this month")
+    employed: Array[np.bool_] = field(True, "flag", "holds a job this month")
+    job_loss_sensitivity: Array[np.float32] = field(1.0, "multiplier", "exposure to job loss relative to the average")
+    region: Array[np.int16] = field(0, "id", "region, for shocks that hit a whole region")
+    essentials: Array[np.float64] = field(0.0, "currency/month", "spending that cannot be cut")
+    target_buffer: Array[np.float32] = field(0.0, "months of base income", "liquid savings the borrower aims to hold")
+    overspender: Array[np.bool_] = field(False, "flag", "spends more the more cash is at hand")
+    savings: Array[np.float64] = field(0.0, "currency", "cash held at the month's end if the month's spending goes as planned (this month's income counted)")
+    month_spending: Array[np.float64] = field(0.0, "currency", "this month's discretionary spending, spent evenly over its days")
+    pay_day: Array[np.int8] = field(0, "day of month", "day the month's income arrives")
+    income_pending: Array[np.float64] = field(0.0, "currency", "this month's income, counted in savings but not cash before the pay day")
+    literacy: Array[np.float32] = field(0.0, "0-1", "financial literacy")
+    forget_prob: Array[np.float32] = field(0.0, "probability/month", "chance of forgetting a due date, before literacy")
+    forget_notice_days: Array[np.int8] = field(1, "days", "how late a borrower who forgot a due date notices and pays")
+    misreads: Array[np.int8] = field(0, "code", "0 understands the contract; 1 thinks the date later; 2 the instalment lower")
+    misread_late_days: Array[np.int8] = field(0, "days", "how late a borrower who misreads the date pays")
+    misread_paid_share: Array[np.float32] = field(1.0, "share", "share of the amount due paid by one who misreads the instalment")
+    strategic_propensity: Array[np.float32] = field(0.0, "probability/month", "base chance of choosing to stop paying")
+    unwilling: Array[np.bool_] = field(False, "flag", "has chosen to stop paying (strategic default)")
+    score: Array[np.float32] = field(680.0, "points 300-850", "credit score")
+    stacking_take_up: Array[np.float32] = field(0.0, "probability", "chance of borrowing outside when short at a due date")
+    outside_balance: Array[np.float64] = field(0.0, "currency", "owed to outside short-term lenders")
+    outside_taken: Array[np.float64] = field(0.0, "currency", "outside credit taken so far")
+    outside_rollovers: Array[np.int16] = field(0, "count", "months the outside repayment was not met in full")
+    months_in_arrears: Array[np.int16] = field(0, "months", "month-ends with at least one loan past due")
+    loan_use: Array[np.int8] = field(0, "code", "0 consumption, 1 productive, 2 risky venture")
+    applies_in_month: Array[np.int16] = field(-1, "month", "month an applicant applies for credit (origination); -1 for the book at the start")
+    invested: Array[np.float64] = field(0.0, "currency", "borrowed money still at work in a productive or risky use")
 
 
 MISREAD_DATE, MISREAD_AMOUNT = 1, 2
@@ -143,19 +146,19 @@ def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, noi
     def normal_scores(x: np.ndarray) -> np.ndarray:
         return ndtri((np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size)
 
-    good = (months_saved[ids], people.literacy[ids], people.base_income[ids])
+    good: list[np.ndarray] = [months_saved[ids], people.literacy[ids], people.base_income[ids]]
     if not np.array_equal(months_saved[ids], people.target_buffer[ids]):
-        good += (people.target_buffer[ids],)
-    bad = (people.essentials[ids] / np.maximum(people.base_income[ids], 1e-9), people.forget_prob[ids],
-           people.job_loss_sensitivity[ids])
-    traits = sum(normal_scores(np.asarray(x, dtype=float)) for x in good) - sum(normal_scores(np.asarray(x, dtype=float)) for x in bad)
+        good.append(people.target_buffer[ids])
+    bad = [people.essentials[ids] / np.maximum(people.base_income[ids], 1e-9), people.forget_prob[ids],
+           people.job_loss_sensitivity[ids]]
+    traits = reduce(np.add, [normal_scores(np.asarray(x, dtype=float)) for x in good]) - reduce(np.add, [normal_scores(np.asarray(x, dtype=float)) for x in bad])
     traits = (traits - traits.mean()) / max(traits.std(), 1e-12)
     mix = weight * traits + np.sqrt(1 - weight ** 2) * noise[ids]
     ranks = np.argsort(np.argsort(mix, kind="stable"), kind="stable")
     return np.sort(people.score[ids])[ranks]
 
 
-def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int) -> np.ndarray:
+def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int | np.ndarray) -> np.ndarray:
     """Cash the borrowers can pay with on `day_of_month`, in whole cents.
 
     Savings are what the month will end with; spending runs evenly through the month, and
@@ -173,7 +176,7 @@ def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int) ->
     return floor_cents(np.maximum(cash, 0.0, out=cash))
 
 
-def pay_out(people: Borrowers, ids: slice | np.ndarray, amount: np.ndarray, day_of_month: int) -> None:
+def pay_out(people: Borrowers, ids: slice | np.ndarray, amount: np.ndarray, day_of_month: int | np.ndarray) -> None:
     """Borrowers `ids` (distinct) pay `amount` (currency) on `day_of_month`: out of savings,
     and what savings do not hold out of the discretionary spending still to come this
     month, which falls by as much (``cash_cents`` never offers more than both)."""
@@ -185,7 +188,7 @@ def pay_out(people: Borrowers, ids: slice | np.ndarray, amount: np.ndarray, day_
     people.savings[ids] = savings
 
 
-def draw_misreadings(people: Borrowers, m: object, streams: Streams) -> None:
+def draw_misreadings(people: Borrowers, m: Misunderstanding, streams: Streams) -> None:
     """Mark the borrowers who misread their contract, and how."""
     n = people.n
     u = streams.uniform("population.misreads", 0, n)

@@ -9,12 +9,15 @@ disbursed before the run, so the sum is invested from month 0.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from loansim.borrowers import Borrowers
 from loansim.rng import Streams
+
+if TYPE_CHECKING:
+    from loansim.borrowers.monthly import IncomeSide  # the month's income side, worked on as on Borrowers
 
 CONSUMPTION, PRODUCTIVE, RISKY = 0, 1, 2
 
@@ -29,7 +32,7 @@ def assign_uses(people: Borrowers, principal: np.ndarray, params: Any, streams: 
     people.invested = np.where(use == CONSUMPTION, 0.0, principal)
 
 
-def fail_ventures(people: Borrowers, params: Any, streams: Streams, month: int) -> tuple[int, float]:
+def fail_ventures(people: Borrowers | IncomeSide, params: Any, streams: Streams, month: int) -> tuple[int, float]:
     """Risky ventures that fail this month lose a drawn share; returns (failures, amount lost)."""
     at_risk = np.flatnonzero((people.loan_use == RISKY) & (people.invested > 0))
     failed = streams.subset("loan_use.failure", month, at_risk, params.risky_monthly_loss_prob)
@@ -39,6 +42,6 @@ def fail_ventures(people: Borrowers, params: Any, streams: Streams, month: int) 
     return int(failed.size), float(lost.sum())
 
 
-def investment_income(people: Borrowers, monthly_return: float) -> None:
+def investment_income(people: Borrowers | IncomeSide, monthly_return: float) -> None:
     """Add the month's return on what is still invested to income."""
     people.income += people.invested * monthly_return

@@ -21,7 +21,7 @@ LOW, HIGH = np.float32(300.0), np.float32(850.0)
 SPAN = HIGH - LOW
 
 
-def on_time(score: np.ndarray, points: float, utilisation_drop: np.ndarray, utilisation_points: float) -> np.ndarray:
+def on_time(score: np.ndarray, points: float, utilisation_drop: np.ndarray | np.float32, utilisation_points: float) -> np.ndarray:
     """Score after a payment in full (never lower than before, never above 850)."""
     headroom = (HIGH - score) / SPAN
     gain = np.float32(points) + np.float32(utilisation_points) * np.maximum(utilisation_drop, np.float32(0))

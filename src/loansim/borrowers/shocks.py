@@ -10,15 +10,18 @@ share for a drawn number of months (an illness keeping someone off work).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from loansim.borrowers import Borrowers
 from loansim.rng import Streams
 
+if TYPE_CHECKING:
+    from loansim.borrowers.monthly import IncomeSide  # the month's income side, worked on as on Borrowers
 
-def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int) -> np.ndarray:
+
+def hit_by(kind: str, shock: Any, people: Borrowers | IncomeSide, streams: Streams, month: int) -> np.ndarray:
     """Ids of borrowers hit by shock `kind` this month, in increasing order.
 
     A borrower-level shock draws how many are hit (binomial) and then which (a uniform
@@ -35,7 +38,7 @@ def hit_by(kind: str, shock: Any, people: Borrowers, streams: Streams, month: in
     return np.flatnonzero(regions_hit[people.region] & (u < shock.regional_hit_share))
 
 
-def strike(kind: str, shock: Any, people: Borrowers, streams: Streams, month: int,
+def strike(kind: str, shock: Any, people: Borrowers | IncomeSide, streams: Streams, month: int,
            spell: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Who shock `kind` hits this month and what each hit costs (currency); starts their
     income-loss spells in `spell`. Returns (ids hit, expense per hit).

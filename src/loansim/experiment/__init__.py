@@ -27,7 +27,7 @@ from loansim.engine import RunResult, Simulation
 from loansim.errors import UserError
 from loansim.experiment import local
 from loansim.loans import BOOK_TOTALS, totals_problems
-from loansim.metrics import FROM_STATES, STATES, mean_ci95, transition_rates
+from loansim.metrics import FROM_STATES, STATES, MeanCI95, mean_ci95, transition_rates
 from loansim.scenario import Scenario
 
 T = TypeVar("T")
@@ -77,7 +77,7 @@ class Experiment:
         frame = pd.concat(frames, ignore_index=True)
         return frame[["replication", *[c for c in frame.columns if c != "replication"]]]
 
-    def roll_rates(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def roll_rates(self) -> dict[str, dict[str, MeanCI95]]:
         """For each from-state that ever held a loan, the mean monthly transition rate to each
         state (``metrics.transition_rates``): its mean and 95% CI across replications."""
         rates = np.array([transition_rates(run.transitions) for run in self.runs])

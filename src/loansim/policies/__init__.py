@@ -14,7 +14,7 @@ Adding a policy is adding one module to this package and decorating its class wi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -35,8 +35,11 @@ class PolicyParams(BaseModel):
     enabled: bool = Field(default=True, description="false switches off a policy a scenario inherits through extends")
 
 
-class Policy:
-    """Base class of lender policies."""
+P = TypeVar("P", bound=PolicyParams)
+
+
+class Policy(Generic[P]):
+    """Base class of lender policies; `P` is the policy's parameter table (``Params``)."""
 
     name: ClassVar[str]
     Params: ClassVar[type[PolicyParams]] = PolicyParams
@@ -47,31 +50,31 @@ class Policy:
     whose ``before_due`` and ``missed`` hooks work loan by loan, taking `day` as the first
     day of the span (``Cohort.today`` gives each loan's)."""
 
-    def __init__(self, params: PolicyParams) -> None:
-        self.params = params
+    def __init__(self, params: P) -> None:
+        self.params: P = params
         self.actions = 0  # number of times the policy acted (fees charged, messages sent, ...)
         self._priced = 0.0  # cost of priced actions so far, exact, in cents (``book_priced``)
 
     @classmethod
-    def check(cls, params: PolicyParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
+    def check(cls, params: P, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
         """Problems with `params` given the rest of the scenario and the other enabled
         `policies`, as (key, value, what was expected); none by default."""
         return []
 
     @classmethod
-    def n_applicants(cls, params: PolicyParams, scenario: Scenario) -> int:
+    def n_applicants(cls, params: P, scenario: Scenario) -> int:
         """How many applicants the policy brings to the book (``application_months``); none by default."""
         return 0
 
     @classmethod
-    def capitalised_months(cls, params: PolicyParams, scenario: Scenario) -> int:
+    def capitalised_months(cls, params: P, scenario: Scenario) -> int:
         """The most months of interest the policy can add to one loan's principal over the
         run (``Ledger.modify``, ``capitalise_interest``): balances compound that often at
         most (the scenario's budget, ``loansim.limits``). None by default."""
         return 0
 
     @classmethod
-    def most_per_loan(cls, params: PolicyParams, scenario: Scenario, owed: float) -> tuple[float, float]:
+    def most_per_loan(cls, params: P, scenario: Scenario, owed: float) -> tuple[float, float]:
         """The most fees and operating cost (currency units) the policy can charge one loan
         over the run, when the loan owes at most `owed` in principal and interest: the
         scenario's budget (``loansim.limits``). By default every ``cost_*`` key is paid once
@@ -108,7 +111,17 @@ class Policy:
         self.book_cost(sim, round(self._priced) - booked)
 
 
-class Registry(dict):  # type: ignore[type-arg]
+@runtime_checkable
+class OffersModification(Protocol):
+    """A policy that modifies loans when offered from outside (hardship deferral,
+    restructuring): early warning's outreach passes on those who take it up."""
+
+    def offer(self, sim: Simulation, ids: np.ndarray) -> int:
+        """Offer loans `ids` the modification; returns how many were granted it."""
+        ...
+
+
+class Registry(dict[str, "type[Policy[Any]]"]):
     """Policy classes by name. The built-in policies register themselves as their modules
     are imported, which happens when the registry is read (not when loansim is imported, so
     ``loansim --version`` and ``import loansim`` stay quick): looking one name up imports
@@ -136,7 +149,7 @@ class Registry(dict):  # type: ignore[type-arg]
         if not super().__contains__(name):  # registered under another module's name
             self._ready()
 
-    def __getitem__(self, name: str) -> type[Policy]:
+    def __getitem__(self, name: str) -> type[Policy[Any]]:
         self._find(name)
         return super().__getitem__(name)
 
@@ -172,7 +185,7 @@ class Registry(dict):  # type: ignore[type-arg]
 REGISTRY: Registry = Registry()
 
 
-def register(cls: type[Policy]) -> type[Policy]:
+def register(cls: type[Policy[P]]) -> type[Policy[P]]:
     """Class decorator that makes a policy available to scenario files by its name."""
     if dict.__contains__(REGISTRY, cls.name):
         raise ValueError(f"policy {cls.name!r} is registered twice")

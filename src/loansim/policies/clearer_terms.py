@@ -29,12 +29,11 @@ class ClearerTermsParams(PolicyParams):
 
 
 @register
-class ClearerTerms(Policy):
+class ClearerTerms(Policy[ClearerTermsParams]):
     """Plain-language contracts."""
 
     name = "clearer_terms"
     Params = ClearerTermsParams
-    params: ClearerTermsParams
 
     def setup(self, sim: Simulation) -> None:
         people, p = sim.borrowers, self.params

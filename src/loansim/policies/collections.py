@@ -162,12 +162,11 @@ class CollectionsParams(PolicyParams):
 
 
 @register
-class Collections(Policy):
+class Collections(Policy[CollectionsParams]):
     """Staged, capacity-limited collections with a prioritised work queue, and legal action."""
 
     name = "collections"
     Params = CollectionsParams
-    params: CollectionsParams
 
     @classmethod
     def most_per_loan(cls, params: CollectionsParams, scenario: Scenario, owed: float) -> tuple[float, float]:

@@ -33,13 +33,12 @@ class DueDateAlignmentParams(PolicyParams):
 
 
 @register
-class DueDateAlignment(Policy):
+class DueDateAlignment(Policy[DueDateAlignmentParams]):
     """Due dates just after pay day."""
 
     name = "due_date_alignment"
     spans_days = True  # it acts before the run only
     Params = DueDateAlignmentParams
-    params: DueDateAlignmentParams
 
     def setup(self, sim: Simulation) -> None:
         people, p = sim.borrowers, self.params

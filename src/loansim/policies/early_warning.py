@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from loansim.limits import MAX_MONTHS, MAX_PRICE
-from loansim.policies import Policy, PolicyParams, register
+from loansim.policies import OffersModification, Policy, PolicyParams, register
 from loansim.policies._common import NEVER, active_loans_of, cooled_off, customers
 
 if TYPE_CHECKING:
@@ -37,13 +37,12 @@ class EarlyWarningParams(PolicyParams):
 
 
 @register
-class EarlyWarning(Policy):
+class EarlyWarning(Policy[EarlyWarningParams]):
     """Reach out before arrears build, offering deferral or restructuring."""
 
     name = "early_warning"
     spans_days = True  # it reaches out at the month's start only
     Params = EarlyWarningParams
-    params: EarlyWarningParams
 
     @classmethod
     def check(cls, params: EarlyWarningParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
@@ -52,7 +51,9 @@ class EarlyWarning(Policy):
         return []
 
     def setup(self, sim: Simulation) -> None:
-        self.target = next(p for p in sim.policies if p.name == self.params.offer)
+        target = next(p for p in sim.policies if p.name == self.params.offer)
+        assert isinstance(target, OffersModification), f"{target.name} offers no modification"  # checked with the scenario
+        self.target: OffersModification = target
         self.was_above = sim.borrowers.score >= self.params.score_threshold
         self.contacted_on = np.full(sim.borrowers.n, NEVER, dtype=np.int64)
         self.took_up = self.granted = self.by_score = self.by_shock = 0

@@ -38,13 +38,12 @@ class EducationParams(PolicyParams):
 
 
 @register
-class Education(Policy):
+class Education(Policy[EducationParams]):
     """Campaigns that raise literacy for a while."""
 
     name = "education"
     spans_days = True  # it acts at the month's start only
     Params = EducationParams
-    params: EducationParams
 
     @classmethod
     def check(cls, params: EducationParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:

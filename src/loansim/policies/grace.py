@@ -28,12 +28,11 @@ class GraceParams(PolicyParams):
 
 
 @register
-class Grace(Policy):
+class Grace(Policy[GraceParams]):
     """Payments within ``days`` of the due date are on time."""
 
     name = "grace"
     Params = GraceParams
-    params: GraceParams
 
     @classmethod
     def check(cls, params: GraceParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:

@@ -46,12 +46,11 @@ class HardshipDeferralParams(PolicyParams):
 
 
 @register
-class HardshipDeferral(Policy):
+class HardshipDeferral(Policy[HardshipDeferralParams]):
     """Skip instalments after a documented hardship."""
 
     name = "hardship_deferral"
     Params = HardshipDeferralParams
-    params: HardshipDeferralParams
 
     @classmethod
     def capitalised_months(cls, params: HardshipDeferralParams, scenario: Scenario) -> int:

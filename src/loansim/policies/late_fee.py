@@ -29,13 +29,12 @@ class LateFeeParams(PolicyParams):
 
 
 @register
-class LateFee(Policy):
+class LateFee(Policy[LateFeeParams]):
     """Flat late fee per missed due date and penalty interest on arrears."""
 
     name = "late_fee"
     Params = LateFeeParams
     spans_days = True  # both charges are per loan, whatever the day
-    params: LateFeeParams
 
     @classmethod
     def most_per_loan(cls, params: LateFeeParams, scenario: Scenario, owed: float) -> tuple[float, float]:
@@ -62,16 +61,16 @@ class LateFee(Policy):
         """Loans that missed today's due date pay the flat fee (not those charged off since)."""
         self._charge(sim, missed[sim.loans.status[missed] == ACTIVE], to_cents(self.params.flat_fee))
 
-    def _charge(self, sim: Simulation, ids: np.ndarray, cents: np.ndarray | int) -> None:
+    def _charge(self, sim: Simulation, ids: np.ndarray, charge: np.ndarray | int) -> None:
         if ids.size == 0:
             return
-        cents = np.asarray(cents, dtype=np.int64)
+        cents: np.ndarray = np.asarray(charge, dtype=np.int64)
         if cents.shape != ids.shape:
             cents = np.broadcast_to(cents, ids.shape)
         if self.params.max_fees_per_loan is not None:
             room = to_cents(self.params.max_fees_per_loan) - sim.loans.fees_billed[ids]
             cents = np.clip(cents, 0, np.maximum(room, 0))
-        charged = cents > 0
+        charged: np.ndarray = cents > 0
         if not charged.all():
             ids, cents = ids[charged], cents[charged]
         sim.ledger.charge_fee(ids, cents)

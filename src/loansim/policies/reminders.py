@@ -49,12 +49,11 @@ class RemindersParams(PolicyParams):
 
 
 @register
-class Reminders(Policy):
+class Reminders(Policy[RemindersParams]):
     """Messages before the due date (fewer forgotten payments) and after a miss."""
 
     name = "reminders"
     Params = RemindersParams
-    params: RemindersParams
 
     @classmethod
     def most_per_loan(cls, params: RemindersParams, scenario: Scenario, owed: float) -> tuple[float, float]:

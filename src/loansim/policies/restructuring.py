@@ -51,12 +51,11 @@ class RestructuringParams(PolicyParams):
 
 
 @register
-class Restructuring(Policy):
+class Restructuring(Policy[RestructuringParams]):
     """Re-age and re-amortise delinquent loans over a longer term."""
 
     name = "restructuring"
     Params = RestructuringParams
-    params: RestructuringParams
 
     @classmethod
     def capitalised_months(cls, params: RestructuringParams, scenario: Scenario) -> int:

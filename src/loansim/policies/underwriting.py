@@ -58,13 +58,12 @@ class UnderwritingParams(PolicyParams):
 
 
 @register
-class Underwriting(Policy):
+class Underwriting(Policy[UnderwritingParams]):
     """Applicants over time, approved by score, debt-to-income and verified income."""
 
     name = "underwriting"
     spans_days = True  # it lends at the month's start only
     Params = UnderwritingParams
-    params: UnderwritingParams
 
     @classmethod
     def n_applicants(cls, params: UnderwritingParams, scenario: Scenario) -> int:

@@ -135,7 +135,7 @@ def plot_differences(comparison: Comparison) -> Figure:
     for k, name in enumerate(names):
         for j, (label, colour) in enumerate(zip(others, COLOURS[1:] * 3)):
             row = next((r for r in rows if r.name == name and r.scenario == label), None)
-            if row is None:
+            if row is None or row.difference is None:
                 continue
             y = -(k * (len(others) + 1) + j)
             lo = row.difference_ci_low if row.difference_ci_low is not None else row.difference
@@ -230,8 +230,10 @@ def _interval(name: str, low: float | None, high: float | None) -> str:
     return f"<br><span class='note'>[{figure_text(name, low)}, {figure_text(name, high)}]</span>"
 
 
-def _pair(low: float | None, high: float | None) -> list[float] | None:
-    return None if low is None or high is None else [_finite(low), _finite(high)]
+def _pair(low: float | None, high: float | None) -> list[float | None] | None:
+    if low is None or high is None:
+        return None
+    return [_finite(low), _finite(high)]
 
 
 def _finite(value: float | None) -> float | None:

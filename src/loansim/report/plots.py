@@ -18,9 +18,16 @@ BUCKET_LABELS = {"dpd_1_29": "1–29 DPD", "dpd_30_59": "30–59 DPD", "dpd_60_8
 BUCKET_COLOURS = ("#fdd49e", "#fc8d59", "#d7301f", "#7f0000")
 
 
+def _figure(ax: Axes) -> Figure:
+    """The figure `ax` is drawn on."""
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure)  # every Axes here is made on a Figure
+    return fig
+
+
 def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.figure, ax
+        return _figure(ax), ax
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     return fig, fig.add_subplot()
 
@@ -49,7 +56,7 @@ def plot_delinquency(runs: list[RunResult], axes: tuple[Axes, Axes] | None = Non
     if axes is None:
         fig = Figure(figsize=(11, 4.2), layout="constrained")
         axes = tuple(fig.subplots(1, 2))
-    fig = axes[0].figure
+    fig = _figure(axes[0])
     months = runs[0].monthly["month"]
     originated = np.maximum(mean_series(runs, "n_lent"), 1)  # grows month by month with new lending
     outstanding = np.maximum(sum(mean_series(runs, f"balance_{b}") for b in BUCKETS), 1e-9)
@@ -70,7 +77,7 @@ def plot_vintages(runs: list[RunResult], axes: tuple[Axes, Axes] | None = None) 
     if axes is None:
         fig = Figure(figsize=(11, 4.2), layout="constrained")
         axes = tuple(fig.subplots(1, 2))
-    fig = axes[0].figure
+    fig = _figure(axes[0])
     rows = np.concatenate([run.vintages for run in runs])
     vintages = np.unique(rows[:, 0])
     shades = np.linspace(0.95, 0.35, vintages.size)
@@ -94,7 +101,7 @@ def plot_default_and_loss(runs: list[RunResult], axes: tuple[Axes, Axes] | None 
     if axes is None:
         fig = Figure(figsize=(10, 4.2), layout="constrained")
         axes = tuple(fig.subplots(1, 2))
-    fig = axes[0].figure
+    fig = _figure(axes[0])
     months = runs[0].monthly["month"]
     default_dpd = runs[0].extra["default_dpd"]
     for ax, column, title in zip(

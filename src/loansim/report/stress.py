@@ -158,7 +158,7 @@ def _table(stress: Stress, rows: list[Row], measure: str) -> str:
             if r is None or r.difference is None:
                 cells.append("<td></td>")
                 continue
-            ci = "" if r.difference_ci_low is None else \
+            ci = "" if r.difference_ci_low is None or r.difference_ci_high is None else \
                 f"<br><span class='note'>[{_fmt(measure, r.difference_ci_low, True)}, {_fmt(measure, r.difference_ci_high, True)}]</span>"
             cells.append(f"<td>{_fmt(measure, r.difference, True)}{' ✱' if r.significant else ''}{ci}</td>")
         body.append(f"<tr><td>Q{q}</td>{''.join(cells)}</tr>")

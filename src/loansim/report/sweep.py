@@ -30,6 +30,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -177,7 +178,7 @@ def write_sweep(out: Path, sweep: Sweep) -> Path:
                         ("sweep_differences.csv", lambda p: differences.to_csv(p, index=False))):
         _whole(out / name, write)
     for key, name in charts.items():
-        _whole(out / name, lambda p, key=key: plot_key(sweep, points, key).savefig(p, dpi=110, format="png"))
+        _whole(out / name, partial(_save_chart, sweep, points, key))
     if replications > 1 and len(points) > 1:
         charts[DIFFERENCES] = f"{DIFFERENCES}.png"
         _whole(out / charts[DIFFERENCES], lambda p: plot_differences(sweep, differences).savefig(p, dpi=110, format="png"))
@@ -222,6 +223,11 @@ def _whole(path: Path, write: Callable[[Path], Any]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _save_chart(sweep: Sweep, points: Any, key: str, path: Path) -> None:
+    """Save the chart of the headline metrics against `key` as a PNG at `path`."""
+    plot_key(sweep, points, key).savefig(path, dpi=110, format="png")
 
 
 def plot_key(sweep: Sweep, points: Any, key: str) -> Any:

@@ -13,7 +13,7 @@ import csv
 import json
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -27,8 +27,12 @@ from loansim.report.html import render_report
 from loansim.report.plots import (plot_default_and_loss, plot_delinquency, plot_loss_distribution, plot_missed_by_cause,
                                   plot_vintages)
 
-PLOTS = {"delinquency.png": plot_delinquency, "default_and_loss.png": plot_default_and_loss,
-         "missed_by_cause.png": plot_missed_by_cause, "loss_distribution.png": plot_loss_distribution}
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+PLOTS: dict[str, Callable[[list[RunResult]], Figure]] = {
+    "delinquency.png": plot_delinquency, "default_and_loss.png": plot_default_and_loss,
+    "missed_by_cause.png": plot_missed_by_cause, "loss_distribution.png": plot_loss_distribution}
 
 
 def write_results(out: Path, experiment: Experiment, source: dict[str, Any]) -> Path:

@@ -26,6 +26,7 @@ import errno
 import re
 import stat
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ has, ``policies.collections.stages.<name>.entry_dpd``, sits in 4 tables)."""
 BOM = b"\xef\xbb\xbf"
 
 
-def load_scenario(path: str | Path, overrides: list[Override] | tuple[Override, ...] = ()) -> Scenario:
+def load_scenario(path: str | Path, overrides: Sequence[Override] = ()) -> Scenario:
     """Read, merge (``extends``), override and validate a scenario file.
 
     Each override is ``"key.path=value"`` (reported as coming from ``--set``) or a pair
@@ -57,7 +58,7 @@ def load_scenario(path: str | Path, overrides: list[Override] | tuple[Override, 
     return load_scenario_and_files(path, overrides)[0]
 
 
-def load_scenario_and_files(path: str | Path, overrides: list[Override] | tuple[Override, ...] = ()) -> tuple[Scenario, list[str]]:
+def load_scenario_and_files(path: str | Path, overrides: Sequence[Override] = ()) -> tuple[Scenario, list[str]]:
     """``load_scenario``, and the files the scenario was built from (the named file first,
     then each file it extends in turn)."""
     path = Path(path)
@@ -65,8 +66,8 @@ def load_scenario_and_files(path: str | Path, overrides: list[Override] | tuple[
     return _overridden(path, raw, origins, overrides), files
 
 
-def load_scenario_variants(path: str | Path, overrides: list[Override] | tuple[Override, ...],
-                           variants: list[list[Override]]) -> tuple[list[Scenario], list[str]]:
+def load_scenario_variants(path: str | Path, overrides: Sequence[Override],
+                           variants: Sequence[Sequence[Override]]) -> tuple[list[Scenario], list[str]]:
     """The scenario in `path` with `overrides`, once for each list of further overrides in
     `variants` (a sweep's points), reading its files once; and the files it was built from."""
     import copy
@@ -76,7 +77,7 @@ def load_scenario_variants(path: str | Path, overrides: list[Override] | tuple[O
     return [_overridden(path, copy.deepcopy(raw), dict(origins), [*overrides, *extra]) for extra in variants], files
 
 
-def _overridden(path: Path, raw: dict[str, Any], origins: dict[str, str], overrides: list[Override] | tuple[Override, ...]) -> Scenario:
+def _overridden(path: Path, raw: dict[str, Any], origins: dict[str, str], overrides: Sequence[Override]) -> Scenario:
     """The merged data `raw` of the file `path` with `overrides` applied, validated."""
     for override in overrides:
         source, item = override if isinstance(override, tuple) else ("--set", override)
@@ -100,7 +101,7 @@ def validate_scenario(raw: dict[str, Any], origins: dict[str, str] | None = None
         scenario = Scenario.model_validate(core)
     except ValidationError as exc:
         scenario = None
-        problems += format_errors(exc.errors(), core, (), Scenario, origins, file)
+        problems += format_errors(list(exc.errors()), core, (), Scenario, origins, file)
     policies: dict[str, PolicyParams] = {}
     for name, table in policies_raw.items():
         params = _validate_policy(name, table, origins, file, problems)
@@ -132,7 +133,7 @@ def _validate_policy(name: str, table: Any, origins: dict[str, str], file: str, 
     try:
         return params_cls.model_validate(table)
     except ValidationError as exc:
-        problems += format_errors(exc.errors(), table, ("policies", name), params_cls, origins, file)
+        problems += format_errors(list(exc.errors()), table, ("policies", name), params_cls, origins, file)
         return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import datetime
 import difflib
 import json
@@ -44,7 +46,7 @@ _MESSAGES = {
 }
 
 
-def format_errors(errors: list[dict[str, Any]], data: Any, prefix: tuple[str, ...], model: type[BaseModel],
+def format_errors(errors: Sequence[Mapping[str, Any]], data: Any, prefix: tuple[str, ...], model: type[BaseModel],
                   origins: dict[str, str], file: str) -> list[str]:
     """One line per mistake, for the errors pydantic reports on `data`; of many items of one
     list wrong the same way, the first few and a count of the rest."""
@@ -65,7 +67,7 @@ def format_errors(errors: list[dict[str, Any]], data: Any, prefix: tuple[str, ..
     return lines
 
 
-def format_error(error: dict[str, Any], data: Any, prefix: tuple[str, ...], model: type[BaseModel], origins: dict[str, str], file: str) -> str:
+def format_error(error: Mapping[str, Any], data: Any, prefix: tuple[str, ...], model: type[BaseModel], origins: dict[str, str], file: str) -> str:
     """One line for one pydantic error: origin file, dotted key, value written, what was expected."""
     keys = _real_keys(data, error["loc"])
     path = ".".join((*prefix, *keys)) or "(top level)"
@@ -97,7 +99,7 @@ def format_error(error: dict[str, Any], data: Any, prefix: tuple[str, ...], mode
     return problem(origins, file, path, error.get("input"), message)
 
 
-def one_per_mistake(errors: list[dict[str, Any]], data: Any) -> list[dict[str, Any]]:
+def one_per_mistake(errors: Sequence[Mapping[str, Any]], data: Any) -> list[Mapping[str, Any]]:
     """The errors with those of a union type (``str | float | list[float]``) merged: pydantic
     reports one error per member the value failed, for what is one mistake.
 
@@ -105,7 +107,7 @@ def one_per_mistake(errors: list[dict[str, Any]], data: Any) -> list[dict[str, A
     errors inside it (``.1 = "x": must be a number``); any other value gets one error that
     lists what the members accept.
     """
-    groups: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = {}
+    groups: dict[tuple[Any, ...], dict[str, list[Mapping[str, Any]]]] = {}
     order: list[tuple[Any, ...] | int] = []
     for i, error in enumerate(errors):
         at = _member_at(data, error["loc"], error["type"])
@@ -117,7 +119,7 @@ def one_per_mistake(errors: list[dict[str, Any]], data: Any) -> list[dict[str, A
             groups[where] = {}
             order.append(where)
         groups[where].setdefault(error["loc"][at], []).append(error)
-    out: list[dict[str, Any]] = []
+    out: list[Mapping[str, Any]] = []
     for item in order:
         if isinstance(item, int):
             out.append(errors[item])
@@ -206,9 +208,10 @@ def _allowed_keys(model: type[BaseModel], data: Any, keys: list[str]) -> list[st
         if get_origin(annotation) is dict and keys:  # a table of named tables, e.g. shocks.<name>
             annotation = get_args(annotation)[1]
             node = node.get(keys.pop(0)) if isinstance(node, dict) else None
-        model = _model_of(annotation, node)
-        if model is None:
+        found = _model_of(annotation, node)
+        if found is None:
             return []
+        model = found
     return sorted(f.alias or name for name, f in model.model_fields.items())
 
 
@@ -218,7 +221,8 @@ def _model_of(annotation: Any, node: Any) -> type[BaseModel] | None:
     if isinstance(node, dict) and node.get("dist") in DIST_NAMES:
         from loansim import distributions as d
 
-        return {"fixed": d.Fixed, "uniform": d.Uniform, "normal": d.Normal, "lognormal": d.LogNormal, "beta": d.Beta}[node["dist"]]
+        models: dict[str, type[BaseModel]] = {"fixed": d.Fixed, "uniform": d.Uniform, "normal": d.Normal, "lognormal": d.LogNormal, "beta": d.Beta}
+        return models[node["dist"]]
     return None
 
 

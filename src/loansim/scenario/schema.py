@@ -115,7 +115,7 @@ class Portfolio(_Table):
     def product_table(self, ordered: bool = True) -> dict[str, Product]:
         """Every product by name, in payment order."""
         table = dict(self.products)
-        if self.principal is not None:
+        if self.principal is not None and self.apr is not None and self.term_months is not None:  # all three or none (_products_fit)
             table = {"loan": Product(principal=self.principal, apr=self.apr, term_months=self.term_months), **table}
         if ordered and self.payment_order is not None:
             table = {name: table[name] for name in self.payment_order}
