@@ -333,12 +333,13 @@ def test_a_late_fee_of_a_due_date_late_in_the_month_is_booked_in_the_next_month(
     assert result.monthly["fees_billed"][0] == 10.0 * assessed_in_month_0
 
 
-def test_a_higher_late_fee_brings_more_fee_income_and_no_fewer_defaults() -> None:
+def test_a_higher_late_fee_brings_more_fee_income_and_more_defaults() -> None:
+    """Strictly, under common random numbers (0.15-0.4 points more defaults for seeds 1-4 and 11)."""
     book = {"portfolio": {"borrowers": 2000}, "borrowers": {"monthly_forget_prob": 0.03, **PAY_DAYS}}
     low = run(make_scenario(**book, policies={"late_fee": {"flat_fee": 25.0}}))[1]
     high = run(make_scenario(**book, policies={"late_fee": {"flat_fee": 40.0}}))[1]
     assert high.metrics["fee_income"] > low.metrics["fee_income"]
-    assert high.metrics["default_rate"] >= low.metrics["default_rate"]
+    assert high.metrics["default_rate"] > low.metrics["default_rate"]
 
 
 # ------------------------------------------------------------------ education
@@ -450,7 +451,7 @@ def test_aligned_due_dates_mean_fewer_misses_and_less_fee_income() -> None:
     _, aligned = run(paid_any_day(due_date_alignment={}))
     assert aligned.metrics["missed_payment_rate"] < 0.8 * without.metrics["missed_payment_rate"]
     assert aligned.metrics["fee_income"] < without.metrics["fee_income"]
-    assert aligned.metrics["default_rate"] <= without.metrics["default_rate"]
+    assert aligned.metrics["default_rate"] < without.metrics["default_rate"]  # 0.4-1.2 points fewer for seeds 1-4 and 11
 
 
 def test_alignment_moves_pay_days_to_just_before_the_due_date_at_borrowers_moved_times_price() -> None:
