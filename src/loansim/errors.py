@@ -9,6 +9,10 @@ class ScenarioError(UserError):
     """A scenario file (or an override of one) that cannot be run as written."""
 
 
+class PluginError(UserError):
+    """An installed policy plug-in (entry point group ``loansim.policies``) that cannot be used."""
+
+
 class RunError(Exception):
     """A run that could not finish for a reason outside the input (a worker process killed,
     for instance): printed as one paragraph, exit status 1."""

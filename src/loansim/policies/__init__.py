@@ -8,7 +8,15 @@ eligibility rule returning loan ids) apart from *what* (an action on those loans
 the book only through ``sim.ledger`` and books its own operating cost there.
 
 Adding a policy is adding one module to this package and decorating its class with
-``@register``; the engine knows no policy by name.
+``@register``; the engine knows no policy by name. A policy of another package is found
+through the entry point group ``loansim.policies`` (``ENTRY_POINTS``): its name is the
+policy's ``name`` and its object the ``Policy`` class, e.g. in that package's
+``pyproject.toml``::
+
+    [project.entry-points."loansim.policies"]
+    annual_fee = "loansim_annual_fee:AnnualFee"
+
+(the README's "Writing a policy" gives the whole example).
 """
 
 from __future__ import annotations
@@ -134,9 +142,11 @@ class Registry(dict[str, "type[Policy[Any]]"]):
         if not self._loaded:
             self._loaded = True
             import_builtin_policies()
+            load_plugins(self)
 
     def _find(self, name: object) -> None:
-        """Import the built-in module named `name`, if any, unless it is registered already."""
+        """Import the built-in module named `name`, if any, unless it is registered already;
+        a name that is not built in loads every policy, installed plug-ins included."""
         if self._loaded or super().__contains__(name) or not isinstance(name, str) or not name.isidentifier():
             return
         import importlib
@@ -191,6 +201,38 @@ def register(cls: type[Policy[P]]) -> type[Policy[P]]:
         raise ValueError(f"policy {cls.name!r} is registered twice")
     REGISTRY[cls.name] = cls
     return cls
+
+
+ENTRY_POINTS = "loansim.policies"
+"""The entry point group through which other packages provide policies."""
+
+
+def load_plugins(registry: Registry) -> None:
+    """Register the policies other installed packages provide (``ENTRY_POINTS``): each entry
+    point names a ``Policy`` class whose ``name`` is the entry point's name."""
+    from importlib.metadata import entry_points
+
+    from loansim.errors import PluginError
+
+    for point in entry_points(group=ENTRY_POINTS):
+        where = f"the {ENTRY_POINTS} entry point {point.name!r} = {point.value!r}" + (
+            f" of the package {point.dist.name}" if point.dist is not None else "")
+        try:
+            cls = point.load()
+        except Exception as exc:  # a plug-in's own bug or missing dependency: say whose
+            raise PluginError(f"{where} cannot be loaded: {type(exc).__name__}: {exc}; "
+                              "reinstall that package or uninstall it") from exc
+        if not (isinstance(cls, type) and issubclass(cls, Policy)):
+            raise PluginError(f"{where} is {cls!r}, not a subclass of loansim.policies.Policy")
+        if getattr(cls, "name", None) != point.name:
+            raise PluginError(f"{where} gives a policy named {getattr(cls, 'name', None)!r}; "
+                              "the entry point's name must be the policy's name")
+        known = dict.get(registry, point.name)
+        if known is None:
+            dict.__setitem__(registry, point.name, cls)
+        elif known is not cls:
+            raise PluginError(f"{where} gives a policy {point.name!r}, but loansim already has one of that name "
+                              f"({known.__module__}.{known.__qualname__}); rename the plug-in's policy")
 
 
 def import_builtin_policies() -> None:
