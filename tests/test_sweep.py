@@ -210,8 +210,9 @@ def test_a_lost_worker_ends_a_sweep_with_one_line_saying_what_is_stored(tmp_path
 
 def test_a_sweep_run_in_memory_writes_the_same_tables(tmp_path: Path) -> None:
     grid = {FEE: [0, 40]}
-    kept = loansim.sweep(LATE_FEE, grid=grid, set=SMALL, replications=2, workers=1, out=tmp_path / "stored")
+    stored = loansim.sweep(LATE_FEE, grid=grid, set=SMALL, replications=2, workers=1, out=tmp_path / "stored")
     in_memory = loansim.sweep(LATE_FEE, grid=grid, set=SMALL, replications=2, workers=1)
+    assert in_memory.table.equals(stored.table)
     written = in_memory.write(tmp_path / "written")
     for name in ("sweep.csv", "sweep_points.csv", "sweep_differences.csv"):
         assert (written / name).read_bytes() == (tmp_path / "stored" / name).read_bytes()

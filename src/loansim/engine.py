@@ -154,7 +154,7 @@ class Simulation:
         self.book = Book(scenario, self.streams, self.borrowers)
         self.loans = self.book.loans
         self.cohorts = self.book.cohorts
-        self.ledger = Ledger(self.loans, self.end_month, lambda: self.env.now)
+        self.ledger = Ledger(self.loans, self.end_month, lambda: self.today)
         self.ledger.book_disbursement(slice(None))  # loans applied for are lent later, if approved
         self.recorder = Recorder(self.months, self.borrowers.n, capacity=self.end_month)
         self.grace_days = 0  # days after a due date within which a payment counts as on time
@@ -177,6 +177,11 @@ class Simulation:
         self.recorder.start(self.loans)
         self._clock: simpy.Process | None = None
         self._progress: Callable[[int], None] | None = None
+
+    @property
+    def today(self) -> int:
+        """The day the clock is on (days since the run started)."""
+        return int(self.env.now)
 
     # ------------------------------------------------------------------ running
 
@@ -224,7 +229,7 @@ class Simulation:
         if self.scenario.run.lifetime:
             self.stop_day = self.end_month * DAYS_PER_MONTH
             self.env.run(until=self._clock)  # the run-off: the clock stops once every loan is resolved
-            result.metrics.update(lifetime_metrics(self, int(self.env.now) // DAYS_PER_MONTH - self.months))
+            result.metrics.update(lifetime_metrics(self, self.today // DAYS_PER_MONTH - self.months))
             result.ledger_problems += [f"after the run-off: {p}" for p in _ledger_problems(self.loans)]
         result.wall_seconds = time.perf_counter() - start
         return result

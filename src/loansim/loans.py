@@ -46,6 +46,13 @@ def annuity_payment(principal: float | np.ndarray, apr: float | np.ndarray, term
     return np.where(discount > 0, level, p / n)
 
 
+def days_past_due(oldest_unpaid_day: np.ndarray, today: int | np.ndarray) -> np.ndarray:
+    """Days past due on `today` (or on each loan's day) of loans whose oldest unpaid due day is
+    `oldest_unpaid_day` (``Loans.oldest_unpaid_day``): 0 for a loan with none (-1), current or
+    closed."""
+    return np.where(oldest_unpaid_day >= 0, today - oldest_unpaid_day, 0)
+
+
 def whole_cents(cents: np.ndarray) -> np.ndarray:
     """Whole cents held as floats to int64, refusing any that int64 cannot hold.
 
@@ -152,6 +159,10 @@ class Loans(StateArrays):
     def amount_due(self, ids: slice | np.ndarray) -> np.ndarray:
         """Everything billed and unpaid (fees + interest + principal), in cents."""
         return self.fees_due[ids] + self.interest_due[ids] + self.principal_due[ids]
+
+    def late(self, ids: slice | np.ndarray) -> np.ndarray:
+        """Mask over loans `ids`: active with an unpaid instalment (past due)."""
+        return (self.status[ids] == ACTIVE) & (self.oldest_unpaid_day[ids] >= 0)
 
 
 def originate(loans: Loans, principal: np.ndarray, apr: float | np.ndarray, term_months: int | np.ndarray) -> None:

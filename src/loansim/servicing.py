@@ -21,7 +21,7 @@ import numpy as np
 
 from loansim.borrowers import cash_cents, pay_out, payment, score
 from loansim.borrowers.payment import CANNOT_PAY, MISS_CAUSES
-from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Loans, round_cents
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Loans, days_past_due, round_cents
 from loansim.portfolio import Cohort, borrower_starts
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     L.pay_reason[loans] = reason
     collect(sim, loans, due, paid, cohort)
     if sim.population.catch_up:  # short of cash, not of will or memory: pays on the pay day
-        short = ((reason == 0) & (L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)).nonzero()[0]  # set by collect
+        short = ((reason == 0) & L.late(loans)).nonzero()[0]  # late as collect left them
         ids = cohort.loan_ids(short)
         sim.catch_ups.add(next_pay_day(sim, _of(today, short), ids), ids)
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
@@ -75,7 +75,7 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     ``missed`` hook (late fees)."""
     L, loans = sim.loans, cohort.loans
     missed = L.unpaid_scheduled(loans) > 0
-    if isinstance(cohort.day, int) and sim.env.now > day:  # assessed after a grace window: a loan charged off since is still unpaid
+    if isinstance(cohort.day, int) and sim.today > day:  # assessed after a grace window: a loan charged off since is still unpaid
         missed |= (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)
     missed &= scheduled  # a mask over the cohort's loans
     L.n_missed[loans] += missed
@@ -85,7 +85,7 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     ids = cohort.loan_ids(local)
     L.last_miss_cause[ids] = cause
     update_scores(sim, cohort, scheduled, missed, principal_before)
-    now = int(sim.env.now)
+    now = sim.today
     sim.recorder.add(now, "missed_payments", len(local))
     if local.size:
         for name, count in zip(MISSED_SERIES, np.bincount(cause, minlength=len(MISS_CAUSES))[1:].tolist()):
@@ -115,7 +115,7 @@ class GraceWindow:
         """Record what was paid inside the window on loans short at the due date, and how many
         it cured; then assess the due date."""
         sim, L, ids = self.sim, self.sim.loans, self.ids
-        now = int(sim.env.now)
+        now = sim.today
         sim.recorder.add(now, "paid_in_grace", int((L.interest_paid[ids] + L.principal_repaid[ids] - self.paid_before).sum()))
         cured = (L.unpaid_scheduled(ids) <= 0) & (L.status[ids] != CHARGED_OFF)
         sim.recorder.add(now, "cured_in_grace", int(np.count_nonzero(cured)))
@@ -140,7 +140,7 @@ def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort
     if cohort is not None:
         pay_out(sim.borrowers, cohort.borrowers, cohort.per_borrower(paid) / 100, cohort.day)
     else:
-        day_of_month = (int(sim.env.now) if today is None else today) % DAYS_PER_MONTH
+        day_of_month = (sim.today if today is None else today) % DAYS_PER_MONTH
         if sim.book.one_each:  # each borrower once
             pay_out(sim.borrowers, ids, paid / 100, day_of_month)
         else:
@@ -218,11 +218,11 @@ def pay_arrears(sim: Simulation, ids: np.ndarray, today: int | np.ndarray) -> No
     """The holders of loans `ids`, short of cash at a due date, pay the arrears out of the
     pay day of `today` (or each loan's), unless they have chosen not to pay."""
     L = sim.loans
-    late = ((L.status[ids] == ACTIVE) & (L.oldest_unpaid_day[ids] >= 0)).nonzero()[0]
+    late = L.late(ids).nonzero()[0]
     late = late.compress(~sim.borrowers.unwilling[sim.book.holders(ids[late])])
     if late.size:
         paid = pay_what_cash_allows(sim, ids[late], _of(today, late))
-        sim.recorder.add(int(sim.env.now), "paid_on_pay_day", int(paid.sum()))
+        sim.recorder.add(sim.today, "paid_on_pay_day", int(paid.sum()))
 
 
 def pay_what_cash_allows(sim: Simulation, ids: np.ndarray, today: int | np.ndarray) -> np.ndarray:
@@ -310,7 +310,7 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
     if at.size == 0:
         return
     oldest = L.oldest_unpaid_day[cohort.loan_ids(at)]
-    behind = np.where(oldest >= 0, (_of(cohort.today(int(sim.env.now)), at) - oldest) // DAYS_PER_MONTH + 1, 0)
+    behind = np.where(oldest >= 0, days_past_due(oldest, _of(cohort.today(sim.today), at)) // DAYS_PER_MONTH + 1, 0)  # this month's too
     if cohort.holder is None:
         scores[at] = score.missed(scores[at], p.miss_points, behind)
     else:  # a borrower's deepest arrears among the loans missed today

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from loansim.borrowers import MISREAD_AMOUNT, MISREAD_DATE, cash_cents, stacking
-from loansim.loans import DAYS_PER_MONTH, floor_cents
+from loansim.loans import DAYS_PER_MONTH, days_past_due, floor_cents
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -98,7 +98,7 @@ def choose_not_to_pay(sim: Simulation, cohort: Cohort, due: np.ndarray) -> np.nd
     """
     people, month, p, B = sim.borrowers, sim.population, sim.scenario.borrowers.strategic, cohort.borrowers
     oldest = sim.loans.oldest_unpaid_day[cohort.loans]
-    behind = cohort.most_per_borrower(np.where(oldest >= 0, (cohort.today(int(sim.env.now)) - oldest) // DAYS_PER_MONTH, 0))
+    behind = cohort.most_per_borrower(days_past_due(oldest, cohort.today(sim.today)) // DAYS_PER_MONTH)
     hazard = month.strategic_base[B] * (1 + np.float32(p.arrears_multiplier) * behind)
     decided = (month.strategic_draws[B] < hazard) & (due > 0)
     people.unwilling[B] |= decided
@@ -116,7 +116,7 @@ def borrow_outside(sim: Simulation, cohort: Cohort, due: np.ndarray, cash: np.nd
         amount = stacking.borrow(people, B.start + local, (due[local] - cash[local]) / 100,
                                  sim.scenario.borrowers.stacking, whole_only)
         raised[local] = floor_cents(amount)
-        sim.recorder.add(int(sim.env.now), "outside_borrowed", int(raised.sum()))
+        sim.recorder.add(sim.today, "outside_borrowed", int(raised.sum()))
     return raised
 
 

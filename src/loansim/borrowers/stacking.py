@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from loansim.borrowers import Borrowers
+from loansim.loans import annuity_payment
 
 
 def borrow(people: Borrowers, ids: np.ndarray, shortfall: np.ndarray, params: Any, whole_only: bool = False) -> np.ndarray:
@@ -38,8 +39,7 @@ def borrow(people: Borrowers, ids: np.ndarray, shortfall: np.ndarray, params: An
 def required_payment(balance: np.ndarray, params: Any) -> np.ndarray:
     """This month's repayment: the balance amortised over the outside term (re-set each month,
     so a rollover starts the term again)."""
-    r, n = params.apr / 12, params.term_months
-    return balance / n if r == 0 else balance * r / -np.expm1(-n * np.log1p(r))
+    return annuity_payment(balance, params.apr, params.term_months)
 
 
 def repay(people: Borrowers, available: np.ndarray, params: Any, ids: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Loans
+from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Loans, days_past_due
 from loansim.servicing import DayBuckets
 
 if TYPE_CHECKING:
@@ -29,8 +29,7 @@ def month_in_run(key: str, month: int, scenario: Scenario) -> list[tuple[str, in
 
 def dpd(sim: Simulation, ids: np.ndarray | slice) -> np.ndarray:
     """Days past due of loans `ids` now (0 when current)."""
-    oldest = sim.loans.oldest_unpaid_day[ids]
-    return np.where(oldest >= 0, int(sim.env.now) - oldest, 0)
+    return days_past_due(sim.loans.oldest_unpaid_day[ids], sim.today)
 
 
 def cooled_off(last_day: np.ndarray, now: int, months: int) -> np.ndarray:
@@ -40,7 +39,7 @@ def cooled_off(last_day: np.ndarray, now: int, months: int) -> np.ndarray:
 
 def next_due_day(sim: Simulation, ids: np.ndarray) -> np.ndarray:
     """The next due date of loans `ids` on or after today (a day of the loan's own cohort)."""
-    now = int(sim.env.now)
+    now = sim.today
     first = now - now % DAYS_PER_MONTH + sim.loans.due_day[ids].astype(np.int64)
     return np.where(first >= now, first, first + DAYS_PER_MONTH)
 
@@ -155,7 +154,6 @@ class ReDefaults:
 def days_past_due_or_gone(L: Loans, ids: np.ndarray, day: int, since: np.ndarray | int) -> np.ndarray:
     """Days past due of loans `ids` at the end of `day` (0 when current or repaid), and
     ``GONE`` for those charged off on or after day `since`."""
-    oldest = L.oldest_unpaid_day[ids].astype(np.int64)
-    late = np.where((L.status[ids] == ACTIVE) & (oldest >= 0), day - oldest, 0)
+    late = np.where(L.status[ids] == ACTIVE, days_past_due(L.oldest_unpaid_day[ids].astype(np.int64), day), 0)
     gone = (L.status[ids] == CHARGED_OFF) & (L.charged_off_day[ids] >= since)
     return np.where(gone, GONE, late)

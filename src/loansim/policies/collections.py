@@ -72,7 +72,7 @@ from pydantic import BaseModel, Field, field_validator
 from loansim import servicing
 from loansim.distributions import STRICT
 from loansim.limits import ACTIONS_PER_MONTH, MAX_AMOUNT, MAX_PRICE
-from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH, round_cents, to_cents
+from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH, days_past_due, round_cents, to_cents
 from loansim.policies import Policy, PolicyParams, register
 from loansim.scenario.messages import did_you_mean
 
@@ -232,7 +232,7 @@ class Collections(Policy[CollectionsParams]):
     def _desk(self, sim: Simulation):
         """The collections desk: each day, every stage works the head of its queue."""
         while True:
-            self.work_day(sim, int(sim.env.now))
+            self.work_day(sim, sim.today)
             yield sim.env.timeout(1)
 
     def work_day(self, sim: Simulation, day: int) -> None:
@@ -272,7 +272,7 @@ class Collections(Policy[CollectionsParams]):
         oldest = sim.loans.oldest_unpaid_day[ids]  # the one read of the book per account and day
         # Closed loans carry no oldest unpaid day (charge-off, repayment and modification
         # clear it), so a loan with one is active.
-        dpd = (day - oldest) * (oldest >= 0)  # a closed loan counts as 0 DPD
+        dpd = days_past_due(oldest, day)  # a closed loan counts as 0
         stage = np.full(ids.size, -1, dtype=np.int8)
         for entry in self.entry:
             stage += dpd >= entry
@@ -358,12 +358,12 @@ class Collections(Policy[CollectionsParams]):
 
     def _keep_promises(self, sim: Simulation, due: int):
         """On day `due`, borrowers who promised pay what their cash allows on what is due."""
-        yield sim.env.timeout(due - sim.env.now)
+        yield sim.env.timeout(due - sim.today)
         batches = self.promises.pop(due)
         ids, first = np.unique(np.concatenate([batch for _, batch in batches]), return_index=True)
         stage = np.concatenate([np.full(batch.size, s, dtype=np.int64) for s, batch in batches])[first]
         settled = (sim.loans.oldest_unpaid_day[ids] < 0) & (sim.loans.status[ids] != CHARGED_OFF)  # paid up since
-        paid = servicing.pay_what_cash_allows(sim, ids, int(sim.env.now))  # a loan promised twice pays once
+        paid = servicing.pay_what_cash_allows(sim, ids, sim.today)  # a loan promised twice pays once
         kept = np.bincount(stage.compress((paid > 0) | settled), minlength=len(self.stages))
         collected = np.zeros(len(self.stages), dtype=np.int64)
         np.add.at(collected, stage, paid)
@@ -389,7 +389,7 @@ class Collections(Policy[CollectionsParams]):
     def _start_cases(self, sim: Simulation) -> None:
         """Cases at the head of the line take the free slots; those starting together are
         heard together, by one process."""
-        now, starting = int(sim.env.now), []
+        now, starting = sim.today, []
         while self.free_slots and self.line:
             ids, filed = self.line[0]
             take = ids[: self.free_slots]

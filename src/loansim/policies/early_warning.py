@@ -62,7 +62,7 @@ class EarlyWarning(Policy[EarlyWarningParams]):
     # who
     def eligible(self, sim: Simulation) -> np.ndarray:
         """Mask of borrowers to contact this month."""
-        p, people, now = self.params, sim.borrowers, int(sim.env.now)
+        p, people, now = self.params, sim.borrowers, sim.today
         above = people.score >= p.score_threshold
         fell = self.was_above & ~above
         self.was_above = above
@@ -79,7 +79,7 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         """Contact the borrowers flagged this month; those who take up get the offer."""
         who = self.eligible(sim)
         contacted = np.flatnonzero(who)
-        self.contacted_on[contacted] = int(sim.env.now)
+        self.contacted_on[contacted] = sim.today
         self.actions += contacted.size
         self.book_priced(sim, contacted.size, self.params.cost_per_outreach)
         takes = sim.streams.keyed_uniform("policy.early_warning.take_up", month, contacted) < self.params.take_up_prob

@@ -81,7 +81,7 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         not in or recently out of a deferral."""
         L, p = sim.loans, self.params
         ids = with_instalments_left(sim, ids[L.status[ids] == ACTIVE])
-        cooled = cooled_off(self.deferred_from[ids], int(sim.env.now), p.cooldown_months)
+        cooled = cooled_off(self.deferred_from[ids], sim.today, p.cooldown_months)
         return ids[(dpd(sim, ids) < p.max_dpd) & cooled & ~self.in_deferral[ids]]
 
     def applicants(self, sim: Simulation, month: int) -> np.ndarray:
@@ -111,9 +111,9 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
             principal = L.principal[ids] + L.interest_due[ids]
             balance = principal * (1 + L.monthly_rate[ids]) ** p.months
         sim.ledger.modify(ids, resume, remaining, balance_at_start=balance)
-        self.deferred_from[ids] = int(sim.env.now)
+        self.deferred_from[ids] = sim.today
         self.in_deferral[ids] = True
-        self.redefaults.watch(ids, int(sim.env.now))
+        self.redefaults.watch(ids, sim.today)
         self.approved += ids.size
         self.actions += ids.size
 

@@ -127,7 +127,7 @@ class Reminders(Policy[RemindersParams]):
             return
         cohort = sim.cohorts[(day - 1) % DAYS_PER_MONTH]
         L, loans = sim.loans, cohort.loans
-        late = cohort.loan_ids(np.flatnonzero((L.oldest_unpaid_day[loans] >= 0) & (L.status[loans] == ACTIVE)))
+        late = cohort.loan_ids(np.flatnonzero(L.late(loans)))
         of_late = sim.book.holders(late)
         reached = self.reached[of_late]
         late, of_late = late[reached], of_late[reached]
@@ -146,7 +146,7 @@ class Reminders(Policy[RemindersParams]):
         if payers.size:
             at = np.minimum(np.searchsorted(payers, of_late), payers.size - 1)
             loans_of = late[payers[at] == of_late]
-            self.paid_after += int(servicing.pay_what_cash_allows(sim, loans_of, int(sim.env.now)).sum())
+            self.paid_after += int(servicing.pay_what_cash_allows(sim, loans_of, sim.today).sum())
 
     def report(self, sim: Simulation) -> dict[str, float]:
         return {**super().report(sim), "reminders_before_due": float(self.sent_before),

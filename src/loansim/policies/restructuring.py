@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field
 
 from loansim.limits import MAX_MONTHS, MAX_PRICE
-from loansim.loans import ACTIVE, DAYS_PER_MONTH
+from loansim.loans import ACTIVE, DAYS_PER_MONTH, days_past_due
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import NEVER, ReDefaults, cooled_off, next_due_day
 
@@ -88,7 +88,7 @@ class Restructuring(Policy[RestructuringParams]):
         offers pick them in the arrears window first; early warning's outreach, at any DPD.)"""
         L, p = sim.loans, self.params
         ids = ids[L.status[ids] == ACTIVE]
-        return ids[(self.modified[ids] < p.max_modifications) & cooled_off(self.offered_on[ids], int(sim.env.now), p.cooldown_months)]
+        return ids[(self.modified[ids] < p.max_modifications) & cooled_off(self.offered_on[ids], sim.today, p.cooldown_months)]
 
     def in_window(self, days: np.ndarray) -> np.ndarray:
         """Mask of days past due inside the arrears window ``[entry_dpd, max_dpd)``."""
@@ -111,7 +111,7 @@ class Restructuring(Policy[RestructuringParams]):
         sim.ledger.modify(ids, next_due_day(sim, ids), remaining, monthly_rate=rate)
         self.instalment_after += int(L.installment[ids].sum())
         self.modified[ids] += 1
-        self.redefaults.watch(ids, int(sim.env.now))
+        self.redefaults.watch(ids, sim.today)
         self.actions += ids.size
         self.book_priced(sim, ids.size, p.cost_per_modification)
 
@@ -123,7 +123,7 @@ class Restructuring(Policy[RestructuringParams]):
     def make_offers(self, sim: Simulation, month: int) -> None:
         """This month's offers to delinquent loans; those who accept are restructured."""
         oldest = sim.loans.oldest_unpaid_day  # the whole book: find the window first, then the rest
-        late = np.flatnonzero((oldest >= 0) & self.in_window(int(sim.env.now) - oldest))
+        late = np.flatnonzero((oldest >= 0) & self.in_window(days_past_due(oldest, sim.today)))
         ids = self.eligible(sim, late)
         self._offer(sim, ids, sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.accept_probs(sim, ids))
 
@@ -138,7 +138,7 @@ class Restructuring(Policy[RestructuringParams]):
     def _offer(self, sim: Simulation, ids: np.ndarray, accept: np.ndarray | None = None) -> int:
         """Book offers to loans `ids`; those who `accept` (all if None) and have not chosen to
         stop paying are restructured. Returns how many were."""
-        self.offered_on[ids] = int(sim.env.now)
+        self.offered_on[ids] = sim.today
         self.offers += ids.size
         self.book_priced(sim, ids.size, self.params.cost_per_offer)
         takes = ~sim.borrowers.unwilling[sim.book.holders(ids)]

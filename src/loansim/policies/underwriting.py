@@ -119,7 +119,7 @@ class Underwriting(Policy[UnderwritingParams]):
         loans = applied[np.isin(L.borrower[applied], approved)]
         first_due = (month + 1) * DAYS_PER_MONTH + L.due_day[loans].astype(np.int64)
         sim.ledger.lend(loans, first_due)
-        sim.hooks.run("lent", sim, int(sim.env.now), loans)
+        sim.hooks.run("lent", sim, sim.today, loans)
         self.new[loans] = True
         verified = int(np.count_nonzero(self.verified[ids]))
         self.counts["applications"] += ids.size
