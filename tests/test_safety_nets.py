@@ -16,7 +16,7 @@ from loansim.engine import HOOKS, Simulation
 from loansim.loans import Ledger, ledger_errors, totals_problems
 from loansim.metrics import Recorder
 from loansim.policies import REGISTRY, Policy, PolicyParams
-from loansim.policies.collections import Collections
+from loansim.policies.collections.desk import Desk
 from loansim.rng import Streams
 
 
@@ -91,7 +91,7 @@ def test_built_in_steps_and_actors_run_in_the_documented_order(monkeypatch: pyte
     trace(PopulationMonth, "start", lambda self, *_: int(self.sim.env.now))
     trace(PopulationMonth, "end", lambda self, *_: int(self.sim.env.now))
     trace(Recorder, "record_month", lambda self, sim, *_: int(sim.env.now))
-    trace(Collections, "work_day", lambda self, sim, day: day)
+    trace(Desk, "work_day", lambda self, sim, day: day)
     trace(Ledger, "recover", lambda self, *_: int(self.now()))
 
     class Tracer(Policy[PolicyParams]):
