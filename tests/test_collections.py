@@ -272,7 +272,7 @@ def test_invalid_tables_say_where_and_why(table: dict[str, Any], expected: str) 
 
 
 def test_stages_must_start_after_the_grace_period_and_before_charge_off() -> None:
-    with pytest.raises(ScenarioError, match=r"policies.collections.stages.sms.entry_dpd = 5: must be above policies.grace.days \(10\)"):
+    with pytest.raises(ScenarioError, match=r"policies.collections.stages.sms.entry_dpd = 5: must be above the days in which policies.grace counts a payment as on time \(10\)"):
         make_scenario(policies={"collections": {}, "grace": {"days": 10}})
     assert "stages.field_visit.entry_dpd = 120: must be below lender.charge_off_dpd (120)" in error({"stages": {"field_visit": {"entry_dpd": 120}}})
     later = make_scenario(policies={"collections": {"stages": {"sms": {"entry_dpd": 11}}}, "grace": {"days": 10}})

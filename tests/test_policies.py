@@ -96,6 +96,30 @@ def forgetful(**policies: Any) -> Scenario:
                          policies=policies)
 
 
+def test_a_reminder_lowers_forgetting_this_month_now_and_next_month_from_its_draws() -> None:
+    """The month's draws' write API (``PopulationMonth.remind``): a reminder that always
+    works (keeps_forgetting 0) clears this month's forgetting at once, and next month's
+    when that month's draws are made; each due date it saves is counted for its source."""
+    scenario = make_scenario(portfolio={"borrowers": 3000}, borrowers={"monthly_forget_prob": 0.3})
+    plain, reminded = Simulation(scenario), Simulation(scenario)
+    for sim in (plain, reminded):
+        sim.advance(20)
+    month = reminded.population
+    everyone = np.arange(reminded.borrowers.n)
+    forgetting_now = int(np.count_nonzero(month.forgets))
+    assert forgetting_now > 0
+    month.remind("test", everyone, 0, keeps_forgetting=0.0)
+    assert not month.forgets.any() and month.forgets_avoided == {"test": forgetting_now}
+    month.remind("test", everyone, 1, keeps_forgetting=0.0)
+    assert not month.forgets.any()  # nothing more to clear this month
+    for sim in (plain, reminded):
+        sim.advance(DAYS_PER_MONTH + 1)
+    forgetting_next = int(np.count_nonzero(plain.population.forgets))
+    assert forgetting_next > 0 and not month.forgets.any()
+    assert month.forgets_avoided == {"test": forgetting_now + forgetting_next}
+    assert np.array_equal(month.forget_draws, plain.population.forget_draws)  # the draws themselves are common
+
+
 def test_reminders_only_ever_remove_forgotten_due_dates() -> None:
     _, without, forgot_without = forgets_by_month(forgetful())
     _, with_reminders, forgot_with = forgets_by_month(forgetful(reminders={}))

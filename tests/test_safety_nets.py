@@ -17,6 +17,7 @@ from loansim.loans import Ledger, ledger_errors, totals_problems
 from loansim.metrics import Recorder
 from loansim.policies import REGISTRY, Policy, PolicyParams
 from loansim.policies.collections.desk import Desk
+from loansim.policies.grace import Grace
 from loansim.rng import Streams
 
 
@@ -77,22 +78,23 @@ def test_built_in_steps_and_actors_run_in_the_documented_order(monkeypatch: pyte
     collections desk, recoveries) run before the clock's steps of the day they wake on."""
     calls: list[tuple[int, str]] = []
 
-    def trace(owner: Any, name: str, now: Callable[..., int]) -> None:
+    def trace(owner: Any, name: str, now: Callable[..., int], label: str | None = None) -> None:
         real = getattr(owner, name)
 
         def traced(*args: Any, **kwargs: Any) -> Any:
-            calls.append((now(*args), name))
+            calls.append((now(*args), label or name))
             return real(*args, **kwargs)
 
         monkeypatch.setattr(owner, name, traced)
 
-    for step in ("pay_late", "pay_arrears_on_pay_day", "due_date", "end_grace_windows", "default_step", "charge_off_step"):
+    for step in ("pay_late", "pay_arrears_on_pay_day", "due_date", "default_step", "charge_off_step"):
         trace(servicing, step, lambda sim, *_: int(sim.env.now))
     trace(PopulationMonth, "start", lambda self, *_: int(self.sim.env.now))
     trace(PopulationMonth, "end", lambda self, *_: int(self.sim.env.now))
     trace(Recorder, "record_month", lambda self, sim, *_: int(sim.env.now))
     trace(Desk, "work_day", lambda self, sim, day: day)
     trace(Ledger, "recover", lambda self, *_: int(self.now()))
+    trace(Grace, "end", lambda self, sim, day: day, "grace_end")
 
     class Tracer(Policy[PolicyParams]):
         name = "tracer"
@@ -103,16 +105,18 @@ def test_built_in_steps_and_actors_run_in_the_documented_order(monkeypatch: pyte
 
     monkeypatch.setitem(REGISTRY, "tracer", Tracer)
     scenario = make_scenario(run={"months": 8}, borrowers={"income_monthly": 0, "initial_savings_months": 0},
-                             lender={"recovery_delay_months": 1}, policies={"tracer": {}, "collections": {}})
+                             lender={"recovery_delay_months": 1},
+                             policies={"tracer": {}, "collections": {}, "grace": {"days": 3}})
     Simulation(scenario, day_by_day=True).run()
 
     def day(d: int) -> list[str]:
         return [name for when, name in calls if when == d]
 
     assert day(0) == ["work_day", "pay_late", "before_month", "start", "month_start", "pay_arrears_on_pay_day", "day_start",
-                      "due_date", "before_due", "missed", "end_grace_windows", "default_step", "charge_off_step", "day_end"]
-    assert day(29) == ["work_day", "pay_late", "pay_arrears_on_pay_day", "day_start", "due_date", "before_due", "missed",
-                       "end_grace_windows", "default_step", "charge_off_step", "day_end", "record_month", "end", "month_end"]
+                      "due_date", "before_due", "grace_end", "default_step", "charge_off_step", "day_end"]
+    # the due dates of day 26 are assessed when their 3-day window ends, after day 29's payments
+    assert day(29) == ["work_day", "pay_late", "pay_arrears_on_pay_day", "day_start", "due_date", "before_due", "grace_end",
+                       "missed", "default_step", "charge_off_step", "day_end", "record_month", "end", "month_end"]
     charge_offs = [when for when, name in calls if name == "charged_off"]
     recoveries = [when for when, name in calls if name == "recover"]
     assert charge_offs and recoveries and recoveries[0] == charge_offs[0] + 30

@@ -30,9 +30,9 @@ One clock process runs each day's steps, always in this order:
    (hence DPD); loans with nothing left to pay are repaid. Then the due date is
    *assessed*: hook ``missed(sim, day, ids)`` for loans whose scheduled instalment date
    saw interest or principal go unpaid; late notices correct misread contracts; credit
-   scores move. **Grace expiry**: with a grace period of G days (``sim.grace_days``), a
-   due date is assessed instead here on its window's last day, G days later, after that
-   day's payments.
+   scores move. **Deferred assessment**: a policy may defer the assessment
+   (``servicing.Deferral``, ``sim.deferral``): its ``end`` runs here, after the day's due
+   dates, and assesses the due dates whose time has come, after that day's payments.
 7. **default**: loans whose DPD reaches ``lender.default_dpd`` today are flagged.
 8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
    off, and a recovery process is started that books recoveries after the delay; then
@@ -49,7 +49,7 @@ is open (at most ``RUN_OFF_MONTHS``): the run-off that measures ``lifetime_*`` (
 
 Actor processes are SimPy processes of their own: recoveries, the collections desk,
 promised payments and legal cases. What the clock can batch by day it keeps in day
-buckets instead (late payers, arrears paid on a pay day, grace windows ending), one
+buckets instead (late payers, arrears paid on a pay day), one
 vectorised step each however many cohorts feed it.
 An actor that wakes on day ``t`` runs before the clock's steps of day ``t``, because its
 timeout was scheduled before the clock's (SimPy runs same-time events first in, first out).
@@ -58,8 +58,8 @@ Because a loan's DPD grows by one a day from a due day of its own cohort, the lo
 reach a threshold of ``X`` days on day ``t`` all belong to cohort ``(t - X) mod 30``: the
 default and charge-off steps look at that cohort only.
 
-Where nothing acts on the book day by day but these steps (no grace period, no policy with
-a day of its own), steps 3-8 of several consecutive days of a month run as one step on the
+Where nothing acts on the book day by day but these steps (no deferred assessment, no
+policy with a day of its own), steps 3-8 of several consecutive days of a month run as one step on the
 first of them, on a *span* of cohorts (``loansim.spans``): each borrower's own events keep
 their order, so the results are the same bit for bit, and a small book, whose daily cohorts
 are small, no longer pays each day's fixed cost. ``before_due(sim, day, cohort)`` and
@@ -157,8 +157,7 @@ class Simulation:
         self.ledger = Ledger(self.loans, self.end_month, lambda: self.today)
         self.ledger.book_disbursement(slice(None))  # loans applied for are lent later, if approved
         self.recorder = Recorder(self.months, self.borrowers.n, capacity=self.end_month)
-        self.grace_days = 0  # days after a due date within which a payment counts as on time
-        self.grace_ends: dict[int, list[servicing.GraceWindow]] = {}  # day -> due dates assessed then
+        self.deferral: servicing.Deferral | None = None  # a policy deferring due dates' assessment, if any
         self.late_payments = servicing.DayBuckets()  # loans whose borrowers pay on a later day than due
         self.catch_ups = servicing.DayBuckets()  # loans whose arrears are paid on their holder's pay day
         self.recoveries = servicing.DayBuckets()  # charge-offs of a span whose recoveries start on a later day
@@ -167,13 +166,10 @@ class Simulation:
         # Several days' due dates in one step where nothing acts day by day (``loansim.spans``).
         self.spans = None if day_by_day or not spans.possible(self) else spans.Spans(self)
         self.stop_day = self.months * DAYS_PER_MONTH  # the day ``advance`` runs to: spans end there
-        self.population = PopulationMonth(self)
+        self.population = PopulationMonth(self)  # after the policies' setup: it reads what setup may change (pay days)
         self.recorder.declare(*[f"missed_{c}" for c in MISS_CAUSES[1:]], *[f"new_defaults_{c}" for c in MISS_CAUSES],
                               *self.population.series())
         self.recorder.declare(*self.population.money_series(), money=True)
-        if self.grace_days:
-            self.recorder.declare("cured_in_grace")
-            self.recorder.declare("paid_in_grace", money=True)
         self.recorder.start(self.loans)
         self._clock: simpy.Process | None = None
         self._progress: Callable[[int], None] | None = None
@@ -252,7 +248,8 @@ class Simulation:
                 self.spans.step(day)
             else:
                 servicing.due_date(self, day, self.cohorts[day_of_month])
-                servicing.end_grace_windows(self, day)
+                if self.deferral is not None:
+                    self.deferral.end(self, day)
                 servicing.default_step(self, day)
                 servicing.charge_off_step(self, day)
             self.hooks.run("day_end", self, day)

@@ -86,7 +86,8 @@ class Recorder:
         Closed loans carry no principal, so only the (few) delinquent loans need a closer look.
         """
         L = sim.loans
-        state, late = month_end_states(L, day, sim.grace_days)
+        on_time = max((policy.on_time_days(policy.params) for policy in sim.policies), default=0)  # ``Policy.on_time_days``
+        state, late = month_end_states(L, day, on_time)
         # Fancy-index += adds once per distinct index: a borrower with several late loans counts once.
         sim.borrowers.months_in_arrears[sim.book.holders(late)] += 1
         by_code = np.zeros(N_CODES, dtype=np.int64)
@@ -141,17 +142,18 @@ class Recorder:
         return cols, cents
 
 
-def month_end_states(loans: Loans, day: int, grace_days: int) -> tuple[np.ndarray, np.ndarray]:
+def month_end_states(loans: Loans, day: int, on_time_days: int) -> tuple[np.ndarray, np.ndarray]:
     """Each loan's state code at the end of `day` (``PAST_DUE``), and the ids of the loans
     past due, in ascending order.
 
     A loan is `day` minus its oldest unpaid due day past due; only active loans carry one.
-    Inside the grace period (at most `grace_days` past due) a loan is not late, and a loan
-    due and unpaid today is 0 days past due: both are current.
+    Within the days a payment still counts as on time (at most `on_time_days` past due,
+    ``Policy.on_time_days``) a loan is not late, and a loan due and unpaid today is 0 days
+    past due: both are current.
     """
     late = (loans.oldest_unpaid_day >= 0).nonzero()[0]
     dpd = day - loans.oldest_unpaid_day[late]
-    late, dpd = late[dpd > grace_days], dpd[dpd > grace_days]
+    late, dpd = late[dpd > on_time_days], dpd[dpd > on_time_days]
     state = loans.status.copy()
     state[late] = PAST_DUE + np.minimum(dpd // DAYS_PER_MONTH, len(BUCKETS) - 2)
     return state, late

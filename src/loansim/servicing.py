@@ -1,8 +1,9 @@
 """Servicing the book: what happens on a due date, and as unpaid loans age.
 
 ``due_date`` runs steps 3-6 of the engine's day for one cohort (billing, payment,
-delinquency, and the assessment of misses unless a grace period defers it to
-``end_grace_windows``); ``default_step`` and ``charge_off_step`` are steps 7-8.
+delinquency, and the assessment of misses, unless a policy defers it: ``Deferral``, an
+extension point for a period after the due date within which payment counts as on time);
+``default_step`` and ``charge_off_step`` are steps 7-8.
 Money moves only through ``sim.ledger``.
 
 Delinquency uses the payment-count method: instalments covered = (interest + principal
@@ -15,7 +16,7 @@ principal are left unpaid for a reason other than payments having gone to fees f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -32,9 +33,26 @@ MISSED_SERIES = tuple(f"missed_{cause}" for cause in MISS_CAUSES[1:])  # the rec
 DEFAULT_SERIES = tuple(f"new_defaults_{cause}" for cause in MISS_CAUSES)  # and defaults by the latest miss's cause
 
 
+class Deferral(Protocol):
+    """An extension point: a policy that defers the assessment of due dates (``assess``),
+    registered as ``sim.deferral``. ``due_date`` hands it each due date instead of assessing
+    it; the clock calls ``end`` each day after the due dates (step 6). (The days in which a
+    payment still counts as on time, and a loan as current, a policy declares with
+    ``Policy.on_time_days``.)"""
+
+    def defer(self, sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
+              principal_before: np.ndarray) -> None:
+        """Take the due date `day` of `cohort` (the arguments ``assess`` needs) to assess later."""
+        ...
+
+    def end(self, sim: Simulation, day: int) -> None:
+        """Assess the due dates deferred until today."""
+        ...
+
+
 def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
-    """Bill today's cohort and collect what borrowers pay; then assess misses, today or,
-    with a grace period, when it ends (``assess``).
+    """Bill today's cohort and collect what borrowers pay; then assess misses, today or
+    when a ``Deferral`` says (``assess``).
 
     `cohort` may be a span of due days (``loansim.spans``): `day` is then its first, and
     each loan is dealt with as on its own due date (``Cohort.today``)."""
@@ -57,10 +75,10 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     if sim.population.misreading or sim.population.forgetting:
         late, days_late = payment.late_payers(sim, cohort, reason)
         sim.late_payments.add(_of(today, late - loans.start) + days_late, late)
-    if sim.grace_days == 0:
+    if sim.deferral is None:
         assess(sim, day, cohort, scheduled, reason, principal_before)
     else:
-        sim.grace_ends.setdefault(day + sim.grace_days, []).append(GraceWindow(sim, day, cohort, scheduled, reason, principal_before))
+        sim.deferral.defer(sim, day, cohort, scheduled, reason, principal_before)
 
 
 def _of(today: int | np.ndarray, local: np.ndarray) -> int | np.ndarray:
@@ -75,7 +93,7 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     ``missed`` hook (late fees)."""
     L, loans = sim.loans, cohort.loans
     missed = L.unpaid_scheduled(loans) > 0
-    if isinstance(cohort.day, int) and sim.today > day:  # assessed after a grace window: a loan charged off since is still unpaid
+    if isinstance(cohort.day, int) and sim.today > day:  # assessed later (``Deferral``): a loan charged off since is still unpaid
         missed |= (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)
     missed &= scheduled  # a mask over the cohort's loans
     L.n_missed[loans] += missed
@@ -93,39 +111,6 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     if sim.population.misreading:
         payment.read_late_notice(sim, ids)
     sim.hooks.run("missed", sim, now, ids)
-
-
-class GraceWindow:
-    """A due date inside its grace window: what was short on it, to be assessed when it ends.
-
-    The engine calls ``end()`` on the window's last day, after that day's payments (pay
-    day, reminders, collections, due dates), so a payment on the last day counts.
-    """
-
-    def __init__(self, sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
-                 principal_before: np.ndarray) -> None:
-        L, loans = sim.loans, cohort.loans
-        self.sim, self.day, self.cohort = sim, day, cohort
-        self.scheduled, self.reason, self.principal_before = scheduled, reason, principal_before
-        short = scheduled & (L.unpaid_scheduled(loans) > 0)
-        self.ids = cohort.loan_ids(short.nonzero()[0])
-        self.paid_before = L.interest_paid[self.ids] + L.principal_repaid[self.ids]
-
-    def end(self) -> None:
-        """Record what was paid inside the window on loans short at the due date, and how many
-        it cured; then assess the due date."""
-        sim, L, ids = self.sim, self.sim.loans, self.ids
-        now = sim.today
-        sim.recorder.add(now, "paid_in_grace", int((L.interest_paid[ids] + L.principal_repaid[ids] - self.paid_before).sum()))
-        cured = (L.unpaid_scheduled(ids) <= 0) & (L.status[ids] != CHARGED_OFF)
-        sim.recorder.add(now, "cured_in_grace", int(np.count_nonzero(cured)))
-        assess(sim, self.day, self.cohort, self.scheduled, self.reason, self.principal_before)
-
-
-def end_grace_windows(sim: Simulation, day: int) -> None:
-    """Assess the due dates whose grace window ends today."""
-    for window in sim.grace_ends.pop(day, ()):
-        window.end()
 
 
 def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None,

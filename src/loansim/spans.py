@@ -24,9 +24,9 @@ misread date within 29 days, and the next pay day is at most 30 days after a due
 for its borrower it came first anyway. If one borrower has such events on different days,
 they are paid day by day instead. Days the span covered then skip these steps.
 
-The clock steps day by day when grace windows or a policy acting on days of its own
-(``Policy.spans_days`` false, or a ``day_start``, ``day_end``, ``charged_off`` or ``lent``
-hook) are in the scenario, when a threshold is not a whole number of months, or when asked
+The clock steps day by day when a policy defers assessments (``servicing.Deferral``) or
+acts on days of its own (``Policy.spans_days`` false, or a ``day_start``, ``day_end``,
+``charged_off`` or ``lent`` hook), when a threshold is not a whole number of months, or when asked
 (``Simulation(..., day_by_day=True)``); the results are the same bit for bit either way
 (``tests/test_spans.py``). ``Simulation.advance`` ends a span where it stops, so the
 book is exact at every stop.
@@ -58,7 +58,7 @@ def possible(sim: Simulation) -> bool:
     """Whether `sim` may deal with spans of due days (module docstring); asked after the
     policies' ``setup``."""
     lender = sim.scenario.lender
-    return (sim.grace_days == 0
+    return (sim.deferral is None
             and lender.default_dpd % DAYS_PER_MONTH == 0 and lender.charge_off_dpd % DAYS_PER_MONTH == 0
             and all(policy.spans_days for policy in sim.policies)
             and not any(sim.hooks.registered(hook) for hook in DAY_HOOKS))

@@ -101,9 +101,12 @@ class PopulationMonth:
         self.pay_days = bool(np.any(people.pay_day))
         self.target_months = spending.target_of_month_end(people)  # pay days are set by now (policies' setup)
         self.catch_up = s.borrowers.pay_arrears_on_pay_day
-        # What due dates need from this month's draws (filled at each month start).
+        # What due dates need from this month's draws (filled at each month start). They are
+        # read-only to others: a policy changes them through a method (``remind``).
         self.forgets = np.empty(0, dtype=np.bool_)
         self.forget_draws = np.empty(0, dtype=np.float32)
+        self._reminders: dict[int, list[tuple[str, np.ndarray, float]]] = {}  # month -> reminders for its due dates
+        self.forgets_avoided: dict[str, int] = {}  # due dates not forgotten thanks to each source of reminders
         self.strategic_draws = np.empty(0, dtype=np.float32)
         # Borrowers who lost a job, took a pay cut or were hit by a shock this month.
         self.shocked = np.zeros(people.n, dtype=np.bool_)
@@ -221,10 +224,28 @@ class PopulationMonth:
         ahead = self.more_to_come(month)  # draw next month's ahead, if there is one
         self.forget_draws = sim.streams.uniform("payment.forget", month, n, recurring=ahead)
         self.forgets = self.forget_draws < self.forget_chance()
+        for source, ids, keeps in self._reminders.pop(month, ()):  # sent last month for this month's due dates
+            self._cut_forgetting(source, ids, keeps)
         if self.strategic:
             self.strategic_draws = sim.streams.uniform("payment.strategic", month, n, recurring=ahead)
         if self.stacking:
             self.may_stack = sim.streams.uniform("payment.stacking", month, n, recurring=ahead) < people.stacking_take_up
+
+    def remind(self, source: str, ids: np.ndarray, month: int, keeps_forgetting: float) -> None:
+        """A reminder from `source` to borrowers `ids` of their due date in `month`: their
+        chance of forgetting it is multiplied by `keeps_forgetting`. For this month it takes
+        effect now; for a later one, when that month's draws are made. ``forgets_avoided``
+        counts, per source, the due dates it turned from forgotten to remembered."""
+        if month == self.sim.today // DAYS_PER_MONTH:
+            self._cut_forgetting(source, ids, keeps_forgetting)
+        else:
+            self._reminders.setdefault(month, []).append((source, ids, keeps_forgetting))
+
+    def _cut_forgetting(self, source: str, ids: np.ndarray, keeps_forgetting: float) -> None:
+        ids = ids.compress(self.forgets[ids])  # a reminder changes nothing for those who remember anyway
+        keep = self.forget_draws[ids] < self.forget_chance(ids) * keeps_forgetting
+        self.forgets_avoided[source] = self.forgets_avoided.get(source, 0) + int(np.count_nonzero(~keep))
+        self.forgets[ids] = keep
 
     def forget_chance(self, ids: slice | np.ndarray = slice(None)) -> np.ndarray:
         """This month's chance that borrowers `ids` forget a due date: forgetfulness × (1 − literacy)."""

@@ -7,6 +7,17 @@ the order in which they run) or starts SimPy processes of its own. It keeps *who
 eligibility rule returning loan ids) apart from *what* (an action on those loans), changes
 the book only through ``sim.ledger`` and books its own operating cost there.
 
+Two rules about the population a policy meets at once:
+
+- **The month's draws** (who forgets a due date, who chooses to stop paying, ...) belong to
+  ``sim.population`` (``borrowers.monthly.PopulationMonth``), drawn at each month's start; a
+  policy changes them through its methods, e.g. ``sim.population.remind(...)`` lowers
+  the chance of forgetting a due date, whenever in the month the reminder is sent.
+- **The income side is read-only during a month**: employment, base income, essentials,
+  income, invested sums and shock spells. Next month's is worked out from it on a
+  background thread meanwhile, so a write fails with ``ValueError: assignment destination is
+  read-only``; policies act on savings, scores, loans and the month's draws instead.
+
 Adding a policy is adding one module to this package and decorating its class with
 ``@register``; the engine knows no policy by name. A policy of another package is found
 through the entry point group ``loansim.policies`` (``ENTRY_POINTS``): its name is the
@@ -68,6 +79,12 @@ class Policy(Generic[P]):
         """Problems with `params` given the rest of the scenario and the other enabled
         `policies`, as (key, value, what was expected); none by default."""
         return []
+
+    @classmethod
+    def on_time_days(cls, params: P) -> int:
+        """Days after a due date within which this policy makes a payment count as on time
+        (a grace period, ``servicing.Deferral``); none by default."""
+        return 0
 
     @classmethod
     def n_applicants(cls, params: P, scenario: Scenario) -> int:

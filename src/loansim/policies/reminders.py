@@ -67,13 +67,10 @@ class Reminders(Policy[RemindersParams]):
         self.price = sum(cost for cost, _ in self.channels)  # per reminder, all channels
         self.keeps_forgetting = float(np.prod([1 - cut for _, cut in self.channels]))
         self.reached = sim.streams.uniform("policy.reminders.reach", 0, sim.borrowers.n) < p.reach_share
-        self.pending: list[np.ndarray] = []  # reminded for a due date in the next month
         self.sent_before = self.sent_after = self.paid_after = 0
-        self.forgets_avoided = 0
         if not self.channels or p.reach_share == 0:
             return
         sim.hooks.add("day_start", self.remind_before_due)
-        sim.hooks.add("month_start", self.apply_pending)
         if p.after_miss:
             sim.hooks.add("day_start", self.remind_after_miss)
 
@@ -89,14 +86,6 @@ class Reminders(Policy[RemindersParams]):
         return cohort.borrowers.start + np.flatnonzero(mask)
 
     # what
-    def cut_forgetting(self, sim: Simulation, ids: np.ndarray) -> None:
-        """A reminder's effect: this month's chance of forgetting falls for borrowers `ids`."""
-        month = sim.population
-        ids = ids.compress(month.forgets[ids])  # a reminder changes nothing for those who remember anyway
-        keep = month.forget_draws[ids] < month.forget_chance(ids) * self.keeps_forgetting
-        self.forgets_avoided += int(np.count_nonzero(~keep))
-        month.forgets[ids] = keep
-
     def remind_before_due(self, sim: Simulation, day: int) -> None:
         """Remind the borrowers whose due date is `days_before_due` days away (on the first
         day, also those whose due date is sooner)."""
@@ -109,16 +98,7 @@ class Reminders(Policy[RemindersParams]):
         ids = self.eligible(sim, sim.cohorts[target % DAYS_PER_MONTH])
         self._send(sim, ids.size)
         self.sent_before += ids.size
-        if target // DAYS_PER_MONTH == day // DAYS_PER_MONTH:
-            self.cut_forgetting(sim, ids)
-        else:  # next month's forgetting is drawn at its start: the reminder counts from then
-            self.pending.append(ids)
-
-    def apply_pending(self, sim: Simulation, month: int) -> None:
-        """Reminders sent late last month for due dates early in this one take effect."""
-        for ids in self.pending:
-            self.cut_forgetting(sim, ids)
-        self.pending = []
+        sim.population.remind(self.name, ids, target // DAYS_PER_MONTH, self.keeps_forgetting)  # its chance of forgetting falls
 
     def remind_after_miss(self, sim: Simulation, day: int) -> None:
         """The day after a due date, remind every borrower whose loan is past due; those who
@@ -150,7 +130,8 @@ class Reminders(Policy[RemindersParams]):
 
     def report(self, sim: Simulation) -> dict[str, float]:
         return {**super().report(sim), "reminders_before_due": float(self.sent_before),
-                "reminders_after_miss": float(self.sent_after), "forgotten_due_dates_avoided": float(self.forgets_avoided),
+                "reminders_after_miss": float(self.sent_after),
+                "forgotten_due_dates_avoided": float(sim.population.forgets_avoided.get(self.name, 0)),
                 "paid_after_reminder": self.paid_after / 100}
 
     def _send(self, sim: Simulation, n: int) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from loansim.limits import ACTIONS_PER_MONTH
-from loansim.policies import Policy, PolicyParams, register
+from loansim.policies import REGISTRY, Policy, PolicyParams, register
 from loansim.policies.collections.desk import Desk, cure_probability, top
 from loansim.policies.collections.legal import LegalAction
 from loansim.policies.collections.params import DEFAULT_STAGES, CollectionsParams, Legal, Stage
@@ -50,14 +50,16 @@ class Collections(Policy[CollectionsParams]):
 
     @classmethod
     def check(cls, params: CollectionsParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
-        """Stages must start after any grace period and before charge-off."""
-        grace = getattr(policies.get("grace"), "days", 0)
+        """Stages must start after any days in which a payment still counts as on time (a
+        grace period), and before charge-off."""
+        on_time = max(((REGISTRY[other].on_time_days(p), other) for other, p in policies.items()), default=(0, ""))
         charge_off = scenario.lender.charge_off_dpd
         problems = []
         for name, stage in params.stages.items():
             key = f"stages.{name}.entry_dpd"
-            if stage.entry_dpd <= grace:
-                problems.append((key, stage.entry_dpd, f"must be above policies.grace.days ({grace}): a payment inside the grace period is not late"))
+            if stage.entry_dpd <= on_time[0]:
+                problems.append((key, stage.entry_dpd, f"must be above the days in which policies.{on_time[1]} counts a payment "
+                                                       f"as on time ({on_time[0]}): a payment within them is not late"))
             elif stage.entry_dpd >= charge_off:
                 problems.append((key, stage.entry_dpd, f"must be below lender.charge_off_dpd ({charge_off}), or the stage never gets an account (enabled = false drops it)"))
         return problems
