@@ -81,10 +81,10 @@ def test_deferred_loans_miss_nothing_while_deferred_and_the_cost_is_the_interest
     sim.hooks.add("before_due", deferred_interest)
     result = sim.run()
     policy = sim.policies[0]
-    granted = policy.deferred_from >= 0
+    granted = policy.per_loan.deferred_from >= 0
     assert result.policies["hardship_deferral"]["deferrals"] > 50
     for day, ids in missed:
-        during = ids[granted[ids] & (policy.deferred_from[ids] <= day) & (sim.loans.sched_start_day[ids] > day)]
+        during = ids[granted[ids] & (policy.per_loan.deferred_from[ids] <= day) & (sim.loans.sched_start_day[ids] > day)]
         assert during.size == 0, f"day {day}: deferred loans missed"
     assert sim.ledger.cost_cents("hardship_deferral") == sum(forgone) == round(100 * result.policies["hardship_deferral"]["interest_forgone"])
     assert result.ledger_problems == []

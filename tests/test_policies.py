@@ -150,7 +150,7 @@ def test_reminders_help_most_those_who_forget_most() -> None:
 def test_borrowers_the_lender_cannot_reach_forget_as_before() -> None:
     _, _, forgot_without = forgets_by_month(forgetful())
     sim, _, forgot_with = forgets_by_month(forgetful(reminders={"reach_share": 0.5}))
-    reached = sim.policies[0].reached
+    reached = sim.policies[0].per_borrower.reached
     assert abs(reached.mean() - 0.5) < 4 * np.sqrt(0.25 / reached.size)
     assert np.array_equal(forgot_with[:, ~reached], forgot_without[:, ~reached])
     assert forgot_with[:, reached].sum() < 0.7 * forgot_without[:, reached].sum()

@@ -19,6 +19,7 @@ from pydantic import Field
 from loansim.limits import MAX_MONTHS, MAX_PRICE
 from loansim.policies import OffersModification, Policy, PolicyParams, register
 from loansim.policies._common import NEVER, active_loans_of, cooled_off, customers
+from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -34,6 +35,13 @@ class EarlyWarningParams(PolicyParams):
     take_up_prob: float = Field(default=0.4, ge=0, le=1, description="chance a contacted borrower takes up the offer")
     cost_per_outreach: float = Field(default=3.0, ge=0, le=MAX_PRICE, description="cost of one contact, currency units")
     cooldown_months: int = Field(default=6, ge=0, le=MAX_MONTHS, description="months before the same borrower is contacted again")
+
+
+
+class EarlyWarningBorrowers(StateArrays):
+    """The policy's state of each borrower."""
+
+    contacted_on: Array[np.int64] = field(NEVER, "day", "day of the latest outreach (``NEVER``: none yet)")
 
 
 @register
@@ -55,7 +63,7 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         assert isinstance(target, OffersModification), f"{target.name} offers no modification"  # checked with the scenario
         self.target: OffersModification = target
         self.was_above = sim.borrowers.score >= self.params.score_threshold
-        self.contacted_on = np.full(sim.borrowers.n, NEVER, dtype=np.int64)
+        self.per_borrower = EarlyWarningBorrowers(sim.borrowers.n)
         self.took_up = self.granted = self.by_score = self.by_shock = 0
         sim.hooks.add("month_start", self.reach_out)
 
@@ -68,7 +76,7 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         self.was_above = above
         shocked = sim.population.shocked if p.on_shock else np.zeros(people.n, dtype=np.bool_)
         customer = customers(sim)
-        quiet = cooled_off(self.contacted_on, now, p.cooldown_months)
+        quiet = cooled_off(self.per_borrower.contacted_on, now, p.cooldown_months)
         who = (fell | shocked) & customer & quiet
         self.by_score += int(np.count_nonzero(who & fell))
         self.by_shock += int(np.count_nonzero(who & shocked & ~fell))
@@ -79,7 +87,7 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         """Contact the borrowers flagged this month; those who take up get the offer."""
         who = self.eligible(sim)
         contacted = np.flatnonzero(who)
-        self.contacted_on[contacted] = sim.today
+        self.per_borrower.contacted_on[contacted] = sim.today
         self.actions += contacted.size
         self.book_priced(sim, contacted.size, self.params.cost_per_outreach)
         takes = sim.streams.keyed_uniform("policy.early_warning.take_up", month, contacted) < self.params.take_up_prob

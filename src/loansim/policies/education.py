@@ -21,6 +21,7 @@ from loansim.distributions import dist_in
 from loansim.limits import MAX_MONTHS, MAX_PRICE
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import customers, month_in_run
+from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -37,6 +38,14 @@ class EducationParams(PolicyParams):
     cost_per_participant: float = Field(default=30.0, ge=0, le=MAX_PRICE, description="cost per participant, currency units")
 
 
+
+class EducationBorrowers(StateArrays):
+    """The policy's state of each borrower."""
+
+    base: Array[np.float32] = field(0.0, "0-1", "financial literacy before any campaign")
+    gain: Array[np.float32] = field(0.0, "0-1", "what is left of campaign gains in literacy (decaying)")
+
+
 @register
 class Education(Policy[EducationParams]):
     """Campaigns that raise literacy for a while."""
@@ -50,9 +59,8 @@ class Education(Policy[EducationParams]):
         return month_in_run("first_month", params.first_month, scenario)
 
     def setup(self, sim: Simulation) -> None:
-        n = sim.borrowers.n
-        self.base = sim.borrowers.literacy.copy()
-        self.gain = np.zeros(n, dtype=np.float32)  # what is left of campaign gains
+        self.per_borrower = EducationBorrowers(sim.borrowers.n)
+        self.per_borrower.base = sim.borrowers.literacy.copy()
         self.decay = np.float32(0.5 ** (1 / self.params.half_life_months))
         self.gains_given = 0.0
         self.campaigns = self.campaign_months(sim.months)
@@ -87,21 +95,21 @@ class Education(Policy[EducationParams]):
     # what
     def teach(self, sim: Simulation, ids: np.ndarray, gain: np.ndarray) -> None:
         """Raise the literacy of participants `ids` by their `gain` (drawn for everyone); book the cost."""
-        self.gain[ids] += gain[ids].astype(np.float32)
+        self.per_borrower.gain[ids] += gain[ids].astype(np.float32)
         self.gains_given += float(gain[ids].sum())
         self.actions += ids.size
         self.book_priced(sim, ids.size, self.params.cost_per_participant)
 
     def before_month(self, sim: Simulation, month: int) -> None:
         """Decay earlier gains, run a campaign if one is due, and set literacy."""
-        self.gain *= self.decay
+        self.per_borrower.gain *= self.decay
         if month in self.campaigns:
             ready = self._ahead.pop(month, None)
             u, gain = ready.result() if ready is not None else self.draws(sim, month)
             self._draw_ahead(sim, month + 1)
             self.teach(sim, np.flatnonzero(self.eligible(sim) & (u < self.params.reach_share)), gain)
         if self.gains_given:
-            np.minimum(self.base + self.gain, 1, out=sim.borrowers.literacy)
+            np.minimum(self.per_borrower.base + self.per_borrower.gain, 1, out=sim.borrowers.literacy)
 
     def report(self, sim: Simulation) -> dict[str, float]:
         return {**super().report(sim), "participants": float(self.actions),

@@ -28,6 +28,7 @@ from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import NEVER, ReDefaults, active_loans_of, cooled_off, dpd, next_due_day, with_instalments_left
 from loansim.portfolio import borrower_starts
+from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -43,6 +44,14 @@ class HardshipDeferralParams(PolicyParams):
     months: int = Field(default=3, ge=1, le=24, description="instalments skipped (the term extends by as many months)")
     interest: Literal["waived", "capitalised"] = Field(default="waived", description="interest of the deferred months: waived (the lender's cost) or capitalised (added to the balance)")
     cost_per_application: float = Field(default=10.0, ge=0, le=MAX_PRICE, description="cost of handling one application, currency units")
+
+
+
+class HardshipLoans(StateArrays):
+    """The policy's state of each loan."""
+
+    deferred_from: Array[np.int64] = field(NEVER, "day", "day the latest deferral was granted (``NEVER``: none yet)")
+    in_deferral: Array[np.bool_] = field(False, "flag", "within a deferral now")
 
 
 @register
@@ -66,9 +75,7 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         return 0.0, params.cost_per_application * scenario.run.simulated_months() + owed
 
     def setup(self, sim: Simulation) -> None:
-        n = sim.loans.n
-        self.deferred_from = np.full(n, NEVER, dtype=np.int64)  # day the latest deferral was granted
-        self.in_deferral = np.zeros(n, dtype=np.bool_)
+        self.per_loan = HardshipLoans(sim.loans.n)
         self.redefaults = ReDefaults(sim)
         self.applications = self.approved = 0
         self.interest_forgone = self.interest_capitalised = 0
@@ -81,8 +88,8 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         not in or recently out of a deferral."""
         L, p = sim.loans, self.params
         ids = with_instalments_left(sim, ids[L.status[ids] == ACTIVE])
-        cooled = cooled_off(self.deferred_from[ids], sim.today, p.cooldown_months)
-        return ids[(dpd(sim, ids) < p.max_dpd) & cooled & ~self.in_deferral[ids]]
+        cooled = cooled_off(self.per_loan.deferred_from[ids], sim.today, p.cooldown_months)
+        return ids[(dpd(sim, ids) < p.max_dpd) & cooled & ~self.per_loan.in_deferral[ids]]
 
     def applicants(self, sim: Simulation, month: int) -> np.ndarray:
         """Active loans of the borrowers who apply this month (customers hit by a hardship)
@@ -111,8 +118,8 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
             principal = L.principal[ids] + L.interest_due[ids]
             balance = principal * (1 + L.monthly_rate[ids]) ** p.months
         sim.ledger.modify(ids, resume, remaining, balance_at_start=balance)
-        self.deferred_from[ids] = sim.today
-        self.in_deferral[ids] = True
+        self.per_loan.deferred_from[ids] = sim.today
+        self.per_loan.in_deferral[ids] = True
         self.redefaults.watch(ids, sim.today)
         self.approved += ids.size
         self.actions += ids.size
@@ -130,12 +137,12 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
     def skip_instalments(self, sim: Simulation, day: int, cohort: Cohort) -> None:
         """A deferred due date: its interest is waived (a cost) or capitalised."""
         L, loans = sim.loans, cohort.loans
-        local = np.flatnonzero(self.in_deferral[loans])
+        local = np.flatnonzero(self.per_loan.in_deferral[loans])
         if local.size == 0:
             return
         ids = cohort.loan_ids(local)
         ended = L.sched_start_day[ids] <= day
-        self.in_deferral[ids[ended]] = False
+        self.per_loan.in_deferral[ids[ended]] = False
         ids = ids[~ended & (L.status[ids] == ACTIVE)]
         interest = L.monthly_interest(ids)  # as billing would have charged
         if self.params.interest == "waived":
@@ -149,5 +156,5 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
     def report(self, sim: Simulation) -> dict[str, float]:
         return {**super().report(sim), "applications": float(self.applications), "deferrals": float(self.approved),
                 "interest_forgone": self.interest_forgone / 100, "interest_capitalised": self.interest_capitalised / 100,
-                "in_deferral_at_end": float(np.count_nonzero(self.in_deferral & (sim.loans.status == ACTIVE))),
+                "in_deferral_at_end": float(np.count_nonzero(self.per_loan.in_deferral & (sim.loans.status == ACTIVE))),
                 **self.redefaults.report(sim.loans, sim.scenario.lender.default_dpd)}

@@ -27,6 +27,7 @@ from loansim.limits import MAX_PRICE
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 from loansim.portfolio import borrower_starts
+from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -48,6 +49,13 @@ class RemindersParams(PolicyParams):
     after_miss_pay_prob: float = Field(default=0.6, ge=0, le=1, description="chance a borrower who forgot or misread the contract pays on the day of an after-miss reminder")
 
 
+
+class RemindersBorrowers(StateArrays):
+    """The policy's state of each borrower."""
+
+    reached: Array[np.bool_] = field(False, "flag", "within the reminders' reach (``reach_share``)")
+
+
 @register
 class Reminders(Policy[RemindersParams]):
     """Messages before the due date (fewer forgotten payments) and after a miss."""
@@ -66,7 +74,8 @@ class Reminders(Policy[RemindersParams]):
                                                            (p.app, p.cost_per_app_message, p.app_forget_reduction)) if on]
         self.price = sum(cost for cost, _ in self.channels)  # per reminder, all channels
         self.keeps_forgetting = float(np.prod([1 - cut for _, cut in self.channels]))
-        self.reached = sim.streams.uniform("policy.reminders.reach", 0, sim.borrowers.n) < p.reach_share
+        self.per_borrower = RemindersBorrowers(sim.borrowers.n)
+        self.per_borrower.reached = sim.streams.uniform("policy.reminders.reach", 0, sim.borrowers.n) < p.reach_share
         self.sent_before = self.sent_after = self.paid_after = 0
         if not self.channels or p.reach_share == 0:
             return
@@ -80,7 +89,7 @@ class Reminders(Policy[RemindersParams]):
         an instalment scheduled, and (if targeted) with a miss before."""
         L, loans = sim.loans, cohort.loans
         scheduled = (L.status[loans] == ACTIVE) & (L.n_billed[loans] < L.term_months[loans])
-        mask = self.reached[cohort.borrowers] & (cohort.most_per_borrower(scheduled.astype(np.int8)) > 0)
+        mask = self.per_borrower.reached[cohort.borrowers] & (cohort.most_per_borrower(scheduled.astype(np.int8)) > 0)
         if self.params.target == "past_miss":
             mask &= cohort.most_per_borrower(L.n_missed[loans]) > 0
         return cohort.borrowers.start + np.flatnonzero(mask)
@@ -109,7 +118,7 @@ class Reminders(Policy[RemindersParams]):
         L, loans = sim.loans, cohort.loans
         late = cohort.loan_ids(np.flatnonzero(L.late(loans)))
         of_late = sim.book.holders(late)
-        reached = self.reached[of_late]
+        reached = self.per_borrower.reached[of_late]
         late, of_late = late[reached], of_late[reached]
         if late.size == 0:
             return

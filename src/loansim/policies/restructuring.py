@@ -27,6 +27,7 @@ from loansim.limits import MAX_MONTHS, MAX_PRICE
 from loansim.loans import ACTIVE, DAYS_PER_MONTH, days_past_due
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import NEVER, ReDefaults, cooled_off, next_due_day
+from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -48,6 +49,14 @@ class RestructuringParams(PolicyParams):
     cooldown_months: int = Field(default=6, ge=0, le=MAX_MONTHS, description="months after an offer before the loan is offered again")
     cost_per_offer: float = Field(default=5.0, ge=0, le=MAX_PRICE, description="cost of making one offer, currency units")
     cost_per_modification: float = Field(default=50.0, ge=0, le=MAX_PRICE, description="cost of booking one modification, currency units")
+
+
+
+class RestructuringLoans(StateArrays):
+    """The policy's state of each loan."""
+
+    offered_on: Array[np.int64] = field(NEVER, "day", "day of the latest offer (``NEVER``: none yet)")
+    modified: Array[np.int16] = field(0, "count", "restructurings made")
 
 
 @register
@@ -74,8 +83,7 @@ class Restructuring(Policy[RestructuringParams]):
         return []
 
     def setup(self, sim: Simulation) -> None:
-        self.offered_on = np.full(sim.loans.n, NEVER, dtype=np.int64)
-        self.modified = np.zeros(sim.loans.n, dtype=np.int16)
+        self.per_loan = RestructuringLoans(sim.loans.n)
         self.redefaults = ReDefaults(sim)
         self.offers = 0
         self.instalment_before = self.instalment_after = 0
@@ -88,7 +96,7 @@ class Restructuring(Policy[RestructuringParams]):
         offers pick them in the arrears window first; early warning's outreach, at any DPD.)"""
         L, p = sim.loans, self.params
         ids = ids[L.status[ids] == ACTIVE]
-        return ids[(self.modified[ids] < p.max_modifications) & cooled_off(self.offered_on[ids], sim.today, p.cooldown_months)]
+        return ids[(self.per_loan.modified[ids] < p.max_modifications) & cooled_off(self.per_loan.offered_on[ids], sim.today, p.cooldown_months)]
 
     def in_window(self, days: np.ndarray) -> np.ndarray:
         """Mask of days past due inside the arrears window ``[entry_dpd, max_dpd)``."""
@@ -110,7 +118,7 @@ class Restructuring(Policy[RestructuringParams]):
         rate = L.monthly_rate[ids] * (1 - p.rate_cut_share) if p.rate_cut_share else None
         sim.ledger.modify(ids, next_due_day(sim, ids), remaining, monthly_rate=rate)
         self.instalment_after += int(L.installment[ids].sum())
-        self.modified[ids] += 1
+        self.per_loan.modified[ids] += 1
         self.redefaults.watch(ids, sim.today)
         self.actions += ids.size
         self.book_priced(sim, ids.size, p.cost_per_modification)
@@ -138,7 +146,7 @@ class Restructuring(Policy[RestructuringParams]):
     def _offer(self, sim: Simulation, ids: np.ndarray, accept: np.ndarray | None = None) -> int:
         """Book offers to loans `ids`; those who `accept` (all if None) and have not chosen to
         stop paying are restructured. Returns how many were."""
-        self.offered_on[ids] = sim.today
+        self.per_loan.offered_on[ids] = sim.today
         self.offers += ids.size
         self.book_priced(sim, ids.size, self.params.cost_per_offer)
         takes = ~sim.borrowers.unwilling[sim.book.holders(ids)]

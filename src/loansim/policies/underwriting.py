@@ -33,6 +33,7 @@ from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 from loansim.policies._common import month_in_run
 from loansim.portfolio import borrower_starts
+from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -55,6 +56,20 @@ class UnderwritingParams(PolicyParams):
         """The run's months (0-based) with applicants."""
         last = run_months if self.last_month is None else min(self.last_month, run_months)
         return range(self.first_month - 1, last)
+
+
+
+class UnderwritingBorrowers(StateArrays):
+    """The policy's state of each borrower (applicants' only matter)."""
+
+    stated_income: Array[np.float64] = field(0.0, "currency/month", "income stated on the application (overstated by some)")
+    verified: Array[np.bool_] = field(False, "flag", "the application's income is verified (the true income is used)")
+
+
+class UnderwritingLoans(StateArrays):
+    """The policy's state of each loan."""
+
+    new: Array[np.bool_] = field(False, "flag", "lent by this policy during the run")
 
 
 @register
@@ -86,9 +101,9 @@ class Underwriting(Policy[UnderwritingParams]):
         applicants = people.applies_in_month >= 0
         overstates = sim.streams.uniform("policy.underwriting.overstates", 0, people.n) < p.applicant_overstating_share
         extra = sim.streams.sample(p.applicant_overstatement, "policy.underwriting.overstatement", people.n)
-        self.stated_income = people.base_income * np.where(overstates & applicants, 1 + extra, 1.0)
-        self.verified = applicants & (sim.streams.uniform("policy.underwriting.verified", 0, people.n) < p.verification_share)
-        self.new = np.zeros(sim.loans.n, dtype=np.bool_)
+        self.per_borrower, self.per_loan = UnderwritingBorrowers(people.n), UnderwritingLoans(sim.loans.n)
+        self.per_borrower.stated_income = people.base_income * np.where(overstates & applicants, 1 + extra, 1.0)
+        self.per_borrower.verified = applicants & (sim.streams.uniform("policy.underwriting.verified", 0, people.n) < p.verification_share)
         self.counts = dict.fromkeys(("applications", "approved", "declined_score", "declined_dti", "verified",
                                      "overstatements_caught"), 0)
         sim.hooks.add("month_start", self.decide)
@@ -99,12 +114,12 @@ class Underwriting(Policy[UnderwritingParams]):
         `loans` are the loans they apply for (each applies for at least one)."""
         people, p, L = sim.borrowers, self.params, sim.loans
         scored = people.score[ids] >= p.score_cutoff
-        income = np.where(self.verified[ids], people.base_income[ids], self.stated_income[ids])
+        income = np.where(self.per_borrower.verified[ids], people.base_income[ids], self.per_borrower.stated_income[ids])
         instalments = np.add.reduceat(L.installment[loans], borrower_starts(L.borrower[loans])) / 100
         affordable = instalments <= p.max_dti * income
         self.counts["declined_score"] += int(np.count_nonzero(~scored))
         self.counts["declined_dti"] += int(np.count_nonzero(scored & ~affordable))
-        self.counts["overstatements_caught"] += int(np.count_nonzero(self.verified[ids] & (self.stated_income[ids] > people.base_income[ids])))
+        self.counts["overstatements_caught"] += int(np.count_nonzero(self.per_borrower.verified[ids] & (self.per_borrower.stated_income[ids] > people.base_income[ids])))
         return scored & affordable
 
     # what
@@ -120,8 +135,8 @@ class Underwriting(Policy[UnderwritingParams]):
         first_due = (month + 1) * DAYS_PER_MONTH + L.due_day[loans].astype(np.int64)
         sim.ledger.lend(loans, first_due)
         sim.hooks.run("lent", sim, sim.today, loans)
-        self.new[loans] = True
-        verified = int(np.count_nonzero(self.verified[ids]))
+        self.per_loan.new[loans] = True
+        verified = int(np.count_nonzero(self.per_borrower.verified[ids]))
         self.counts["applications"] += ids.size
         self.counts["approved"] += approved.size
         self.counts["verified"] += verified
@@ -133,7 +148,7 @@ class Underwriting(Policy[UnderwritingParams]):
         return {"approval_rate": self.counts["approved"] / max(self.counts["applications"], 1)}
 
     def report(self, sim: Simulation) -> dict[str, float]:
-        L, new = sim.loans, self.new
+        L, new = sim.loans, self.per_loan.new
         n = max(int(np.count_nonzero(new)), 1)
         net_loss = int(L.principal_charged_off[new].sum()) - int(L.recoveries[new].sum())
         return {**super().report(sim), **{k: float(v) for k, v in self.counts.items()},

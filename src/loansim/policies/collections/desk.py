@@ -45,10 +45,17 @@ import numpy as np
 from loansim import servicing
 from loansim.loans import DAYS_PER_MONTH, days_past_due, to_cents
 from loansim.policies.collections.promises import Promises
+from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
     from loansim.policies.collections import Collections
+
+
+class DeskLoans(StateArrays):
+    """The desk's state of each loan."""
+
+    in_collections: Array[np.bool_] = field(False, "flag", "in a spell in collections (waiting or cooling off)")
 
 
 class Desk:
@@ -69,7 +76,7 @@ class Desk:
         self.promise_prob = np.array([s.promise_prob for s in self.stages], dtype=np.float32)
         self.actions_series = [f"collections_actions_{name}" for name in self.stage_names]
         self.queue_series = [f"collections_queue_{name}" for name in self.stage_names]
-        self.in_collections = np.zeros(sim.loans.n, dtype=np.bool_)
+        self.per_loan = DeskLoans(sim.loans.n)
         # Loans in collections either wait to be worked (some not yet worked in this spell), or
         # cool off after an action, filed by the day they may be worked again.
         self.waiting = np.empty(0, dtype=np.int64)
@@ -119,7 +126,7 @@ class Desk:
         whether they are yet to be worked in this spell; those that cured, closed or fell below
         the first entry DPD are in no stage (-1) and leave collections."""
         new = self._entering(sim, day)
-        self.in_collections[new] = True
+        self.per_loan.in_collections[new] = True
         self.entered += new.size
         back = self.cooling.pop(day, new[:0])
         ids = np.concatenate([self.waiting, back, new])
@@ -133,13 +140,13 @@ class Desk:
             stage += dpd >= entry
         leaving = stage < 0
         self.never_worked += int(np.count_nonzero(leaving & unworked))
-        self.in_collections[ids.compress(leaving)] = False
+        self.per_loan.in_collections[ids.compress(leaving)] = False
         return ids, dpd, stage, unworked
 
     def _entering(self, sim: Simulation, day: int) -> np.ndarray:
         """Loans reaching the first stage's entry DPD today that are not in collections."""
         ids = servicing.reaching(sim, day, self.entry[0])  # few: mostly loans already in collections
-        return ids.compress(~self.in_collections[ids])
+        return ids.compress(~self.per_loan.in_collections[ids])
 
     def _head(self, sim: Simulation, ids: np.ndarray, dpd: np.ndarray, queue: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """`queue` (positions in `ids`) split into the `k` accounts the prioritisation rule
