@@ -73,7 +73,7 @@ import itertools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal, overload
 
 import numpy as np
 import simpy
@@ -83,7 +83,7 @@ from loansim import servicing, spans
 from loansim.borrowers.monthly import PopulationMonth
 from loansim.borrowers.payment import MISS_CAUSES
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
-from loansim.portfolio import Book
+from loansim.portfolio import Book, Cohort
 from loansim.metrics import FROM_STATES, STATES, VINTAGE_COLUMNS, Recorder, lifetime_metrics, run_metrics, vintage_curves
 from loansim.policies import REGISTRY, Policy
 from loansim.rng import Streams
@@ -91,15 +91,34 @@ from loansim.scenario import Scenario
 
 HOOKS = ("before_month", "month_start", "lent", "day_start", "before_due", "missed", "charged_off", "day_end", "month_end")
 
+MonthHook = Callable[["Simulation", int], None]
+"""``before_month``, ``month_start``, ``month_end``: (sim, month)."""
+DayHook = Callable[["Simulation", int], None]
+"""``day_start``, ``day_end``: (sim, day)."""
+CohortHook = Callable[["Simulation", int, Cohort], None]
+"""``before_due``: (sim, day, the cohort due today, or a span of them: ``loansim.spans``)."""
+LoansHook = Callable[["Simulation", int, np.ndarray], None]
+"""``lent``, ``missed``, ``charged_off``: (sim, day, the loans' ids)."""
+
 
 class Hooks:
-    """Callbacks that policies register, run by the clock at fixed points of the day."""
+    """Callbacks that policies register, run by the clock at fixed points of the day; the
+    type of each hook's callback is checked (``MonthHook``, ``DayHook``, ``CohortHook``,
+    ``LoansHook``)."""
 
     def __init__(self) -> None:
         self._callbacks: dict[str, list[Callable[..., None]]] = defaultdict(list)
 
+    @overload
+    def add(self, hook: Literal["before_month", "month_start", "month_end"], callback: MonthHook) -> None: ...
+    @overload
+    def add(self, hook: Literal["day_start", "day_end"], callback: DayHook) -> None: ...
+    @overload
+    def add(self, hook: Literal["before_due"], callback: CohortHook) -> None: ...
+    @overload
+    def add(self, hook: Literal["lent", "missed", "charged_off"], callback: LoansHook) -> None: ...
     def add(self, hook: str, callback: Callable[..., None]) -> None:
-        """Call `callback(sim, ...)` at `hook` (one of ``HOOKS``) from now on."""
+        """Call `callback` at `hook` (one of ``HOOKS``) from now on."""
         if hook not in HOOKS:
             raise ValueError(f"unknown hook {hook!r}; hooks are {', '.join(HOOKS)}")
         self._callbacks[hook].append(callback)

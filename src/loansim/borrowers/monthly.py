@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from loansim import macro, rng
 from loansim.borrowers import Borrowers, income, loan_use, score, shocks, spending, stacking
@@ -61,7 +62,22 @@ class IncomeSide:
 
 
 class PopulationMonth:
-    """Runs steps 1-4 of ``loansim.borrowers`` for the whole population each month."""
+    """Runs steps 1-4 of ``loansim.borrowers`` for the whole population each month, and owns
+    the month's draws: per-borrower arrays made at each month's start (``draw_for_due_dates``)
+    that due dates read and that others change only through methods (``remind``). Before the
+    first month they are empty; ``strategic_draws`` and ``may_stack`` are drawn only when
+    strategic default and loan stacking are on."""
+
+    forget_draws: npt.NDArray[np.float32]
+    """Per borrower, a uniform draw on [0, 1): forgets this month's due date if below the chance."""
+    forgets: npt.NDArray[np.bool_]
+    """Per borrower: forgets this month's due date (the draw, less any reminder's effect)."""
+    strategic_draws: npt.NDArray[np.float32]
+    """Per borrower, a uniform draw on [0, 1): chooses to stop paying if below the hazard."""
+    may_stack: npt.NDArray[np.bool_]
+    """Per borrower: would borrow outside this month if short at a due date."""
+    shocked: npt.NDArray[np.bool_]
+    """Per borrower: lost a job, took a pay cut or was hit by a shock this month (read-only)."""
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
