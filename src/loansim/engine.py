@@ -85,7 +85,7 @@ from loansim.borrowers.payment import MISS_CAUSES
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
 from loansim.portfolio import Book, Cohort
 from loansim.metrics import FROM_STATES, STATES, VINTAGE_COLUMNS, Recorder, lifetime_metrics, run_metrics, vintage_curves
-from loansim.policies import REGISTRY, Policy
+from loansim.policies import REGISTRY, BringsApplicants, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
 
@@ -168,7 +168,7 @@ class Simulation:
         self.env = simpy.Environment()
         self.hooks = Hooks()
         self.policies: list[Policy] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
-        applicants = [policy.application_months(scenario) for policy in self.policies]
+        applicants = [policy.application_months(scenario) for policy in self.policies if isinstance(policy, BringsApplicants)]
         self.borrowers = bh.generate_borrowers(scenario, self.streams, np.concatenate([np.zeros(0, dtype=np.int16), *applicants]))
         self.book = Book(scenario, self.streams, self.borrowers)
         self.loans = self.book.loans
@@ -274,7 +274,8 @@ class Simulation:
             self.hooks.run("day_end", self, day)
             if day_of_month == DAYS_PER_MONTH - 1:
                 if month < self.months:
-                    self.recorder.record_month(self, month, day)
+                    late = self.recorder.record_month(self, month, day)
+                    bh.count_months_in_arrears(self.borrowers, self.book.holders(late))
                 self.population.end(month)
                 self.hooks.run("month_end", self, month)
                 if self._progress is not None and month < self.months:

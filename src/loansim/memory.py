@@ -2,7 +2,7 @@
 
 A replication holds its whole population and book in memory as arrays, so its peak grows
 linearly with the borrowers it simulates (the book plus the applicants policies bring,
-``Policy.application_months``) and with their loans; months add only monthly series,
+``policies.BringsApplicants``) and with their loans; months add only monthly series,
 which are small. Each worker process holds one replication at a time; the main process
 gathers every replication's monthly series and writes the results, and with one worker it
 runs the replications itself.
@@ -79,7 +79,7 @@ def applicants(scenario: Scenario) -> int:
     """Borrowers that policies add to the population over the run (origination)."""
     from loansim.policies import REGISTRY
 
-    return sum(REGISTRY[name](params).application_months(scenario).size for name, params in scenario.policies.items())
+    return sum(REGISTRY[name].n_applicants(params, scenario) for name, params in scenario.policies.items())
 
 
 def replication_bytes(scenario: Scenario, borrowers: int | None = None) -> int:

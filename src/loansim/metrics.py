@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT, REPAID, Ledger, Loans
+from loansim.policies import AddsPortfolioMetrics
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -79,17 +80,16 @@ class Recorder:
         lent is current; applications are in no state."""
         loans.month_end_state, self.past_due = month_end_states(loans, 0, 0)
 
-    def record_month(self, sim: Simulation, month: int, day: int) -> None:
+    def record_month(self, sim: Simulation, month: int, day: int) -> np.ndarray:
         """Snapshot the book at the end of `day`, the last day of `month`, and count the loans
-        moving between states since the month end before (``Loans.month_end_state``).
+        moving between states since the month end before (``Loans.month_end_state``); returns
+        the ids of the loans past due, ascending.
 
         Closed loans carry no principal, so only the (few) delinquent loans need a closer look.
         """
         L = sim.loans
         on_time = max((policy.on_time_days(policy.params) for policy in sim.policies), default=0)  # ``Policy.on_time_days``
         state, late = month_end_states(L, day, on_time)
-        # Fancy-index += adds once per distinct index: a borrower with several late loans counts once.
-        sim.borrowers.months_in_arrears[sim.book.holders(late)] += 1
         by_code = np.zeros(N_CODES, dtype=np.int64)
         by_code[:PAST_DUE] = [np.count_nonzero(state == code) for code in range(PAST_DUE)]
         bucket = state[late] - (PAST_DUE - 1)  # 1-29 -> 1, ..., 90+ -> 4
@@ -111,6 +111,7 @@ class Recorder:
         self.median_savings_months[month] = median_savings_months(sim)
         if "outside_balance" in self.counts:
             self.counts["outside_balance"][month] = round(float(sim.borrowers.outside_balance.sum()) * 100)
+        return late
 
     def frame(self, ledger: Ledger) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The monthly series as named columns (money in currency units), and the money
@@ -268,7 +269,7 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "mean_credit_score": float(sim.borrowers.score[customers].mean(dtype=np.float64)),
         **_outside_debt(sim, customers),
         "fees_paid_per_loan": t["fees_paid"] / 100 / n,
-        **{k: v for policy in sim.policies for k, v in policy.portfolio_metrics(sim).items()},
+        **{k: v for policy in sim.policies if isinstance(policy, AddsPortfolioMetrics) for k, v in policy.portfolio_metrics(sim).items()},
     }
 
 

@@ -158,6 +158,13 @@ def rank_by_risk(people: Borrowers, months_saved: np.ndarray, weight: float, noi
     return np.sort(people.score[ids])[ranks]
 
 
+def count_months_in_arrears(people: Borrowers, holders: np.ndarray) -> None:
+    """A month end at which borrowers `holders` have a loan past due: one more month in
+    arrears each (a borrower listed once per late loan still counts once: fancy-index ``+=``
+    adds once per distinct index)."""
+    people.months_in_arrears[holders] += 1
+
+
 def cash_cents(people: Borrowers, ids: slice | np.ndarray, day_of_month: int | np.ndarray) -> np.ndarray:
     """Cash the borrowers can pay with on `day_of_month`, in whole cents.
 

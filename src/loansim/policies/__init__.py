@@ -107,11 +107,6 @@ class Policy(Generic[P]):
         prices = [v for k, v in params if k.startswith("cost_") and isinstance(v, float)]
         return 0.0, sum(prices) * scenario.run.simulated_months()
 
-    def application_months(self, scenario: Scenario) -> np.ndarray:
-        """The month of each applicant this policy brings to the book (origination): the
-        engine adds them to the population, with their loans not yet lent; none by default."""
-        return np.zeros(0, dtype=np.int16)
-
     def setup(self, sim: Simulation) -> None:
         """Register hooks or start processes; called once before the run starts."""
 
@@ -119,10 +114,6 @@ class Policy(Generic[P]):
         """The policy's own figures for ``summary.json``, in currency units and counts
         (the same keys in every replication)."""
         return {"actions": float(self.actions), "cost": sim.ledger.cost_cents(self.name) / 100}
-
-    def portfolio_metrics(self, sim: Simulation) -> dict[str, float]:
-        """Portfolio-level metrics only this policy makes meaningful (``approval_rate``)."""
-        return {}
 
     def book_cost(self, sim: Simulation, cents: int) -> None:
         """Book operating cost (a total, in cents) to this policy."""
@@ -134,6 +125,26 @@ class Policy(Generic[P]):
         booked = round(self._priced)
         self._priced += count * price * 100
         self.book_cost(sim, round(self._priced) - booked)
+
+
+@runtime_checkable
+class BringsApplicants(Protocol):
+    """A policy that brings applicants to the book (underwriting's origination): the engine
+    adds them to the population, with their loans not yet lent."""
+
+    def application_months(self, scenario: Scenario) -> np.ndarray:
+        """The month each applicant applies in."""
+        ...
+
+
+@runtime_checkable
+class AddsPortfolioMetrics(Protocol):
+    """A policy that makes portfolio-level metrics meaningful (``approval_rate``): they join
+    the headline metrics."""
+
+    def portfolio_metrics(self, sim: Simulation) -> dict[str, float]:
+        """The metrics, by name."""
+        ...
 
 
 @runtime_checkable
