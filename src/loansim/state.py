@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,20 +27,19 @@ import numpy.typing as npt
 T = TypeVar("T", bound=np.generic)
 
 
-class Array(Generic[T]):
-    """The type of a field as type checkers see it: reading it gives an array of dtype `T`,
-    assigning it takes anything array-like (``StateArrays`` converts it to `T`). Only an
-    annotation: at run time a field is a plain numpy array on the instance."""
+if TYPE_CHECKING:
+    class Array(Generic[T]):
+        """The type of a field as type checkers see it (a descriptor): reading it gives an
+        array of dtype `T`, assigning it takes anything array-like."""
 
-    @overload
-    def __get__(self, obj: None, owner: Any) -> Array[T]: ...
-    @overload
-    def __get__(self, obj: object, owner: Any) -> npt.NDArray[T]: ...
-    def __get__(self, obj: object, owner: Any) -> Any:
-        raise NotImplementedError  # never called: the class attribute is removed (``StateArrays``)
-
-    def __set__(self, obj: object, value: npt.ArrayLike) -> None:
-        raise NotImplementedError
+        def __get__(self, obj: object, owner: Any) -> npt.NDArray[T]: ...
+        def __set__(self, obj: object, value: npt.ArrayLike) -> None: ...
+else:
+    class Array(Generic[T]):
+        """A field's annotation, ``Array[np.int64]``: its dtype, read by ``StateArrays``. Only
+        an annotation: at run time a field is a plain numpy array on the instance, and an
+        assignment is converted to `T` (``StateArrays.__setattr__``); type checkers see it as a
+        descriptor whose reading gives an array of dtype `T`."""
 
 
 @dataclass(frozen=True)
