@@ -35,8 +35,9 @@ One clock process runs each day's steps, always in this order:
    dates, and assesses the due dates whose time has come, after that day's payments.
 7. **default**: loans whose DPD reaches ``lender.default_dpd`` today are flagged.
 8. **charge-off**: loans whose DPD reaches ``lender.charge_off_dpd`` today are charged
-   off, and a recovery process is started that books recoveries after the delay; then
-   hook ``charged_off(sim, day, ids)`` for them.
+   off, and a recovery process is started that books recoveries after the delay (in a
+   span, the charge-offs of its later days wait in ``sim.recoveries`` to start theirs on
+   their own day); then hook ``charged_off(sim, day, ids)`` for them.
 9. hook ``day_end(sim, day)`` (the status of modified loans 3, 6, 9 and 12 months after
    their modification, for re-default: ``policies._common.ReDefaults``).
 10. **month end** (day 29): the month is recorded (the book by state, and the loans moving
@@ -49,7 +50,8 @@ is open (at most ``RUN_OFF_MONTHS``): the run-off that measures ``lifetime_*`` (
 
 Actor processes are SimPy processes of their own: recoveries, the collections desk,
 promised payments and legal cases. What the clock can batch by day it keeps in day
-buckets instead (late payers, arrears paid on a pay day), one
+buckets instead (late payers, arrears paid on a pay day, and in a span the recoveries of
+its later days), one
 vectorised step each however many cohorts feed it.
 An actor that wakes on day ``t`` runs before the clock's steps of day ``t``, because its
 timeout was scheduled before the clock's (SimPy runs same-time events first in, first out).
@@ -274,8 +276,8 @@ class Simulation:
             self.hooks.run("day_end", self, day)
             if day_of_month == DAYS_PER_MONTH - 1:
                 if month < self.months:
-                    late = self.recorder.record_month(self, month, day)
-                    bh.count_months_in_arrears(self.borrowers, self.book.holders(late))
+                    self.recorder.record_month(self, month, day)
+                    bh.count_months_in_arrears(self.borrowers, self.book.holders(self.recorder.past_due))
                 self.population.end(month)
                 self.hooks.run("month_end", self, month)
                 if self._progress is not None and month < self.months:

@@ -138,10 +138,10 @@ class Loans(StateArrays):
     pay_reason: Array[np.int8] = field(0, "code", "what limited the payment at the latest due date (payment.MISS_CAUSES; 0: only cash)")
     last_miss_cause: Array[np.int8] = field(0, "code", "why the latest due date was missed (payment.MISS_CAUSES)")
     n_missed: Array[np.int32] = field(0, "count", "scheduled due dates whose interest and principal due were not paid in full")
-    # the book at the latest month end (loansim.metrics)
     # vintages (loansim.metrics.vintage_curves)
     lent_month: Array[np.int16] = field(0, "month", "month the loan was lent: 0 for the book at the start, 1 for the run's first month, ...")
     recovered_day: Array[np.int32] = field(-1, "day", "day of the latest recovery received on the loan; -1 if none")
+    # the book at the latest month end (loansim.metrics)
     month_end_state: Array[np.int8] = field(ACTIVE, "code", "state at the latest month end, or at the start before the first: the status code, "
                                    "or for an active loan past due beyond any grace period 4 to 7 (1-29, 30-59, 60-89, 90+ days; metrics.PAST_DUE)")
 

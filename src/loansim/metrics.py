@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT, REPAID, Ledger, Loans
-from loansim.policies import AddsPortfolioMetrics
+from loansim.policies import AddsPortfolioMetrics, on_time_days
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -80,16 +80,15 @@ class Recorder:
         lent is current; applications are in no state."""
         loans.month_end_state, self.past_due = month_end_states(loans, 0, 0)
 
-    def record_month(self, sim: Simulation, month: int, day: int) -> np.ndarray:
+    def record_month(self, sim: Simulation, month: int, day: int) -> None:
         """Snapshot the book at the end of `day`, the last day of `month`, and count the loans
-        moving between states since the month end before (``Loans.month_end_state``); returns
-        the ids of the loans past due, ascending.
+        moving between states since the month end before (``Loans.month_end_state``); the
+        loans past due then are ``past_due``.
 
         Closed loans carry no principal, so only the (few) delinquent loans need a closer look.
         """
         L = sim.loans
-        on_time = max((policy.on_time_days(policy.params) for policy in sim.policies), default=0)  # ``Policy.on_time_days``
-        state, late = month_end_states(L, day, on_time)
+        state, late = month_end_states(L, day, on_time_days(sim.scenario.policies)[0])
         by_code = np.zeros(N_CODES, dtype=np.int64)
         by_code[:PAST_DUE] = [np.count_nonzero(state == code) for code in range(PAST_DUE)]
         bucket = state[late] - (PAST_DUE - 1)  # 1-29 -> 1, ..., 90+ -> 4
@@ -111,7 +110,6 @@ class Recorder:
         self.median_savings_months[month] = median_savings_months(sim)
         if "outside_balance" in self.counts:
             self.counts["outside_balance"][month] = round(float(sim.borrowers.outside_balance.sum()) * 100)
-        return late
 
     def frame(self, ledger: Ledger) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The monthly series as named columns (money in currency units), and the money
@@ -262,7 +260,7 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         **_by_cause(sim, n, due_dates),
         **_by_group(sim),
         "active_at_end_rate": float(np.count_nonzero(L.status == ACTIVE) / n),
-        "delinquent_at_end_rate": float(np.count_nonzero((L.status == ACTIVE) & (L.oldest_unpaid_day >= 0)) / n),
+        "delinquent_at_end_rate": float(np.count_nonzero(L.late(slice(None))) / n),
         **roll_rate_metrics(sim.recorder.transitions),
         "missed_payments_per_loan": missed / n,
         "months_in_arrears_per_borrower": float(sim.borrowers.months_in_arrears[customers].mean()),

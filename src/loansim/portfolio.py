@@ -101,6 +101,7 @@ class Book:
         # Each borrower's first loan (loans are sorted by borrower).
         self.first_loan = np.searchsorted(self.loans.borrower, np.arange(people.n))
         self.cohorts = build_cohorts(self.loans, people, self.one_each)
+        self.due_day = people.due_day  # each borrower's due day of the month (fixed for the run)
         # The population in blocks of borrowers, each with its loans (``blocks``).
         edges = list(range(0, people.n, BLOCK)) + [people.n]
         loan_edges = [int(self.first_loan[b]) if b < people.n else self.loans.n for b in edges]
@@ -114,7 +115,7 @@ class Book:
             return days[0]
         loans = slice(days[0].loans.start, days[-1].loans.stop)
         borrowers = slice(days[0].borrowers.start, days[-1].borrowers.stop)
-        day = np.repeat(np.arange(first, stop, dtype=np.int64), [c.borrowers.stop - c.borrowers.start for c in days])
+        day = self.due_day[borrowers].astype(np.int64)
         if days[0].holder is None:
             return Cohort(day, loans, borrowers)
         holder = np.concatenate([c.holder + (c.borrowers.start - borrowers.start) for c in days])

@@ -93,7 +93,7 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     ``missed`` hook (late fees)."""
     L, loans = sim.loans, cohort.loans
     missed = L.unpaid_scheduled(loans) > 0
-    if isinstance(cohort.day, int) and sim.today > day:  # assessed later (``Deferral``): a loan charged off since is still unpaid
+    if sim.today > day:  # assessed later (``Deferral``): a loan charged off since is still unpaid
         missed |= (L.status[loans] == CHARGED_OFF) & (L.charged_off_day[loans] >= day)
     missed &= scheduled  # a mask over the cohort's loans
     L.n_missed[loans] += missed

@@ -71,7 +71,10 @@ class Spans:
         self.sim = sim
         self.until = 0  # the days before this one have been dealt with
         self._cohorts: dict[tuple[int, int], Cohort] = {}
-        self._starts = [c.loans.start for c in sim.cohorts] + [sim.loans.n]  # the first loan due on each day
+        starts = [c.loans.start for c in sim.cohorts] + [sim.loans.n]  # the first loan due on each day
+        # The day after the longest span from each day of the month: more than one day's loans only if they fit.
+        self._ends = [first + 1 + sum(1 for stop in range(first + 2, DAYS_PER_MONTH + 1) if starts[stop] - starts[first] <= SPAN_LOANS)
+                      for first in range(DAYS_PER_MONTH)]
 
     def step(self, day: int) -> None:
         """Deal with the span starting today, up to the month's end or the day the run stops
@@ -79,10 +82,7 @@ class Spans:
         sim = self.sim
         if day >= self.until:
             month, first = divmod(day, DAYS_PER_MONTH)
-            last = max(first + 1, min(DAYS_PER_MONTH, sim.stop_day - month * DAYS_PER_MONTH))
-            stop = first + 1
-            while stop < last and self._starts[stop + 1] - self._starts[first] <= SPAN_LOANS:
-                stop += 1
+            stop = max(first + 1, min(self._ends[first], sim.stop_day - month * DAYS_PER_MONTH))
             span = self._cohorts.get((first, stop))
             if span is None:
                 span = self._cohorts[(first, stop)] = sim.book.span(first, stop)
@@ -107,7 +107,7 @@ class Spans:
             return
         if span is not None:
             for ids, days in ((late, late_days), (owing, owing_days)):
-                own = np.searchsorted(self._starts, ids, side="right") - 1  # each loan's due day of the month
+                own = sim.loans.due_day[ids]
                 if np.any((ids >= span.loans.start) & (ids < span.loans.stop) & (own < days % DAYS_PER_MONTH)):
                     raise RuntimeError("a payment was set for after its loan's next due date in a span of due days; "
                                        "spans (loansim.spans) assume none is: step this scenario day by day")

@@ -235,6 +235,12 @@ ENTRY_POINTS = "loansim.policies"
 """The entry point group through which other packages provide policies."""
 
 
+def on_time_days(policies: dict[str, PolicyParams]) -> tuple[int, str]:
+    """The most days after a due date in which a payment counts as on time under the enabled
+    `policies` (``Policy.on_time_days``), and the policy that gives them ("" if none)."""
+    return max(((REGISTRY[name].on_time_days(params), name) for name, params in policies.items()), default=(0, ""))
+
+
 def load_plugins(registry: Registry) -> None:
     """Register the policies other installed packages provide (``ENTRY_POINTS``): each entry
     point names a ``Policy`` class whose ``name`` is the entry point's name."""

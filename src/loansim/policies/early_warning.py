@@ -42,6 +42,7 @@ class EarlyWarningBorrowers(StateArrays):
     """The policy's state of each borrower."""
 
     contacted_on: Array[np.int64] = field(NEVER, "day", "day of the latest outreach (``NEVER``: none yet)")
+    was_above: Array[np.bool_] = field(False, "flag", "credit score at or above the threshold at the month start before")
 
 
 @register
@@ -62,8 +63,8 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         target = next(p for p in sim.policies if p.name == self.params.offer)
         assert isinstance(target, OffersModification), f"{target.name} offers no modification"  # checked with the scenario
         self.target: OffersModification = target
-        self.was_above = sim.borrowers.score >= self.params.score_threshold
         self.per_borrower = EarlyWarningBorrowers(sim.borrowers.n)
+        self.per_borrower.was_above = sim.borrowers.score >= self.params.score_threshold
         self.took_up = self.granted = self.by_score = self.by_shock = 0
         sim.hooks.add("month_start", self.reach_out)
 
@@ -72,8 +73,8 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         """Mask of borrowers to contact this month."""
         p, people, now = self.params, sim.borrowers, sim.today
         above = people.score >= p.score_threshold
-        fell = self.was_above & ~above
-        self.was_above = above
+        fell = self.per_borrower.was_above & ~above
+        self.per_borrower.was_above = above
         shocked = sim.population.shocked if p.on_shock else np.zeros(people.n, dtype=np.bool_)
         customer = customers(sim)
         quiet = cooled_off(self.per_borrower.contacted_on, now, p.cooldown_months)

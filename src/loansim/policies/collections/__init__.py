@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from loansim.limits import ACTIONS_PER_MONTH
-from loansim.policies import REGISTRY, Policy, PolicyParams, register
+from loansim.policies import Policy, PolicyParams, on_time_days, register
 from loansim.policies.collections.desk import Desk, cure_probability, top
 from loansim.policies.collections.legal import LegalAction
 from loansim.policies.collections.params import DEFAULT_STAGES, CollectionsParams, Legal, Stage
@@ -52,7 +52,7 @@ class Collections(Policy[CollectionsParams]):
     def check(cls, params: CollectionsParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
         """Stages must start after any days in which a payment still counts as on time (a
         grace period), and before charge-off."""
-        on_time = max(((REGISTRY[other].on_time_days(p), other) for other, p in policies.items()), default=(0, ""))
+        on_time = on_time_days(policies)
         charge_off = scenario.lender.charge_off_dpd
         problems = []
         for name, stage in params.stages.items():
