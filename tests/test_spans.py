@@ -96,10 +96,7 @@ def test_one_day_each() -> None:
         def holders(ids: np.ndarray) -> np.ndarray:
             return ids // 2  # two loans each
 
-    class Sim:
-        book = Book()
-
     ids = np.array([0, 1, 4])
-    assert _one_day_each(Sim(), (ids, np.array([3, 3, 5])), (np.array([8]), np.array([5])))
-    assert not _one_day_each(Sim(), (ids, np.array([3, 4, 5])))  # borrower 0 on days 3 and 4
-    assert not _one_day_each(Sim(), (ids, np.array([3, 3, 5])), (np.array([5]), np.array([5])))  # borrower 2 twice
+    assert _one_day_each(Book(), (ids, np.array([3, 3, 5])), (np.array([8]), np.array([5])))
+    assert not _one_day_each(Book(), (ids, np.array([3, 4, 5])))  # borrower 0 on days 3 and 4
+    assert not _one_day_each(Book(), (ids, np.array([3, 3, 5])), (np.array([5]), np.array([5])))  # borrower 2 twice

@@ -84,6 +84,7 @@ from loansim import borrowers as bh
 from loansim import servicing, spans
 from loansim.borrowers.monthly import PopulationMonth
 from loansim.borrowers.payment import MISS_CAUSES
+from loansim.context import Context
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Ledger, Loans, ledger_errors
 from loansim.portfolio import Book, Cohort
 from loansim.metrics import FROM_STATES, STATES, VINTAGE_COLUMNS, Recorder, lifetime_metrics, run_metrics, vintage_curves
@@ -93,14 +94,16 @@ from loansim.scenario import Scenario
 
 HOOKS = ("before_month", "month_start", "lent", "day_start", "before_due", "missed", "charged_off", "day_end", "month_end")
 
-MonthHook = Callable[["Simulation", int], None]
+MonthHook = Callable[[Context, int], None]
 """``before_month``, ``month_start``, ``month_end``: (sim, month)."""
-DayHook = Callable[["Simulation", int], None]
+DayHook = Callable[[Context, int], None]
 """``day_start``, ``day_end``: (sim, day)."""
-CohortHook = Callable[["Simulation", int, Cohort], None]
+CohortHook = Callable[[Context, int, Cohort], None]
 """``before_due``: (sim, day, the cohort due today, or a span of them: ``loansim.spans``)."""
-LoansHook = Callable[["Simulation", int, np.ndarray], None]
-"""``lent``, ``missed``, ``charged_off``: (sim, day, the loans' ids)."""
+LoansHook = Callable[[Context, int, np.ndarray], None]
+"""``lent``, ``missed``, ``charged_off``: (sim, day, the loans' ids).
+
+Every hook's `sim` is the simulation as a ``loansim.context.Context``: what a policy may see."""
 
 
 class Hooks:
@@ -200,6 +203,13 @@ class Simulation:
         """The day the clock is on (days since the run started)."""
         return int(self.env.now)
 
+    def policy(self, name: str) -> Policy:
+        """The policy `name` of this run (``Context.policy``)."""
+        for policy in self.policies:
+            if policy.name == name:
+                return policy
+        raise KeyError(f"no policy {name!r} in this run; its policies are {[p.name for p in self.policies]}")
+
     # ------------------------------------------------------------------ running
 
     def advance(self, until_day: int) -> None:
@@ -246,7 +256,7 @@ class Simulation:
         if self.scenario.run.lifetime:
             self.stop_day = self.end_month * DAYS_PER_MONTH
             self.env.run(until=self._clock)  # the run-off: the clock stops once every loan is resolved
-            result.metrics.update(lifetime_metrics(self, self.today // DAYS_PER_MONTH - self.months))
+            result.metrics.update(lifetime_metrics(self.loans, self.ledger, self.today // DAYS_PER_MONTH - self.months))
             result.ledger_problems += [f"after the run-off: {p}" for p in _ledger_problems(self.loans)]
         result.wall_seconds = time.perf_counter() - start
         return result

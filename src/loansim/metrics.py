@@ -26,6 +26,7 @@ from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT, REPAID,
 from loansim.policies import AddsPortfolioMetrics, on_time_days
 
 if TYPE_CHECKING:
+    from loansim.context import Context
     from loansim.engine import Simulation
 
 BUCKETS = ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_plus")
@@ -80,7 +81,7 @@ class Recorder:
         lent is current; applications are in no state."""
         loans.month_end_state, self.past_due = month_end_states(loans, 0, 0)
 
-    def record_month(self, sim: Simulation, month: int, day: int) -> None:
+    def record_month(self, sim: Context, month: int, day: int) -> None:
         """Snapshot the book at the end of `day`, the last day of `month`, and count the loans
         moving between states since the month end before (``Loans.month_end_state``); the
         loans past due then are ``past_due``.
@@ -186,7 +187,7 @@ def principal_lent(loans: Loans, mask: np.ndarray | slice = slice(None)) -> int:
 SAVINGS_SAMPLE = 50_000  # most borrowers the monthly median of savings is taken over
 
 
-def median_savings_months(sim: Simulation) -> float:
+def median_savings_months(sim: Context) -> float:
     """Median liquid savings of the borrowers with an active loan, in months of their current
     base income (month-end savings; nan when nobody has an active loan).
 
@@ -215,15 +216,14 @@ def median(values: np.ndarray) -> float:
     return float(ordered[half - 1:half + 1].mean() if ordered.size % 2 == 0 else ordered[half])
 
 
-def lifetime_metrics(sim: Simulation, months_run_off: int) -> dict[str, float]:
+def lifetime_metrics(L: Loans, ledger: Ledger, months_run_off: int) -> dict[str, float]:
     """Figures over the loans' whole lives, after a run-off (``run.lifetime``): share of the
     loans lent that ever defaulted, expected net loss (charge-offs less recoveries received
     and pending) on principal lent, and the share still open when the run-off stopped (at
     its cap) with how many months it took."""
-    L = sim.loans
     lent = L.status != NOT_LENT
     n = max(int(np.count_nonzero(lent)), 1)
-    t = sim.ledger.totals()
+    t = ledger.totals()
     loss = t["principal_charged_off"] - t["recoveries"] - t["recoveries_pending"]
     return {
         "lifetime_default_rate": float(np.count_nonzero(L.defaulted_day >= 0) / n),
@@ -257,7 +257,7 @@ def run_metrics(sim: Simulation) -> dict[str, float]:
         "expected_net_loss": (net_loss - t["recoveries_pending"]) / 100,
         "operating_cost": cost / 100,
         "net_income": (t["interest_paid"] + t["fees_paid"] - net_loss - cost) / 100,
-        **_by_cause(sim, n, due_dates),
+        **_by_cause(sim.recorder.counts, n, due_dates),
         **_by_group(sim),
         "active_at_end_rate": float(np.count_nonzero(L.status == ACTIVE) / n),
         "delinquent_at_end_rate": float(np.count_nonzero(L.late(slice(None))) / n),
@@ -292,7 +292,7 @@ def roll_rate_metrics(transitions: np.ndarray) -> dict[str, float]:
     return {name: float(rates[FROM_STATES.index(a), STATES.index(b)]) for name, (a, b) in HEADLINE_ROLLS.items()}
 
 
-def _by_group(sim: Simulation) -> dict[str, float]:
+def _by_group(sim: Context) -> dict[str, float]:
     """Default, loss and missed-payment rates by segment and by product (when there are several)."""
     L, book = sim.loans, sim.book
     groups = {}
@@ -329,10 +329,10 @@ def _outside_debt(sim: Simulation, customers: np.ndarray) -> dict[str, float]:
     }
 
 
-def _by_cause(sim: Simulation, n_loans: int, due_dates: int) -> dict[str, float]:
-    """Missed-payment and default rates split by the cause the engine recorded."""
+def _by_cause(counts: dict[str, np.ndarray], n_loans: int, due_dates: int) -> dict[str, float]:
+    """Missed-payment and default rates split by the cause the engine recorded (the recorder's `counts`)."""
     out = {}
-    for name, series in sim.recorder.counts.items():
+    for name, series in counts.items():
         if name.startswith("missed_") and name != "missed_payments":
             out[f"missed_payment_rate_{name.removeprefix('missed_')}"] = int(series.sum()) / due_dates if due_dates else 0.0
         elif name.startswith("new_defaults_"):

@@ -97,6 +97,7 @@ class Book:
         people.segment = assign_segments(portfolio, streams, people.n)
         self.loans = build_loans(scenario, streams, people, self.products)
         # Every borrower holds one loan: then loan i is borrower i's (loans are sorted by borrower).
+        self.n_borrowers = people.n
         self.one_each = self.loans.n == people.n and bool(np.all(self.loans.borrower == np.arange(people.n)))
         # Each borrower's first loan (loans are sorted by borrower).
         self.first_loan = np.searchsorted(self.loans.borrower, np.arange(people.n))

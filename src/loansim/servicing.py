@@ -23,9 +23,10 @@ import numpy as np
 from loansim.borrowers import cash_cents, pay_out, payment, score
 from loansim.borrowers.payment import CANNOT_PAY, MISS_CAUSES
 from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Loans, days_past_due, round_cents
-from loansim.portfolio import Cohort, borrower_starts
+from loansim.portfolio import Book, Cohort, borrower_starts
 
 if TYPE_CHECKING:
+    from loansim.context import Context
     from loansim.engine import Simulation
 
 Ids = slice | np.ndarray
@@ -40,12 +41,12 @@ class Deferral(Protocol):
     payment still counts as on time, and a loan as current, a policy declares with
     ``Policy.on_time_days``.)"""
 
-    def defer(self, sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
+    def defer(self, sim: Context, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
               principal_before: np.ndarray) -> None:
         """Take the due date `day` of `cohort` (the arguments ``assess`` needs) to assess later."""
         ...
 
-    def end(self, sim: Simulation, day: int) -> None:
+    def end(self, sim: Context, day: int) -> None:
         """Assess the due dates deferred until today."""
         ...
 
@@ -70,7 +71,7 @@ def due_date(sim: Simulation, day: int, cohort: Cohort) -> None:
     if sim.population.catch_up:  # short of cash, not of will or memory: pays on the pay day
         short = ((reason == 0) & L.late(loans)).nonzero()[0]  # late as collect left them
         ids = cohort.loan_ids(short)
-        sim.catch_ups.add(next_pay_day(sim, _of(today, short), ids), ids)
+        sim.catch_ups.add(next_pay_day(sim.borrowers.pay_day[sim.book.holders(ids)], _of(today, short)), ids)
     sim.recorder.add(day, "due_dates", int(np.count_nonzero(scheduled)))
     if sim.population.misreading or sim.population.forgetting:
         late, days_late = payment.late_payers(sim, cohort, reason)
@@ -86,7 +87,7 @@ def _of(today: int | np.ndarray, local: np.ndarray) -> int | np.ndarray:
     return today if isinstance(today, int) else today[local]
 
 
-def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
+def assess(sim: Context, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
            principal_before: np.ndarray) -> None:
     """Record the misses of the due date `day` of `cohort` (a scheduled due date whose interest
     and principal are still unpaid), move credit scores, send late notices, and run the
@@ -108,12 +109,11 @@ def assess(sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, rea
     if local.size:
         for name, count in zip(MISSED_SERIES, np.bincount(cause, minlength=len(MISS_CAUSES))[1:].tolist()):
             sim.recorder.add(now, name, count)
-    if sim.population.misreading:
-        payment.read_late_notice(sim, ids)
+    payment.read_late_notice(sim.borrowers, sim.book.holders(ids))
     sim.hooks.run("missed", sim, now, ids)
 
 
-def collect(sim: Simulation, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None,
+def collect(sim: Context, ids: Ids, due: np.ndarray, paid: np.ndarray, cohort: Cohort | None = None,
             today: int | np.ndarray | None = None) -> None:
     """Book payments `paid` (cents) against amounts `due` on loans `ids`, and what follows.
 
@@ -183,11 +183,11 @@ def pay_late(sim: Simulation, day: int) -> None:
         pay_what_cash_allows(sim, ids, day)
 
 
-def next_pay_day(sim: Simulation, day: int | np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """The day of the next pay day after `day` (or each loan's) of the holders of loans `ids`
-    (a pay day on `day` itself is past: that income is in already)."""
+def next_pay_day(pay_day: np.ndarray, day: int | np.ndarray) -> np.ndarray:
+    """The next day after `day` (or each one's) that is a pay day `pay_day` of the month (a
+    pay day on `day` itself is past: that income is in already)."""
     dom = day % DAYS_PER_MONTH
-    pay_day = sim.borrowers.pay_day[sim.book.holders(ids)].astype(np.int64)
+    pay_day = pay_day.astype(np.int64)
     return day - dom + pay_day + np.where(pay_day > dom, 0, DAYS_PER_MONTH)
 
 
@@ -199,7 +199,7 @@ def pay_arrears_on_pay_day(sim: Simulation, day: int) -> None:
         pay_arrears(sim, ids, day)
 
 
-def pay_arrears(sim: Simulation, ids: np.ndarray, today: int | np.ndarray) -> None:
+def pay_arrears(sim: Context, ids: np.ndarray, today: int | np.ndarray) -> None:
     """The holders of loans `ids`, short of cash at a due date, pay the arrears out of the
     pay day of `today` (or each loan's), unless they have chosen not to pay."""
     L = sim.loans
@@ -210,7 +210,7 @@ def pay_arrears(sim: Simulation, ids: np.ndarray, today: int | np.ndarray) -> No
         sim.recorder.add(sim.today, "paid_on_pay_day", int(paid.sum()))
 
 
-def pay_what_cash_allows(sim: Simulation, ids: np.ndarray, today: int | np.ndarray) -> np.ndarray:
+def pay_what_cash_allows(sim: Context, ids: np.ndarray, today: int | np.ndarray) -> np.ndarray:
     """The holders of loans `ids` pay what is due on those that are active, on `today` (or
     each loan's day), out of their savings, in payment order; returns what was paid on each
     of `ids` (cents)."""
@@ -271,7 +271,7 @@ def close_repaid(L: Loans, ids: Ids, due: np.ndarray, paid: np.ndarray) -> None:
     L.status[done] = REPAID
 
 
-def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed: np.ndarray,
+def update_scores(sim: Context, cohort: Cohort, scheduled: np.ndarray, missed: np.ndarray,
                   principal_before: np.ndarray) -> None:
     """Move credit scores for today's scheduled due dates (``loansim.borrowers.score``);
     `scheduled` and `missed` are masks over the cohort's loans.
@@ -305,7 +305,7 @@ def update_scores(sim: Simulation, cohort: Cohort, scheduled: np.ndarray, missed
         scores[missed_b] = score.missed(scores[missed_b], p.miss_points, deepest[missed_b])
 
 
-def reaching(sim: Simulation, day: int, dpd: int, span: Cohort | None = None) -> np.ndarray:
+def reaching(book: Book, day: int, dpd: int, span: Cohort | None = None) -> np.ndarray:
     """Ids, ascending, of the active loans at or past `dpd` days past due today: only loans of
     one cohort can reach it today (the engine's docstring), and on most days none does.
 
@@ -313,21 +313,21 @@ def reaching(sim: Simulation, day: int, dpd: int, span: Cohort | None = None) ->
     loans reaching it on a day are that day's cohort): its loans reaching it on their due day."""
     latest: int | np.ndarray  # the oldest unpaid day at the latest
     if span is None:
-        loans, latest = sim.cohorts[(day - dpd) % DAYS_PER_MONTH].loans, day - dpd
+        loans, latest = book.cohorts[(day - dpd) % DAYS_PER_MONTH].loans, day - dpd
     else:
         loans, latest = span.loans, span.today(day) - dpd
     if isinstance(latest, int) and latest < 0:
         return np.zeros(0, dtype=np.int64)
     # A loan with no unpaid day holds -1, which as uint32 is past any day: one comparison finds them all.
-    ids = loans.start + (sim.loans.oldest_unpaid_day[loans].view(np.uint32) <= latest).nonzero()[0]
-    return ids.compress(sim.loans.status[ids] == ACTIVE) if ids.size else ids
+    ids = loans.start + (book.loans.oldest_unpaid_day[loans].view(np.uint32) <= latest).nonzero()[0]
+    return ids.compress(book.loans.status[ids] == ACTIVE) if ids.size else ids
 
 
-def default_step(sim: Simulation, day: int, span: Cohort | None = None) -> None:
+def default_step(sim: Context, day: int, span: Cohort | None = None) -> None:
     """Flag loans reaching the default DPD today (or on their due day, in a `span`,
     ``reaching``), attribute them to a cause, mark scores."""
     L = sim.loans
-    new = reaching(sim, day, sim.scenario.lender.default_dpd, span)
+    new = reaching(sim.book, day, sim.scenario.lender.default_dpd, span)
     if new.size:
         new = new.compress(L.defaulted_day[new] < 0)
     if new.size == 0:
@@ -344,7 +344,7 @@ def charge_off_step(sim: Simulation, day: int, span: Cohort | None = None) -> No
     """Charge off loans reaching the charge-off DPD today (or on their due day, in a `span`,
     ``reaching``) and expect their recoveries."""
     L = sim.loans
-    ids = reaching(sim, day, sim.scenario.lender.charge_off_dpd, span)
+    ids = reaching(sim.book, day, sim.scenario.lender.charge_off_dpd, span)
     if ids.size == 0:
         return
     principal = sim.ledger.charge_off(ids)
@@ -363,7 +363,7 @@ def charge_off_step(sim: Simulation, day: int, span: Cohort | None = None) -> No
     sim.hooks.run("charged_off", sim, day, ids)
 
 
-def recover(sim: Simulation, ids: np.ndarray):
+def recover(sim: Context, ids: np.ndarray):
     """Recoveries on loans charged off today arrive after the recovery delay.
 
     Those that would arrive after the horizon stay pending in the ledger.

@@ -40,7 +40,7 @@ import numpy as np
 
 from loansim import servicing
 from loansim.loans import DAYS_PER_MONTH
-from loansim.portfolio import BLOCK, Cohort
+from loansim.portfolio import BLOCK, Book, Cohort
 
 if TYPE_CHECKING:
     from loansim.engine import Simulation
@@ -111,7 +111,7 @@ class Spans:
                 if np.any((ids >= span.loans.start) & (ids < span.loans.stop) & (own < days % DAYS_PER_MONTH)):
                     raise RuntimeError("a payment was set for after its loan's next due date in a span of due days; "
                                        "spans (loansim.spans) assume none is: step this scenario day by day")
-        if _one_day_each(sim, (late, late_days), (owing, owing_days)):
+        if _one_day_each(sim.book, (late, late_days), (owing, owing_days)):
             if late.size:
                 servicing.pay_what_cash_allows(sim, late, late_days)
             if owing.size:
@@ -124,10 +124,10 @@ class Spans:
                 servicing.pay_arrears(sim, owing[at], day)
 
 
-def _one_day_each(sim: Simulation, *groups: tuple[np.ndarray, np.ndarray]) -> bool:
+def _one_day_each(book: Book, *groups: tuple[np.ndarray, np.ndarray]) -> bool:
     """Whether every borrower holding loans among the `groups` (each loans and their days)
     appears in one group only, on one day only."""
-    holders = np.concatenate([sim.book.holders(ids) for ids, _ in groups])
+    holders = np.concatenate([book.holders(ids) for ids, _ in groups])
     tag = np.concatenate([days * len(groups) + g for g, (_, days) in enumerate(groups)])
     order = np.argsort(holders, kind="stable")
     holders, tag = holders[order], tag[order]

@@ -27,7 +27,7 @@ from loansim.borrowers import Borrowers, income, loan_use, score, shocks, spendi
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
 
 
 class IncomeSide:
@@ -79,7 +79,7 @@ class PopulationMonth:
     shocked: npt.NDArray[np.bool_]
     """Per borrower: lost a job, took a pay cut or was hit by a shock this month (read-only)."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Context) -> None:
         self.sim = sim
         s, people = sim.scenario, sim.borrowers
         e = s.economy

@@ -28,6 +28,7 @@ from loansim.borrowers import MISREAD_AMOUNT, MISREAD_DATE, cash_cents, stacking
 from loansim.loans import DAYS_PER_MONTH, days_past_due, floor_cents
 
 if TYPE_CHECKING:
+    from loansim.borrowers import Borrowers
     from loansim.engine import Simulation
     from loansim.portfolio import Cohort
 
@@ -120,9 +121,9 @@ def borrow_outside(sim: Simulation, cohort: Cohort, due: np.ndarray, cash: np.nd
     return raised
 
 
-def read_late_notice(sim: Simulation, missed: np.ndarray) -> None:
-    """A late notice goes to the holder of every loan that missed: misread terms are corrected."""
-    sim.borrowers.misreads[sim.book.holders(missed)] = 0
+def read_late_notice(people: Borrowers, holders: np.ndarray) -> None:
+    """A late notice goes to `holders`, the holders of loans that missed: misread terms are corrected."""
+    people.misreads[holders] = 0
 
 
 def late_payers(sim: Simulation, cohort: Cohort, reason: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

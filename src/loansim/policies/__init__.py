@@ -42,7 +42,7 @@ import numpy as np
 from loansim.distributions import STRICT
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
 
 
@@ -107,19 +107,19 @@ class Policy(Generic[P]):
         prices = [v for k, v in params if k.startswith("cost_") and isinstance(v, float)]
         return 0.0, sum(prices) * scenario.run.simulated_months()
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         """Register hooks or start processes; called once before the run starts."""
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         """The policy's own figures for ``summary.json``, in currency units and counts
         (the same keys in every replication)."""
         return {"actions": float(self.actions), "cost": sim.ledger.cost_cents(self.name) / 100}
 
-    def book_cost(self, sim: Simulation, cents: int) -> None:
+    def book_cost(self, sim: Context, cents: int) -> None:
         """Book operating cost (a total, in cents) to this policy."""
         sim.ledger.book_cost(self.name, int(cents))
 
-    def book_priced(self, sim: Simulation, count: int, price: float) -> None:
+    def book_priced(self, sim: Context, count: int, price: float) -> None:
         """Book `count` actions at `price` (currency units, may be below a cent): the total
         booked so far is always the exact running total rounded to the cent."""
         booked = round(self._priced)
@@ -142,7 +142,7 @@ class AddsPortfolioMetrics(Protocol):
     """A policy that makes portfolio-level metrics meaningful (``approval_rate``): they join
     the headline metrics."""
 
-    def portfolio_metrics(self, sim: Simulation) -> dict[str, float]:
+    def portfolio_metrics(self, sim: Context) -> dict[str, float]:
         """The metrics, by name."""
         ...
 
@@ -152,7 +152,7 @@ class OffersModification(Protocol):
     """A policy that modifies loans when offered from outside (hardship deferral,
     restructuring): early warning's outreach passes on those who take it up."""
 
-    def offer(self, sim: Simulation, ids: np.ndarray) -> int:
+    def offer(self, sim: Context, ids: np.ndarray) -> int:
         """Offer loans `ids` the modification; returns how many were granted it."""
         ...
 

@@ -11,7 +11,8 @@ from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, Loans, days_past_
 from loansim.servicing import DayBuckets
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
+    from loansim.portfolio import Book
     from loansim.scenario import Scenario
 
 REDEFAULT_MONTHS = (3, 6, 9, 12)  # horizons of re-default after a modification, months of 30 days
@@ -27,9 +28,9 @@ def month_in_run(key: str, month: int, scenario: Scenario) -> list[tuple[str, in
     return []
 
 
-def dpd(sim: Simulation, ids: np.ndarray | slice) -> np.ndarray:
-    """Days past due of loans `ids` now (0 when current)."""
-    return days_past_due(sim.loans.oldest_unpaid_day[ids], sim.today)
+def dpd(loans: Loans, ids: np.ndarray | slice, today: int) -> np.ndarray:
+    """Days past due of loans `ids` on day `today` (0 when current)."""
+    return days_past_due(loans.oldest_unpaid_day[ids], today)
 
 
 def cooled_off(last_day: np.ndarray, now: int, months: int) -> np.ndarray:
@@ -37,35 +38,33 @@ def cooled_off(last_day: np.ndarray, now: int, months: int) -> np.ndarray:
     return last_day <= now - months * DAYS_PER_MONTH
 
 
-def next_due_day(sim: Simulation, ids: np.ndarray) -> np.ndarray:
-    """The next due date of loans `ids` on or after today (a day of the loan's own cohort)."""
-    now = sim.today
-    first = now - now % DAYS_PER_MONTH + sim.loans.due_day[ids].astype(np.int64)
+def next_due_day(loans: Loans, ids: np.ndarray, now: int) -> np.ndarray:
+    """The next due date of loans `ids` on or after day `now` (a day of the loan's own cohort)."""
+    first = now - now % DAYS_PER_MONTH + loans.due_day[ids].astype(np.int64)
     return np.where(first >= now, first, first + DAYS_PER_MONTH)
 
 
-def active_loans_of(sim: Simulation, borrower_mask: np.ndarray) -> np.ndarray:
+def active_loans_of(book: Book, borrower_mask: np.ndarray) -> np.ndarray:
     """Ids of the active loans whose borrowers are marked in `borrower_mask`."""
-    L = sim.loans
-    of_marked = borrower_mask if sim.book.one_each else borrower_mask[L.borrower]  # one loan each: loan i is borrower i's
+    L = book.loans
+    of_marked = borrower_mask if book.one_each else borrower_mask[L.borrower]  # one loan each: loan i is borrower i's
     return np.flatnonzero((L.status == ACTIVE) & of_marked)
 
 
-def customers(sim: Simulation, of_loans: np.ndarray | None = None) -> np.ndarray:
+def customers(book: Book, of_loans: np.ndarray | None = None) -> np.ndarray:
     """Mask of borrowers with an active loan (among the loans marked in `of_loans`, if given)."""
-    L = sim.loans
+    L = book.loans
     active = L.status == ACTIVE if of_loans is None else (L.status == ACTIVE) & of_loans
-    if sim.book.one_each:  # loan i is borrower i's
+    if book.one_each:  # loan i is borrower i's
         return active
-    mask = np.zeros(sim.borrowers.n, dtype=np.bool_)
+    mask = np.zeros(book.n_borrowers, dtype=np.bool_)
     mask[L.borrower[active]] = True
     return mask
 
 
-def with_instalments_left(sim: Simulation, ids: np.ndarray) -> np.ndarray:
+def with_instalments_left(loans: Loans, ids: np.ndarray) -> np.ndarray:
     """Those of `ids` that still have scheduled instalments to bill."""
-    L = sim.loans
-    return ids[L.n_billed[ids] < L.term_months[ids]]
+    return ids[loans.n_billed[ids] < loans.term_months[ids]]
 
 
 class ReDefaults:
@@ -93,7 +92,7 @@ class ReDefaults:
     buckets, one per horizon, and only they are looked at on their day.
     """
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Context) -> None:
         self.last_day = sim.months * DAYS_PER_MONTH - 1
         self.due = {k: DayBuckets() for k in REDEFAULT_MONTHS}  # horizon -> loans by check day
         shape = (len(REDEFAULT_MONTHS), sim.months)  # by horizon and by the modification's month

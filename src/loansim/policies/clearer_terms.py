@@ -19,7 +19,7 @@ from loansim.loans import NOT_LENT
 from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
 
 
 class ClearerTermsParams(PolicyParams):
@@ -35,7 +35,7 @@ class ClearerTerms(Policy[ClearerTermsParams]):
     name = "clearer_terms"
     Params = ClearerTermsParams
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         people, p = sim.borrowers, self.params
         self.misreading_before = int(np.count_nonzero(people.misreads))
         given = sim.streams.uniform("policy.clearer_terms.reach", 0, people.n) < p.share_of_loans
@@ -46,13 +46,13 @@ class ClearerTerms(Policy[ClearerTermsParams]):
         self.issue(sim, np.flatnonzero(sim.loans.status != NOT_LENT))
         sim.hooks.add("lent", lambda sim, day, ids: self.issue(sim, ids))
 
-    def issue(self, sim: Simulation, ids: np.ndarray) -> None:
+    def issue(self, sim: Context, ids: np.ndarray) -> None:
         """Loans `ids` are lent: book the cost of the clearer contracts among them."""
         loans = int(np.count_nonzero(self.given[sim.book.holders(ids)]))
         self.actions += loans
         self.book_priced(sim, loans, self.params.cost_per_loan)
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         return {**super().report(sim), "loans_rewritten": float(self.actions),
                 "borrowers_misreading_without": float(self.misreading_before),
                 "borrowers_misreading_with": float(self.misreading_after)}

@@ -23,7 +23,7 @@ from loansim.loans import DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
 
 
 class DueDateAlignmentParams(PolicyParams):
@@ -40,7 +40,7 @@ class DueDateAlignment(Policy[DueDateAlignmentParams]):
     spans_days = True  # it acts before the run only
     Params = DueDateAlignmentParams
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         people, p = sim.borrowers, self.params
         gap = self.gap(people.due_day, people.pay_day)
         self.gap_before = float(gap.mean()) if people.n else 0.0
@@ -56,6 +56,6 @@ class DueDateAlignment(Policy[DueDateAlignmentParams]):
         """Days from the last pay day to the due date (0-29)."""
         return (due_day.astype(np.int64) - pay_day) % DAYS_PER_MONTH
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         return {**super().report(sim), "borrowers_moved": float(self.actions),
                 "mean_days_pay_to_due_before": self.gap_before, "mean_days_pay_to_due_after": self.gap_after}

@@ -22,7 +22,7 @@ from loansim.policies._common import NEVER, active_loans_of, cooled_off, custome
 from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
 
 
@@ -59,8 +59,8 @@ class EarlyWarning(Policy[EarlyWarningParams]):
             return [("offer", params.offer, f"needs [policies.{params.offer}] enabled: it sets the terms of what is offered")]
         return []
 
-    def setup(self, sim: Simulation) -> None:
-        target = next(p for p in sim.policies if p.name == self.params.offer)
+    def setup(self, sim: Context) -> None:
+        target = sim.policy(self.params.offer)
         assert isinstance(target, OffersModification), f"{target.name} offers no modification"  # checked with the scenario
         self.target: OffersModification = target
         self.per_borrower = EarlyWarningBorrowers(sim.borrowers.n)
@@ -69,14 +69,14 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         sim.hooks.add("month_start", self.reach_out)
 
     # who
-    def eligible(self, sim: Simulation) -> np.ndarray:
+    def eligible(self, sim: Context) -> np.ndarray:
         """Mask of borrowers to contact this month."""
         p, people, now = self.params, sim.borrowers, sim.today
         above = people.score >= p.score_threshold
         fell = self.per_borrower.was_above & ~above
         self.per_borrower.was_above = above
         shocked = sim.population.shocked if p.on_shock else np.zeros(people.n, dtype=np.bool_)
-        customer = customers(sim)
+        customer = customers(sim.book)
         quiet = cooled_off(self.per_borrower.contacted_on, now, p.cooldown_months)
         who = (fell | shocked) & customer & quiet
         self.by_score += int(np.count_nonzero(who & fell))
@@ -84,7 +84,7 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         return who
 
     # what
-    def reach_out(self, sim: Simulation, month: int) -> None:
+    def reach_out(self, sim: Context, month: int) -> None:
         """Contact the borrowers flagged this month; those who take up get the offer."""
         who = self.eligible(sim)
         contacted = np.flatnonzero(who)
@@ -96,9 +96,9 @@ class EarlyWarning(Policy[EarlyWarningParams]):
         self.took_up += int(np.count_nonzero(takes))
         mask = np.zeros(sim.borrowers.n, dtype=np.bool_)
         mask[contacted[takes]] = True
-        self.granted += self.target.offer(sim, active_loans_of(sim, mask))
+        self.granted += self.target.offer(sim, active_loans_of(sim.book, mask))
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         return {**super().report(sim), "contacts": float(self.actions), "contacts_on_score": float(self.by_score),
                 "contacts_on_shock": float(self.by_shock), "took_up": float(self.took_up),
                 "loans_given_the_offer": float(self.granted),

@@ -24,7 +24,7 @@ from loansim.policies._common import customers, month_in_run
 from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
 
 
@@ -58,7 +58,7 @@ class Education(Policy[EducationParams]):
     def check(cls, params: EducationParams, scenario: Scenario, policies: dict[str, PolicyParams]) -> list[tuple[str, Any, str]]:
         return month_in_run("first_month", params.first_month, scenario)
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         self.per_borrower = EducationBorrowers(sim.borrowers.n)
         self.per_borrower.base = sim.borrowers.literacy.copy()
         self.decay = np.float32(0.5 ** (1 / self.params.half_life_months))
@@ -75,32 +75,32 @@ class Education(Policy[EducationParams]):
         return [first] if every is None else list(range(first, months, every))
 
     # who
-    def eligible(self, sim: Simulation) -> np.ndarray:
+    def eligible(self, sim: Context) -> np.ndarray:
         """Mask of borrowers who can be invited: an active loan (and a past miss, if targeted)."""
-        return customers(sim, sim.loans.n_missed > 0 if self.params.target == "past_miss" else None)
+        return customers(sim.book, sim.loans.n_missed > 0 if self.params.target == "past_miss" else None)
 
-    def draws(self, sim: Simulation, month: int) -> tuple[np.ndarray, np.ndarray]:
+    def draws(self, sim: Context, month: int) -> tuple[np.ndarray, np.ndarray]:
         """The draws of the campaign in `month`, for every borrower: a uniform that decides who
         takes part, and the gain each would get. Keyed by the month, so they can be made ahead."""
         n = sim.borrowers.n
         return (sim.streams.uniform("policy.education.reach", month, n),
                 sim.streams.sample(self.params.literacy_gain, "policy.education.gain", n, month))
 
-    def _draw_ahead(self, sim: Simulation, after: int) -> None:
+    def _draw_ahead(self, sim: Context, after: int) -> None:
         """Start the draws of the first campaign from month `after` on, on the background thread."""
         month = next((m for m in self.campaigns if m >= after), None)
         if month is not None:
             self._ahead[month] = rng.ahead().submit(self.draws, sim, month)
 
     # what
-    def teach(self, sim: Simulation, ids: np.ndarray, gain: np.ndarray) -> None:
+    def teach(self, sim: Context, ids: np.ndarray, gain: np.ndarray) -> None:
         """Raise the literacy of participants `ids` by their `gain` (drawn for everyone); book the cost."""
         self.per_borrower.gain[ids] += gain[ids].astype(np.float32)
         self.gains_given += float(gain[ids].sum())
         self.actions += ids.size
         self.book_priced(sim, ids.size, self.params.cost_per_participant)
 
-    def before_month(self, sim: Simulation, month: int) -> None:
+    def before_month(self, sim: Context, month: int) -> None:
         """Decay earlier gains, run a campaign if one is due, and set literacy."""
         self.per_borrower.gain *= self.decay
         if month in self.campaigns:
@@ -111,7 +111,7 @@ class Education(Policy[EducationParams]):
         if self.gains_given:
             np.minimum(self.per_borrower.base + self.per_borrower.gain, 1, out=sim.borrowers.literacy)
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         return {**super().report(sim), "participants": float(self.actions),
                 "mean_literacy_gain": self.gains_given / max(self.actions, 1),
                 "mean_literacy_at_end": float(sim.borrowers.literacy.mean(dtype=np.float64))}

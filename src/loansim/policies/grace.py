@@ -21,7 +21,7 @@ from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH
 from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.portfolio import Cohort
     from loansim.scenario import Scenario
 
@@ -48,24 +48,24 @@ class Grace(Policy[GraceParams]):
         """A payment at most this many days after the due date counts as on time."""
         return params.days
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         """Defer every due date's assessment to the end of its window."""
         self.windows: dict[int, list[GraceWindow]] = {}  # day -> due dates whose window ends then
         sim.recorder.declare("cured_in_grace")
         sim.recorder.declare("paid_in_grace", money=True)
         sim.deferral = self
 
-    def defer(self, sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
+    def defer(self, sim: Context, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
               principal_before: np.ndarray) -> None:
         """The due date `day` of `cohort` is assessed when its window ends."""
         self.windows.setdefault(day + self.params.days, []).append(GraceWindow(sim, day, cohort, scheduled, reason, principal_before))
 
-    def end(self, sim: Simulation, day: int) -> None:
+    def end(self, sim: Context, day: int) -> None:
         """Assess the due dates whose window ends today."""
         for window in self.windows.pop(day, ()):
             window.end()
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         """Due dates cured inside the window (``actions``) and the interest and principal paid there."""
         counts = sim.recorder.counts
         self.actions = int(counts["cured_in_grace"].sum())
@@ -80,7 +80,7 @@ class GraceWindow:
     collections, due dates: ``servicing.Deferral``), so a payment on the last day counts.
     """
 
-    def __init__(self, sim: Simulation, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
+    def __init__(self, sim: Context, day: int, cohort: Cohort, scheduled: np.ndarray, reason: np.ndarray,
                  principal_before: np.ndarray) -> None:
         L, loans = sim.loans, cohort.loans
         self.sim, self.day, self.cohort = sim, day, cohort

@@ -31,7 +31,7 @@ from loansim.portfolio import borrower_starts
 from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
     from loansim.portfolio import Cohort
 
@@ -74,7 +74,7 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         """An application a month, and interest waived (a cost) up to all the loan owes."""
         return 0.0, params.cost_per_application * scenario.run.simulated_months() + owed
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         self.per_loan = HardshipLoans(sim.loans.n)
         self.redefaults = ReDefaults(sim)
         self.applications = self.approved = 0
@@ -83,21 +83,21 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         sim.hooks.add("before_due", self.skip_instalments)
 
     # who
-    def eligible(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
+    def eligible(self, sim: Context, ids: np.ndarray) -> np.ndarray:
         """Those of loans `ids` that qualify: active, below ``max_dpd``, instalments left,
         not in or recently out of a deferral."""
         L, p = sim.loans, self.params
-        ids = with_instalments_left(sim, ids[L.status[ids] == ACTIVE])
+        ids = with_instalments_left(L, ids[L.status[ids] == ACTIVE])
         cooled = cooled_off(self.per_loan.deferred_from[ids], sim.today, p.cooldown_months)
-        return ids[(dpd(sim, ids) < p.max_dpd) & cooled & ~self.per_loan.in_deferral[ids]]
+        return ids[(dpd(L, ids, sim.today) < p.max_dpd) & cooled & ~self.per_loan.in_deferral[ids]]
 
-    def applicants(self, sim: Simulation, month: int) -> np.ndarray:
+    def applicants(self, sim: Context, month: int) -> np.ndarray:
         """Active loans of the borrowers who apply this month (customers hit by a hardship)
         and can document it."""
         n, p = sim.borrowers.n, self.params
         applies = sim.population.shocked & (sim.streams.uniform("policy.hardship_deferral.apply", month, n, recurring=True) < p.application_prob)
         applies &= ~sim.borrowers.unwilling
-        loans = active_loans_of(sim, applies)
+        loans = active_loans_of(sim.book, applies)
         holders = sim.book.holders(loans)
         n_applications = borrower_starts(holders).size
         self.applications += n_applications
@@ -106,12 +106,12 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         return loans[documented[holders]]
 
     # what
-    def defer(self, sim: Simulation, ids: np.ndarray) -> None:
+    def defer(self, sim: Context, ids: np.ndarray) -> None:
         """Skip the next ``months`` instalments of loans `ids`; the schedule resumes after them."""
         L, p = sim.loans, self.params
         if ids.size == 0:
             return
-        resume = next_due_day(sim, ids) + p.months * DAYS_PER_MONTH
+        resume = next_due_day(sim.loans, ids, sim.today) + p.months * DAYS_PER_MONTH
         remaining = np.maximum(L.term_months[ids] - L.n_billed[ids], 1)
         balance = None
         if p.interest == "capitalised":  # the instalment after the deferral repays the grown balance
@@ -124,17 +124,17 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         self.approved += ids.size
         self.actions += ids.size
 
-    def take_applications(self, sim: Simulation, month: int) -> None:
+    def take_applications(self, sim: Context, month: int) -> None:
         """Hardship applications this month: documented applicants' qualifying loans are deferred."""
         self.defer(sim, self.eligible(sim, self.applicants(sim, month)))
 
-    def offer(self, sim: Simulation, ids: np.ndarray) -> int:
+    def offer(self, sim: Context, ids: np.ndarray) -> int:
         """A deferral offered proactively (early warning) on loans `ids`; returns how many qualified."""
         ids = self.eligible(sim, ids)
         self.defer(sim, ids)
         return ids.size
 
-    def skip_instalments(self, sim: Simulation, day: int, cohort: Cohort) -> None:
+    def skip_instalments(self, sim: Context, day: int, cohort: Cohort) -> None:
         """A deferred due date: its interest is waived (a cost) or capitalised."""
         L, loans = sim.loans, cohort.loans
         local = np.flatnonzero(self.per_loan.in_deferral[loans])
@@ -153,7 +153,7 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
             self.interest_capitalised += int(interest.sum())
             sim.ledger.capitalise_interest(ids, interest)
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         return {**super().report(sim), "applications": float(self.applications), "deferrals": float(self.approved),
                 "interest_forgone": self.interest_forgone / 100, "interest_capitalised": self.interest_capitalised / 100,
                 "in_deferral_at_end": float(np.count_nonzero(self.per_loan.in_deferral & (sim.loans.status == ACTIVE))),

@@ -13,11 +13,11 @@ import numpy as np
 from pydantic import Field
 
 from loansim.limits import MAX_AMOUNT, MAX_PRICE
-from loansim.loans import ACTIVE, round_cents, to_cents
+from loansim.loans import ACTIVE, Loans, round_cents, to_cents
 from loansim.policies import Policy, PolicyParams, register
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
     from loansim.portfolio import Cohort
 
@@ -42,26 +42,26 @@ class LateFee(Policy[LateFeeParams]):
         fees = (params.flat_fee + params.penalty_monthly_rate * owed) * scenario.run.simulated_months()
         return (fees if params.max_fees_per_loan is None else min(fees, params.max_fees_per_loan)), 0.0
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         """Charge penalty interest before each due date, and the flat fee after a miss."""
         if self.params.penalty_monthly_rate > 0:
             sim.hooks.add("before_due", self.penalise_arrears)
         if self.params.flat_fee > 0:
             sim.hooks.add("missed", self.charge_late_fee)
 
-    def penalise_arrears(self, sim: Simulation, day: int, cohort: Cohort) -> None:
+    def penalise_arrears(self, sim: Context, day: int, cohort: Cohort) -> None:
         """Loans carrying arrears into today's due date pay penalty interest on them."""
-        ids = in_arrears(sim, cohort)
+        ids = in_arrears(sim.loans, cohort)
         if ids.size == 0:
             return
         overdue = sim.loans.principal_due[ids] + sim.loans.interest_due[ids]  # not fees: no charge on charges
         self._charge(sim, ids, round_cents(overdue * self.params.penalty_monthly_rate))
 
-    def charge_late_fee(self, sim: Simulation, day: int, missed: np.ndarray) -> None:
+    def charge_late_fee(self, sim: Context, day: int, missed: np.ndarray) -> None:
         """Loans that missed today's due date pay the flat fee (not those charged off since)."""
         self._charge(sim, missed[sim.loans.status[missed] == ACTIVE], to_cents(self.params.flat_fee))
 
-    def _charge(self, sim: Simulation, ids: np.ndarray, charge: np.ndarray | int) -> None:
+    def _charge(self, sim: Context, ids: np.ndarray, charge: np.ndarray | int) -> None:
         if ids.size == 0:
             return
         cents: np.ndarray = np.asarray(charge, dtype=np.int64)
@@ -77,6 +77,6 @@ class LateFee(Policy[LateFeeParams]):
         self.actions += ids.size
 
 
-def in_arrears(sim: Simulation, cohort: Cohort) -> np.ndarray:
+def in_arrears(loans: Loans, cohort: Cohort) -> np.ndarray:
     """Ids of loans in `cohort` with an unpaid instalment from an earlier due date."""
-    return cohort.loan_ids((sim.loans.oldest_unpaid_day[cohort.loans] >= 0).nonzero()[0])
+    return cohort.loan_ids((loans.oldest_unpaid_day[cohort.loans] >= 0).nonzero()[0])

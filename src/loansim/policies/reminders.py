@@ -30,7 +30,7 @@ from loansim.portfolio import borrower_starts
 from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
     from loansim.portfolio import Cohort
 
@@ -68,7 +68,7 @@ class Reminders(Policy[RemindersParams]):
         """Two reminders a month at most (before the due date, after a miss), on each channel."""
         return 0.0, 2 * (params.cost_per_sms + params.cost_per_app_message) * scenario.run.simulated_months()
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         p = self.params
         self.channels = [(cost, cut) for on, cost, cut in ((p.sms, p.cost_per_sms, p.sms_forget_reduction),
                                                            (p.app, p.cost_per_app_message, p.app_forget_reduction)) if on]
@@ -84,7 +84,7 @@ class Reminders(Policy[RemindersParams]):
             sim.hooks.add("day_start", self.remind_after_miss)
 
     # who
-    def eligible(self, sim: Simulation, cohort: Cohort) -> np.ndarray:
+    def eligible(self, sim: Context, cohort: Cohort) -> np.ndarray:
         """Ids of the borrowers of `cohort` to remind of their coming due date: reached, with
         an instalment scheduled, and (if targeted) with a miss before."""
         L, loans = sim.loans, cohort.loans
@@ -95,7 +95,7 @@ class Reminders(Policy[RemindersParams]):
         return cohort.borrowers.start + np.flatnonzero(mask)
 
     # what
-    def remind_before_due(self, sim: Simulation, day: int) -> None:
+    def remind_before_due(self, sim: Context, day: int) -> None:
         """Remind the borrowers whose due date is `days_before_due` days away (on the first
         day, also those whose due date is sooner)."""
         first = day + self.params.days_before_due
@@ -103,18 +103,18 @@ class Reminders(Policy[RemindersParams]):
             if target < sim.end_month * DAYS_PER_MONTH:
                 self._remind_for(sim, day, target)
 
-    def _remind_for(self, sim: Simulation, day: int, target: int) -> None:
-        ids = self.eligible(sim, sim.cohorts[target % DAYS_PER_MONTH])
+    def _remind_for(self, sim: Context, day: int, target: int) -> None:
+        ids = self.eligible(sim, sim.book.cohorts[target % DAYS_PER_MONTH])
         self._send(sim, ids.size)
         self.sent_before += ids.size
         sim.population.remind(self.name, ids, target // DAYS_PER_MONTH, self.keeps_forgetting)  # its chance of forgetting falls
 
-    def remind_after_miss(self, sim: Simulation, day: int) -> None:
+    def remind_after_miss(self, sim: Context, day: int) -> None:
         """The day after a due date, remind every borrower whose loan is past due; those who
         forgot or misread pay what they can, with chance ``after_miss_pay_prob``."""
         if day == 0:
             return
-        cohort = sim.cohorts[(day - 1) % DAYS_PER_MONTH]
+        cohort = sim.book.cohorts[(day - 1) % DAYS_PER_MONTH]
         L, loans = sim.loans, cohort.loans
         late = cohort.loan_ids(np.flatnonzero(L.late(loans)))
         of_late = sim.book.holders(late)
@@ -137,12 +137,12 @@ class Reminders(Policy[RemindersParams]):
             loans_of = late[payers[at] == of_late]
             self.paid_after += int(servicing.pay_what_cash_allows(sim, loans_of, sim.today).sum())
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         return {**super().report(sim), "reminders_before_due": float(self.sent_before),
                 "reminders_after_miss": float(self.sent_after),
                 "forgotten_due_dates_avoided": float(sim.population.forgets_avoided.get(self.name, 0)),
                 "paid_after_reminder": self.paid_after / 100}
 
-    def _send(self, sim: Simulation, n: int) -> None:
+    def _send(self, sim: Context, n: int) -> None:
         self.actions += n
         self.book_priced(sim, n, self.price)

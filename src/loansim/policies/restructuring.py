@@ -30,7 +30,7 @@ from loansim.policies._common import NEVER, ReDefaults, cooled_off, next_due_day
 from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
 
 
@@ -82,7 +82,7 @@ class Restructuring(Policy[RestructuringParams]):
                      "monthly offers go to loans at least entry_dpd and less than max_dpd days past due, so none would be made")]
         return []
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         self.per_loan = RestructuringLoans(sim.loans.n)
         self.redefaults = ReDefaults(sim)
         self.offers = 0
@@ -90,7 +90,7 @@ class Restructuring(Policy[RestructuringParams]):
         sim.hooks.add("month_start", self.make_offers)
 
     # who
-    def eligible(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
+    def eligible(self, sim: Context, ids: np.ndarray) -> np.ndarray:
         """Those of loans `ids` that can be offered a restructuring now: active, modified
         fewer than ``max_modifications`` times, not offered within the cooldown. (The monthly
         offers pick them in the arrears window first; early warning's outreach, at any DPD.)"""
@@ -107,7 +107,7 @@ class Restructuring(Policy[RestructuringParams]):
         return inside
 
     # what
-    def restructure(self, sim: Simulation, ids: np.ndarray) -> None:
+    def restructure(self, sim: Context, ids: np.ndarray) -> None:
         """Modify loans `ids`: re-age, extend the term, cut the rate; book the cost."""
         L, p = sim.loans, self.params
         if ids.size == 0:
@@ -116,26 +116,26 @@ class Restructuring(Policy[RestructuringParams]):
         remaining = np.maximum(remaining, 1)
         self.instalment_before += int(L.installment[ids].sum())
         rate = L.monthly_rate[ids] * (1 - p.rate_cut_share) if p.rate_cut_share else None
-        sim.ledger.modify(ids, next_due_day(sim, ids), remaining, monthly_rate=rate)
+        sim.ledger.modify(ids, next_due_day(sim.loans, ids, sim.today), remaining, monthly_rate=rate)
         self.instalment_after += int(L.installment[ids].sum())
         self.per_loan.modified[ids] += 1
         self.redefaults.watch(ids, sim.today)
         self.actions += ids.size
         self.book_priced(sim, ids.size, p.cost_per_modification)
 
-    def offer(self, sim: Simulation, ids: np.ndarray) -> int:
+    def offer(self, sim: Context, ids: np.ndarray) -> int:
         """Offer loans `ids` a restructuring (all accept: they answered outreach); returns how
         many were restructured."""
         return self._offer(sim, self.eligible(sim, ids))
 
-    def make_offers(self, sim: Simulation, month: int) -> None:
+    def make_offers(self, sim: Context, month: int) -> None:
         """This month's offers to delinquent loans; those who accept are restructured."""
         oldest = sim.loans.oldest_unpaid_day  # the whole book: find the window first, then the rest
         late = np.flatnonzero((oldest >= 0) & self.in_window(days_past_due(oldest, sim.today)))
         ids = self.eligible(sim, late)
         self._offer(sim, ids, sim.streams.keyed_uniform("policy.restructuring.accept", month, ids) < self.accept_probs(sim, ids))
 
-    def accept_probs(self, sim: Simulation, ids: np.ndarray) -> np.ndarray | float:
+    def accept_probs(self, sim: Context, ids: np.ndarray) -> np.ndarray | float:
         """Chance that the borrower of each of loans `ids` accepts an offer this month:
         ``accept_prob``, or ``out_of_work_accept_prob`` for those out of work (if set)."""
         p = self.params
@@ -143,7 +143,7 @@ class Restructuring(Policy[RestructuringParams]):
             return p.accept_prob
         return np.where(sim.borrowers.employed[sim.book.holders(ids)], p.accept_prob, p.out_of_work_accept_prob)
 
-    def _offer(self, sim: Simulation, ids: np.ndarray, accept: np.ndarray | None = None) -> int:
+    def _offer(self, sim: Context, ids: np.ndarray, accept: np.ndarray | None = None) -> int:
         """Book offers to loans `ids`; those who `accept` (all if None) and have not chosen to
         stop paying are restructured. Returns how many were."""
         self.per_loan.offered_on[ids] = sim.today
@@ -156,7 +156,7 @@ class Restructuring(Policy[RestructuringParams]):
         self.restructure(sim, ids)
         return ids.size
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         n = max(self.actions, 1)
         return {**super().report(sim), "offers": float(self.offers), "modifications": float(self.actions),
                 "mean_instalment_before": self.instalment_before / 100 / n,

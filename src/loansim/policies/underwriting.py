@@ -36,7 +36,7 @@ from loansim.portfolio import borrower_starts
 from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
 
 
@@ -96,7 +96,7 @@ class Underwriting(Policy[UnderwritingParams]):
     def application_months(self, scenario: Scenario) -> np.ndarray:
         return np.repeat(np.array(self.params.months(scenario.run.months), dtype=np.int16), self.params.applications_per_month)
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         people, p = sim.borrowers, self.params
         applicants = people.applies_in_month >= 0
         overstates = sim.streams.uniform("policy.underwriting.overstates", 0, people.n) < p.applicant_overstating_share
@@ -109,7 +109,7 @@ class Underwriting(Policy[UnderwritingParams]):
         sim.hooks.add("month_start", self.decide)
 
     # who
-    def approve(self, sim: Simulation, ids: np.ndarray, loans: np.ndarray) -> np.ndarray:
+    def approve(self, sim: Context, ids: np.ndarray, loans: np.ndarray) -> np.ndarray:
         """Mask over applicants `ids`: approved by the score cut-off, then the DTI limit;
         `loans` are the loans they apply for (each applies for at least one)."""
         people, p, L = sim.borrowers, self.params, sim.loans
@@ -123,7 +123,7 @@ class Underwriting(Policy[UnderwritingParams]):
         return scored & affordable
 
     # what
-    def decide(self, sim: Simulation, month: int) -> None:
+    def decide(self, sim: Context, month: int) -> None:
         """Decide this month's applications; lend to those approved."""
         ids = np.flatnonzero(sim.borrowers.applies_in_month == month)
         if ids.size == 0:
@@ -144,10 +144,10 @@ class Underwriting(Policy[UnderwritingParams]):
         self.book_priced(sim, ids.size, self.params.cost_per_application)
         self.book_priced(sim, verified, self.params.cost_per_verification)
 
-    def portfolio_metrics(self, sim: Simulation) -> dict[str, float]:
+    def portfolio_metrics(self, sim: Context) -> dict[str, float]:
         return {"approval_rate": self.counts["approved"] / max(self.counts["applications"], 1)}
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         L, new = sim.loans, self.per_loan.new
         n = max(int(np.count_nonzero(new)), 1)
         net_loss = int(L.principal_charged_off[new].sum()) - int(L.recoveries[new].sum())

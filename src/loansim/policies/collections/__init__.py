@@ -28,7 +28,7 @@ from loansim.policies.collections.legal import LegalAction
 from loansim.policies.collections.params import DEFAULT_STAGES, CollectionsParams, Legal, Stage
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
 
 __all__ = ["DEFAULT_STAGES", "Collections", "CollectionsParams", "Legal", "Stage", "cure_probability", "top"]
@@ -64,7 +64,7 @@ class Collections(Policy[CollectionsParams]):
                 problems.append((key, stage.entry_dpd, f"must be below lender.charge_off_dpd ({charge_off}), or the stage never gets an account (enabled = false drops it)"))
         return problems
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         """Open the desk and, when legal action is on, file cases at charge-off."""
         self.desk = Desk(self, sim)
         self.legal = LegalAction(self)
@@ -77,7 +77,7 @@ class Collections(Policy[CollectionsParams]):
             sim.hooks.add("charged_off", self.legal.file_cases)
             sim.hooks.add("month_end", self.legal.record_open)
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         """Per stage: actions, outcomes, cost, utilisation and queues; spells in collections;
         legal cases; cost per unit recovered (module docstring)."""
         desk = self.desk

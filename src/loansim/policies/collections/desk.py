@@ -48,7 +48,8 @@ from loansim.policies.collections.promises import Promises
 from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.borrowers import Borrowers
+    from loansim.context import Context
     from loansim.policies.collections import Collections
 
 
@@ -61,7 +62,7 @@ class DeskLoans(StateArrays):
 class Desk:
     """The stages' queues and their daily work (module docstring)."""
 
-    def __init__(self, policy: Collections, sim: Simulation) -> None:
+    def __init__(self, policy: Collections, sim: Context) -> None:
         p = policy.params
         self.policy = policy
         self.prioritise, self.recontact_days = p.prioritise, p.recontact_days
@@ -86,18 +87,18 @@ class Desk:
         self.tally = {k: [0] * len(self.stages) for k in ("actions", "contacts", "promises", "queue_sum", "queue_max")}
         self.days = self.entered = self.never_worked = 0
 
-    def start(self, sim: Simulation) -> None:
+    def start(self, sim: Context) -> None:
         """Open the desk: from today on it works every day, before the clock's steps."""
         sim.env.process(self._open(sim))
 
-    def _open(self, sim: Simulation):
+    def _open(self, sim: Context):
         while True:
             self.work_day(sim, sim.today)
             yield sim.env.timeout(1)
 
     # ------------------------------------------------------------------ who
 
-    def work_day(self, sim: Simulation, day: int) -> None:
+    def work_day(self, sim: Context, day: int) -> None:
         """Build each stage's queue for `day` and work as much of it as capacity allows;
         the accounts worked cool off for ``recontact_days``, the others wait."""
         ids, dpd, stage, unworked = self._update_waiting(sim, day)
@@ -120,7 +121,7 @@ class Desk:
             self.cooling[day + self.recontact_days] = worked
         self.days += 1
 
-    def _update_waiting(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _update_waiting(self, sim: Context, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The accounts that may be worked on `day` (those waiting, those whose cooling-off
         ends today and those reaching the first entry DPD today), with their DPD, stage and
         whether they are yet to be worked in this spell; those that cured, closed or fell below
@@ -143,12 +144,12 @@ class Desk:
         self.per_loan.in_collections[ids.compress(leaving)] = False
         return ids, dpd, stage, unworked
 
-    def _entering(self, sim: Simulation, day: int) -> np.ndarray:
+    def _entering(self, sim: Context, day: int) -> np.ndarray:
         """Loans reaching the first stage's entry DPD today that are not in collections."""
-        ids = servicing.reaching(sim, day, self.entry[0])  # few: mostly loans already in collections
+        ids = servicing.reaching(sim.book, day, self.entry[0])  # few: mostly loans already in collections
         return ids.compress(~self.per_loan.in_collections[ids])
 
-    def _head(self, sim: Simulation, ids: np.ndarray, dpd: np.ndarray, queue: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _head(self, sim: Context, ids: np.ndarray, dpd: np.ndarray, queue: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """`queue` (positions in `ids`) split into the `k` accounts the prioritisation rule
         puts first and the rest."""
         if queue.size <= k:
@@ -169,7 +170,7 @@ class Desk:
 
     # ------------------------------------------------------------------ what
 
-    def work(self, sim: Simulation, day: int, ids: np.ndarray, actions: list[int]) -> None:
+    def work(self, sim: Context, day: int, ids: np.ndarray, actions: list[int]) -> None:
         """Loans `ids` are worked today, the first ``actions[0]`` by the first stage, the next
         ``actions[1]`` by the second, and so on: book the cost, draw contacts and promises. The
         stages draw together, as a loan's draw depends on the day and its id alone."""
@@ -181,7 +182,7 @@ class Desk:
         # Only those who would promise if willing are checked for willingness: fewer reads.
         draw = sim.streams.keyed_uniform("policy.collections.promise", day, contacted)
         would, n_would = select(contacted, contacts, draw < np.repeat(self.promise_prob, contacts))
-        promised, promises = select(would, n_would, can_promise(sim, would))
+        promised, promises = select(would, n_would, can_promise(sim.borrowers, sim.book.holders(would)))
         for s, batch in enumerate(np.split(promised, np.cumsum(promises)[:-1])):
             t["actions"][s] += actions[s]
             t["contacts"][s] += contacts[s]
@@ -213,11 +214,10 @@ class Desk:
         return out
 
 
-def can_promise(sim: Simulation, ids: np.ndarray) -> np.ndarray:
-    """Mask of the borrowers of loans `ids` who would make a promise: those who have not
-    chosen to stop paying and expect some money to pay with, cash at hand or income this
-    month beyond their essentials (a borrower with neither has nothing to promise)."""
-    people, holders = sim.borrowers, sim.book.holders(ids)
+def can_promise(people: Borrowers, holders: np.ndarray) -> np.ndarray:
+    """Mask of the borrowers `holders` (the holders of some loans) who would make a promise:
+    those who have not chosen to stop paying and expect some money to pay with, cash at hand
+    or income this month beyond their essentials (a borrower with neither has nothing to promise)."""
     expects = (people.savings[holders] > 0) | (people.income[holders] > people.essentials[holders])
     return expects & ~people.unwilling[holders]
 

@@ -22,7 +22,7 @@ import numpy as np
 from loansim.loans import DAYS_PER_MONTH, round_cents, to_cents
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.policies.collections import Collections
 
 
@@ -36,7 +36,7 @@ class LegalAction:
         self.line: deque[tuple[np.ndarray, int]] = deque()  # cases waiting for a slot, by filing day
         self.filed = self.started = self.completed = self.wait_days = self.recovered = 0
 
-    def file_cases(self, sim: Simulation, day: int, ids: np.ndarray) -> None:
+    def file_cases(self, sim: Context, day: int, ids: np.ndarray) -> None:
         """Loans charged off today with at least the minimum principal go to court: they
         join the end of the line for a slot."""
         legal = self.params
@@ -48,7 +48,7 @@ class LegalAction:
         self.line.append((cases, day))
         self._start_cases(sim)
 
-    def _start_cases(self, sim: Simulation) -> None:
+    def _start_cases(self, sim: Context) -> None:
         """Cases at the head of the line take the free slots; those starting together are
         heard together, by one process."""
         now, starting = sim.today, []
@@ -67,7 +67,7 @@ class LegalAction:
             self.started += ids.size
             sim.env.process(self._hear(sim, ids))
 
-    def _hear(self, sim: Simulation, ids: np.ndarray):
+    def _hear(self, sim: Context, ids: np.ndarray):
         """The cases hold their slots for the duration, recover their share, and free the
         slots for the next cases in line."""
         legal = self.params
@@ -78,7 +78,7 @@ class LegalAction:
         self.free_slots += ids.size
         self._start_cases(sim)
 
-    def record_open(self, sim: Simulation, month: int) -> None:
+    def record_open(self, sim: Context, month: int) -> None:
         """Legal cases open (waiting or in progress) at the month's end."""
         sim.recorder.add(month * DAYS_PER_MONTH, "collections_legal_open", self.filed - self.completed)
 

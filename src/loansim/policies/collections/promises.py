@@ -18,7 +18,7 @@ from loansim import servicing
 from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
 
 
 class Promises:
@@ -30,14 +30,14 @@ class Promises:
         self.kept = [0] * stages
         self.collected = [0] * stages  # cents
 
-    def make(self, sim: Simulation, day: int, days: int, stage: int, ids: np.ndarray) -> None:
+    def make(self, sim: Context, day: int, days: int, stage: int, ids: np.ndarray) -> None:
         """The borrowers of loans `ids`, contacted in `stage` on `day`, promise to pay `days`
         later, or on this month's pay day if that comes later still."""
-        due = promise_day(sim, day, days, ids)
+        due = promise_day(sim.borrowers.pay_day[sim.book.holders(ids)], day, days)
         for when in np.unique(due).tolist():
             self._expect(sim, when, stage, ids[due == when])
 
-    def _expect(self, sim: Simulation, due: int, stage: int, ids: np.ndarray) -> None:
+    def _expect(self, sim: Context, due: int, stage: int, ids: np.ndarray) -> None:
         """Loans `ids` promised in `stage` are to be paid on day `due`; the promises of every
         stage falling due on a day are kept together, by one process."""
         batches = self.due.get(due)
@@ -46,7 +46,7 @@ class Promises:
             sim.env.process(self._keep(sim, due))
         batches.append((stage, ids))
 
-    def _keep(self, sim: Simulation, due: int):
+    def _keep(self, sim: Context, due: int):
         """On day `due`, borrowers who promised pay what their cash allows on what is due."""
         yield sim.env.timeout(due - sim.today)
         batches = self.due.pop(due)
@@ -63,10 +63,11 @@ class Promises:
         sim.recorder.add(due, "collections_collected", int(paid.sum()))
 
 
-def promise_day(sim: Simulation, day: int, days: int, ids: np.ndarray) -> np.ndarray:
-    """The day each borrower of loans `ids`, promising on `day`, will pay: `days` later, or
-    on this month's pay day if that comes later still (one promises the pay packet)."""
-    pay_day = sim.borrowers.pay_day[sim.book.holders(ids)].astype(np.int64)
+def promise_day(pay_day: np.ndarray, day: int, days: int) -> np.ndarray:
+    """The day each borrower with pay day `pay_day` (of the month), promising on `day`, will
+    pay: `days` later, or on this month's pay day if that comes later still (one promises
+    the pay packet)."""
+    pay_day = pay_day.astype(np.int64)
     month_start = day - day % DAYS_PER_MONTH
     waiting = month_start + pay_day > day  # this month's income still to come
     return np.where(waiting, np.maximum(day + days, month_start + pay_day), day + days)
