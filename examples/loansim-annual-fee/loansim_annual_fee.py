@@ -11,7 +11,7 @@ from loansim.loans import ACTIVE, to_cents
 from loansim.policies import Policy, PolicyParams
 
 if TYPE_CHECKING:
-    from loansim.engine import Simulation
+    from loansim.context import Context
     from loansim.scenario import Scenario
 
 
@@ -34,10 +34,10 @@ class AnnualFee(Policy[AnnualFeeParams]):
         """The most fees (and operating cost) one loan can be charged over the run."""
         return params.fee * (scenario.run.simulated_months() // params.every_months), 0.0
 
-    def setup(self, sim: Simulation) -> None:
+    def setup(self, sim: Context) -> None:
         sim.hooks.add("month_start", self.charge)
 
-    def charge(self, sim: Simulation, month: int) -> None:
+    def charge(self, sim: Context, month: int) -> None:
         """Who: the loans active at this month's start; what: the fee, through the ledger."""
         if month == 0 or month % self.params.every_months:
             return
@@ -45,5 +45,5 @@ class AnnualFee(Policy[AnnualFeeParams]):
         sim.ledger.charge_fee(ids, to_cents(self.params.fee))
         self.actions += ids.size
 
-    def report(self, sim: Simulation) -> dict[str, float]:
+    def report(self, sim: Context) -> dict[str, float]:
         return {**super().report(sim), "fees_charged": float(self.actions)}
