@@ -390,7 +390,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(scenario: Scenario, summary: dict, out: Path, wall: float) -> None:
+def _print_summary(scenario: Scenario, summary: dict[str, Any], out: Path, wall: float) -> None:
     print(f"{scenario.name}: {scenario.portfolio.borrowers:,} borrowers x {scenario.run.months} months x "
           f"{scenario.run.replications} replication(s) in {wall:.1f} s")
     names = ("default_rate", "charge_off_rate", "loss_rate", "missed_payment_rate", "net_loss",
@@ -398,7 +398,7 @@ def _print_summary(scenario: Scenario, summary: dict, out: Path, wall: float) ->
              "roll_rate_30_60", "roll_rate_60_90", "lifetime_default_rate", "lifetime_loss_rate")
     for name in (n for n in names if n in summary["metrics"]):
         m = summary["metrics"][name]
-        fmt = (lambda v: f"{100 * v:.2f}%") if "_rate" in name else (lambda v: f"{v:,.0f}")
+        fmt: Callable[[float], str] = (lambda v: f"{100 * v:.2f}%") if "_rate" in name else (lambda v: f"{v:,.0f}")
         ci = "" if m["ci95"] is None else f"  (95% CI {fmt(m['ci95'][0])} to {fmt(m['ci95'][1])})"
         print(f"  {name:<24}{fmt(m['mean']):>16}{ci}")
     balanced = "balances to the cent" if summary["ledger"]["balanced"] else "DOES NOT BALANCE"

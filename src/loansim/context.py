@@ -19,7 +19,7 @@ month start and end. So a policy's signature says what it may touch:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from loansim.borrowers import Borrowers
     from loansim.engine import Hooks
     from loansim.loans import Ledger, Loans
-    from loansim.policies import Policy, PolicyParams
+    from loansim.policies import Policy
     from loansim.portfolio import Book
     from loansim.rng import Streams
     from loansim.scenario import Scenario
@@ -111,6 +111,6 @@ class Context(Protocol):
     @property
     def population(self) -> Draws: ...
 
-    def policy(self, name: str) -> Policy[PolicyParams]:
+    def policy(self, name: str) -> Policy[Any]:
         """The policy `name` of this run (enabled in the scenario), e.g. the one early warning offers."""
         ...

@@ -75,7 +75,7 @@ import itertools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, overload
 
 import numpy as np
 import simpy
@@ -91,6 +91,9 @@ from loansim.metrics import FROM_STATES, STATES, VINTAGE_COLUMNS, Recorder, life
 from loansim.policies import REGISTRY, BringsApplicants, Policy
 from loansim.rng import Streams
 from loansim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from simpy.events import ProcessGenerator
 
 HOOKS = ("before_month", "month_start", "lent", "day_start", "before_due", "missed", "charged_off", "day_end", "month_end")
 
@@ -172,7 +175,7 @@ class Simulation:
         self.streams = Streams(scenario.run.seed, replication)
         self.env = simpy.Environment()
         self.hooks = Hooks()
-        self.policies: list[Policy] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
+        self.policies: list[Policy[Any]] = [REGISTRY[name](params) for name, params in scenario.policies.items()]
         applicants = [policy.application_months(scenario) for policy in self.policies if isinstance(policy, BringsApplicants)]
         self.borrowers = bh.generate_borrowers(scenario, self.streams, np.concatenate([np.zeros(0, dtype=np.int16), *applicants]))
         self.book = Book(scenario, self.streams, self.borrowers)
@@ -203,7 +206,7 @@ class Simulation:
         """The day the clock is on (days since the run started)."""
         return int(self.env.now)
 
-    def policy(self, name: str) -> Policy:
+    def policy(self, name: str) -> Policy[Any]:
         """The policy `name` of this run (``Context.policy``)."""
         for policy in self.policies:
             if policy.name == name:
@@ -261,7 +264,7 @@ class Simulation:
         result.wall_seconds = time.perf_counter() - start
         return result
 
-    def _days(self):
+    def _days(self) -> ProcessGenerator:
         """The clock process: each day's steps, in the order of the module docstring; after
         the run's months, on through the run-off while a loan is open (``run``)."""
         for day in itertools.count():

@@ -22,6 +22,7 @@ from loansim.borrowers import Borrowers
 from loansim.loans import DAYS_PER_MONTH, NOT_LENT, Loans, originate
 from loansim.rng import Streams
 from loansim.scenario import Scenario
+from loansim.scenario.schema import Portfolio
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class Book:
         return np.add.reduceat(per_loan, self.first_loan[borrowers] - loans.start)
 
 
-def assign_segments(portfolio, streams: Streams, n: int) -> np.ndarray:
+def assign_segments(portfolio: Portfolio, streams: Streams, n: int) -> np.ndarray:
     """Each borrower's segment, drawn with the segments' shares (its own stream)."""
     shares = np.array([seg.share for seg in portfolio.segment_table().values()])
     if shares.size == 1:

@@ -80,7 +80,7 @@ class Streams:
     def __init__(self, seed: int, replication: int = 0) -> None:
         self.seed = int(seed)
         self.replication = int(replication)
-        self._ahead: dict[tuple[str, str, int, int], Future] = {}  # recurring draws made ahead
+        self._ahead: dict[tuple[str, str, int, int], Future[np.ndarray]] = {}  # recurring draws made ahead
         self.borrowers: Layout | None = None  # set when there are applicants (``place``)
         self.loans: Layout | None = None
 

@@ -26,6 +26,8 @@ from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, REPAID, Loans, da
 from loansim.portfolio import Book, Cohort, borrower_starts
 
 if TYPE_CHECKING:
+    from simpy.events import ProcessGenerator
+
     from loansim.context import Context
     from loansim.engine import Simulation
 
@@ -363,7 +365,7 @@ def charge_off_step(sim: Simulation, day: int, span: Cohort | None = None) -> No
     sim.hooks.run("charged_off", sim, day, ids)
 
 
-def recover(sim: Context, ids: np.ndarray):
+def recover(sim: Context, ids: np.ndarray) -> ProcessGenerator:
     """Recoveries on loans charged off today arrive after the recovery delay.
 
     Those that would arrive after the horizon stay pending in the ledger.

@@ -16,7 +16,7 @@ comparison that cannot be paired is refused (``pairing_problems``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from loansim.errors import UserError
 from loansim.experiment import Experiment
 from loansim.metrics import mean_ci95
 
-PAIRED_KEYS = (("run.seed", lambda s: s.run.seed), ("run.months", lambda s: s.run.months),
+PAIRED_KEYS: tuple[tuple[str, Callable[[Any], int]], ...] = (("run.seed", lambda s: s.run.seed), ("run.months", lambda s: s.run.months),
                ("run.replications", lambda s: s.run.replications))
 """What must agree for replications to be paired one to one."""
 

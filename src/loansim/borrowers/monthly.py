@@ -146,7 +146,7 @@ class PopulationMonth:
         self.shocked = np.zeros(people.n, dtype=np.bool_)
         # Next month's income side, worked out ahead on a background thread; False: at the month's start.
         self.work_ahead = True
-        self._next: Future | None = None
+        self._next: Future[IncomeSide] | None = None
         self._next_month = -1
 
     def series(self) -> list[str]:

@@ -64,7 +64,7 @@ class Education(Policy[EducationParams]):
         self.decay = np.float32(0.5 ** (1 / self.params.half_life_months))
         self.gains_given = 0.0
         self.campaigns = self.campaign_months(sim.months)
-        self._ahead: dict[int, Future] = {}  # a campaign's draws, made ahead on the background thread
+        self._ahead: dict[int, Future[tuple[np.ndarray, np.ndarray]]] = {}  # a campaign's draws, made ahead on the background thread
         if self.params.reach_share > 0:
             sim.hooks.add("before_month", self.before_month)
             self._draw_ahead(sim, 0)

@@ -6,6 +6,8 @@ state, no display needed) and never call ``show()``.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -81,8 +83,9 @@ def plot_vintages(runs: list[RunResult], axes: tuple[Axes, Axes] | None = None) 
     rows = np.concatenate([run.vintages for run in runs])
     vintages = np.unique(rows[:, 0])
     shades = np.linspace(0.95, 0.35, vintages.size)
-    for ax, title, rate in zip(axes, ("Cumulative default rate", "Cumulative net loss rate"),
-                               (lambda r: r[:, 4] / np.maximum(r[:, 2], 1), lambda r: (r[:, 5] - r[:, 6]) / np.maximum(r[:, 3], 1))):
+    rates: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
+        lambda r: r[:, 4] / np.maximum(r[:, 2], 1), lambda r: (r[:, 5] - r[:, 6]) / np.maximum(r[:, 3], 1))
+    for ax, title, rate in zip(axes, ("Cumulative default rate", "Cumulative net loss rate"), rates):
         for shade, v in zip(shades, vintages):
             mine = rows[rows[:, 0] == v]
             mob = np.unique(mine[:, 1])

@@ -48,6 +48,8 @@ from loansim.policies.collections.promises import Promises
 from loansim.state import Array, StateArrays, field
 
 if TYPE_CHECKING:
+    from simpy.events import ProcessGenerator
+
     from loansim.borrowers import Borrowers
     from loansim.context import Context
     from loansim.policies.collections import Collections
@@ -91,7 +93,7 @@ class Desk:
         """Open the desk: from today on it works every day, before the clock's steps."""
         sim.env.process(self._open(sim))
 
-    def _open(self, sim: Context):
+    def _open(self, sim: Context) -> ProcessGenerator:
         while True:
             self.work_day(sim, sim.today)
             yield sim.env.timeout(1)

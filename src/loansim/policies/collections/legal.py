@@ -22,6 +22,8 @@ import numpy as np
 from loansim.loans import DAYS_PER_MONTH, round_cents, to_cents
 
 if TYPE_CHECKING:
+    from simpy.events import ProcessGenerator
+
     from loansim.context import Context
     from loansim.policies.collections import Collections
 
@@ -67,7 +69,7 @@ class LegalAction:
             self.started += ids.size
             sim.env.process(self._hear(sim, ids))
 
-    def _hear(self, sim: Context, ids: np.ndarray):
+    def _hear(self, sim: Context, ids: np.ndarray) -> ProcessGenerator:
         """The cases hold their slots for the duration, recover their share, and free the
         slots for the next cases in line."""
         legal = self.params

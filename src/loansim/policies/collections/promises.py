@@ -18,6 +18,8 @@ from loansim import servicing
 from loansim.loans import CHARGED_OFF, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
+    from simpy.events import ProcessGenerator
+
     from loansim.context import Context
 
 
@@ -46,7 +48,7 @@ class Promises:
             sim.env.process(self._keep(sim, due))
         batches.append((stage, ids))
 
-    def _keep(self, sim: Context, due: int):
+    def _keep(self, sim: Context, due: int) -> ProcessGenerator:
         """On day `due`, borrowers who promised pay what their cash allows on what is due."""
         yield sim.env.timeout(due - sim.today)
         batches = self.due.pop(due)
