@@ -109,7 +109,10 @@ class Context(Protocol):
     @property
     def recorder(self) -> Series: ...
     @property
-    def population(self) -> Draws: ...
+    def population(self) -> Draws:
+        """The month's draws; made after every policy's ``setup`` (which may move pay days,
+        which it reads), so usable from hooks, not from ``setup``."""
+        ...
 
     def policy(self, name: str) -> Policy[Any]:
         """The policy `name` of this run (enabled in the scenario), e.g. the one early warning offers."""

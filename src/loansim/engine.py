@@ -193,7 +193,7 @@ class Simulation:
         # Several days' due dates in one step where nothing acts day by day (``loansim.spans``).
         self.spans = None if day_by_day or not spans.possible(self) else spans.Spans(self)
         self.stop_day = self.months * DAYS_PER_MONTH  # the day ``advance`` runs to: spans end there
-        self.population = PopulationMonth(self)  # after the policies' setup: it reads what setup may change (pay days)
+        self._population = PopulationMonth(self)  # after the policies' setup: it reads what setup may change (pay days)
         self.recorder.declare(*[f"missed_{c}" for c in MISS_CAUSES[1:]], *[f"new_defaults_{c}" for c in MISS_CAUSES],
                               *self.population.series())
         self.recorder.declare(*self.population.money_series(), money=True)
@@ -205,6 +205,15 @@ class Simulation:
     def today(self) -> int:
         """The day the clock is on (days since the run started)."""
         return int(self.env.now)
+
+    @property
+    def population(self) -> PopulationMonth:
+        """The month's draws and the population's month start (``borrowers.monthly``)."""
+        try:
+            return self._population
+        except AttributeError:
+            raise RuntimeError("sim.population is made after every policy's setup (it reads the pay days a setup may "
+                               "move), so a policy's setup cannot use it; use it from a hook, e.g. month_start") from None
 
     def policy(self, name: str) -> Policy[Any]:
         """The policy `name` of this run (``Context.policy``)."""
