@@ -3,7 +3,9 @@
 A policy is a small class with a ``name``, a validated ``Params`` model (the keys of its
 ``[policies.<name>]`` table, units in their names) and a ``setup(sim)`` method that
 registers the policy's hooks with the engine (see ``loansim.engine`` for the hooks and
-the order in which they run) or starts SimPy processes of its own. It keeps *who* (an
+the order in which they run) or starts SimPy processes of its own. Its ``sim``, in setup
+and in every hook, is a ``loansim.context.Context``: what a policy may use of the
+simulation, which the type checker holds it to. It keeps *who* (an
 eligibility rule returning loan ids) apart from *what* (an action on those loans), changes
 the book only through ``sim.ledger`` and books its own operating cost there.
 
