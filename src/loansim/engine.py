@@ -38,11 +38,12 @@ One clock process runs each day's steps, always in this order:
    off, and a recovery process is started that books recoveries after the delay (in a
    span, the charge-offs of its later days wait in ``sim.recoveries`` to start theirs on
    their own day); then hook ``charged_off(sim, day, ids)`` for them.
-9. hook ``day_end(sim, day)`` (the status of modified loans 3, 6, 9 and 12 months after
-   their modification, for re-default: ``policies._common.ReDefaults``).
+9. hook ``day_end(sim, day)``.
 10. **month end** (day 29): the month is recorded (the book by state, and the loans moving
     between states since the month end before); every pay day has passed, so none of the
-    month's income is pending any more; then hook ``month_end(sim, month)``.
+    month's income is pending any more; then hook ``month_end(sim, month)`` (the status of
+    modified loans 3, 6, 9 and 12 months after their modification, for re-default:
+    ``policies._common.ReDefaults``).
 
 After ``run.months`` (the horizon every output but the lifetime figures describes), with
 ``run.lifetime`` the clock goes on with the same steps, month after month, while any loan

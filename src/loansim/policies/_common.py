@@ -77,7 +77,7 @@ class ReDefaults:
     OCC's month-end data take it: at the end of the ``k``-th month after the modification's
     month (the last day of month ``m // 30 + k``: for a modification at a month's start,
     ``30 k + 29`` days on), for each ``k`` of ``REDEFAULT_MONTHS``, if that day falls within
-    the run, at the day's end (hook ``day_end``: after that day's payments, default and
+    the run, at the day's end (hook ``month_end``: after that day's payments, default and
     charge-off):
     it has re-defaulted at ``d`` days (each ``d`` of ``REDEFAULT_DPD``) if it is ``d`` or
     more days past due, or has been charged off since ``m``; a repaid loan has not. A loan
@@ -100,7 +100,9 @@ class ReDefaults:
         self.redefaulted = {d: np.zeros(shape, dtype=np.int64) for d in REDEFAULT_DPD}
         self._ids: list[np.ndarray] = []  # every modification: its loan and its day
         self._days: list[np.ndarray] = []
-        sim.hooks.add("day_end", lambda sim, day: self.check(sim.loans, day))
+        # Every check falls on a month's last day, after its due dates, payments, default and
+        # charge-off: the month end sees the book as that day's end did, with spans or without.
+        sim.hooks.add("month_end", lambda sim, month: self.check(sim.loans, (month + 1) * DAYS_PER_MONTH - 1))
 
     def watch(self, ids: np.ndarray, day: int) -> None:
         """Observe loans `ids`, modified on `day`, at each horizon that falls within the run."""

@@ -60,6 +60,7 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
 
     name = "hardship_deferral"
     Params = HardshipDeferralParams
+    spans_days = True  # it defers at a month's start; a deferred due date is skipped loan by loan
 
     @classmethod
     def capitalised_months(cls, params: HardshipDeferralParams, scenario: Scenario) -> int:
@@ -135,13 +136,15 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         return ids.size
 
     def skip_instalments(self, sim: Context, day: int, cohort: Cohort) -> None:
-        """A deferred due date: its interest is waived (a cost) or capitalised."""
+        """A deferred due date: its interest is waived (a cost) or capitalised. (In a span of
+        due days, each loan's due day is its own: ``Cohort.today``.)"""
         L, loans = sim.loans, cohort.loans
         local = np.flatnonzero(self.per_loan.in_deferral[loans])
         if local.size == 0:
             return
         ids = cohort.loan_ids(local)
-        ended = L.sched_start_day[ids] <= day
+        today = cohort.today(day)
+        ended = L.sched_start_day[ids] <= (today if isinstance(today, int) else today[local])
         self.per_loan.in_deferral[ids[ended]] = False
         ids = ids[~ended & (L.status[ids] == ACTIVE)]
         interest = L.monthly_interest(ids)  # as billing would have charged

@@ -65,6 +65,7 @@ class Restructuring(Policy[RestructuringParams]):
 
     name = "restructuring"
     Params = RestructuringParams
+    spans_days = True  # it offers at a month's start only
 
     @classmethod
     def capitalised_months(cls, params: RestructuringParams, scenario: Scenario) -> int:
