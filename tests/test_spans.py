@@ -49,6 +49,7 @@ def assert_same(a: tuple[Simulation, RunResult], b: tuple[Simulation, RunResult]
     ("hardship-deferral", []),  # deferred due dates skipped loan by loan; re-default at month ends
     ("restructuring", []),
     ("early-warning", []),  # offers hardship deferral to those it reaches
+    ("clearer-terms", ["policies.underwriting.applications_per_month=300"]),  # contracts for the loans lent too
 ])
 def test_spans_give_the_results_of_stepping_day_by_day(name: str, overrides: list[str]) -> None:
     scenario = load_scenario(SCENARIOS / f"{name}.toml", ["portfolio.borrowers=3000", *overrides])
@@ -87,7 +88,7 @@ def test_payments_of_one_borrower_on_different_days_of_a_span_keep_their_order()
 
 
 def test_a_scenario_with_a_day_level_policy_steps_day_by_day() -> None:
-    for policies in ({"grace": {"days": 5}}, {"reminders": {}}, {"collections": {}}, {"clearer_terms": {}}):
+    for policies in ({"grace": {"days": 5}}, {"reminders": {}}, {"collections": {}}):
         assert Simulation(make_scenario(policies=policies)).spans is None, policies
     assert Simulation(make_scenario(policies={"late_fee": {}})).spans is not None
     assert Simulation(make_scenario(lender={"default_dpd": 45, "charge_off_dpd": 120})).spans is None

@@ -25,8 +25,9 @@ for its borrower it came first anyway. If one borrower has such events on differ
 they are paid day by day instead. Days the span covered then skip these steps.
 
 The clock steps day by day when a policy defers assessments (``servicing.Deferral``) or
-acts on days of its own (``Policy.spans_days`` false, or a ``day_start``, ``day_end``,
-``charged_off`` or ``lent`` hook), when a threshold is not a whole number of months, or when asked
+acts on days of its own (``Policy.spans_days`` false, or a ``day_start``, ``day_end`` or
+``charged_off`` hook; ``lent`` runs when a policy lends, and a policy lending on days of its
+own is not ``spans_days``), when a threshold is not a whole number of months, or when asked
 (``Simulation(..., day_by_day=True)``); the results are the same bit for bit either way
 (``tests/test_spans.py``). ``Simulation.advance`` ends a span where it stops, so the
 book is exact at every stop.
@@ -50,7 +51,7 @@ SPAN_LOANS = BLOCK
 processor's cache (``portfolio.BLOCK``). A large book's days are each bigger than that, so
 it steps day by day as before: at a million borrowers, spans of three days were slower."""
 
-DAY_HOOKS = ("day_start", "day_end", "charged_off", "lent")
+DAY_HOOKS = ("day_start", "day_end", "charged_off")
 """Hooks that act on days of their own: a scenario with any of them steps day by day."""
 
 

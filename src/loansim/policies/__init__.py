@@ -67,9 +67,9 @@ class Policy(Generic[P]):
     spans_days: ClassVar[bool] = False
     """Whether the clock may deal with several days' due dates in one step while this policy
     is on (``loansim.spans``): true only for a policy that acts on no day of its own (no
-    ``day_start``, ``day_end``, ``charged_off`` or ``lent`` hook, no actor process) and
-    whose ``before_due`` and ``missed`` hooks work loan by loan, taking `day` as the first
-    day of the span (``Cohort.today`` gives each loan's)."""
+    ``day_start``, ``day_end`` or ``charged_off`` hook, no actor process, no lending but at
+    a month's start) and whose ``before_due`` and ``missed`` hooks work loan by loan, taking
+    `day` as the first day of the span (``Cohort.today`` gives each loan's)."""
 
     def __init__(self, params: P) -> None:
         self.params: P = params

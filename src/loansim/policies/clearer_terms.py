@@ -34,6 +34,7 @@ class ClearerTerms(Policy[ClearerTermsParams]):
 
     name = "clearer_terms"
     Params = ClearerTermsParams
+    spans_days = True  # it acts before the run, and when loans are lent (at a month's start)
 
     def setup(self, sim: Context) -> None:
         people, p = sim.borrowers, self.params
