@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from loansim.errors import ScenarioError
-from loansim.loans import NOT_LENT, REPAID, annuity_payment, to_cents
+from loansim.loans import DAYS_PER_MONTH, NOT_LENT, REPAID, annuity_payment, to_cents
 
 from conftest import make_scenario, one_loan, run
 
@@ -68,15 +68,18 @@ def test_deferred_loans_miss_nothing_while_deferred_and_the_cost_is_the_interest
     scenario = _shocked_book(hardship_deferral={**DEFER_ALL, "application_prob": 0.5, "months": 3})
     from loansim.engine import Simulation
 
-    # The hooks below take `day` as the loans' due day, as stepping day by day gives it (in a
-    # span it is the span's first day; spans give the same results: tests/test_spans.py).
-    sim = Simulation(scenario, day_by_day=True)
-    missed: list[tuple[int, np.ndarray]] = []
+    sim = Simulation(scenario)
+    assert sim.spans is not None  # several due days in one step: each loan's own day is its due day
+    missed: list[tuple[np.ndarray, np.ndarray]] = []  # loans that missed, and each one's due day
+
+    def on_missed(sim, day, ids):
+        missed.append((ids.copy(), day - day % DAYS_PER_MONTH + sim.loans.due_day[ids].astype(np.int64)))
+
+    sim.hooks.add("missed", on_missed)
     forgone = []
-    sim.hooks.add("missed", lambda sim, day, ids: missed.append((day, ids.copy())))
 
     def deferred_interest(sim, day, cohort):
-        ids = cohort.loan_ids(np.flatnonzero(sim.loans.sched_start_day[cohort.loans] > day))
+        ids = cohort.loan_ids(np.flatnonzero(sim.loans.sched_start_day[cohort.loans] > cohort.today(day)))
         ids = ids[sim.loans.status[ids] == 0]
         forgone.append(int((sim.loans.principal[ids] * sim.loans.monthly_rate[ids] + 0.5).astype(np.int64).sum()))
 
@@ -85,9 +88,9 @@ def test_deferred_loans_miss_nothing_while_deferred_and_the_cost_is_the_interest
     policy = sim.policies[0]
     granted = policy.per_loan.deferred_from >= 0
     assert result.policies["hardship_deferral"]["deferrals"] > 50
-    for day, ids in missed:
-        during = ids[granted[ids] & (policy.per_loan.deferred_from[ids] <= day) & (sim.loans.sched_start_day[ids] > day)]
-        assert during.size == 0, f"day {day}: deferred loans missed"
+    for ids, due in missed:
+        during = ids[granted[ids] & (policy.per_loan.deferred_from[ids] <= due) & (sim.loans.sched_start_day[ids] > due)]
+        assert during.size == 0, f"deferred loans {during} missed their due dates {due[np.isin(ids, during)]}"
     assert sim.ledger.cost_cents("hardship_deferral") == sum(forgone) == round(100 * result.policies["hardship_deferral"]["interest_forgone"])
     assert result.ledger_problems == []
 

@@ -49,6 +49,10 @@ def assert_same(a: tuple[Simulation, RunResult], b: tuple[Simulation, RunResult]
     ("hardship-deferral", []),  # deferred due dates skipped loan by loan; re-default at month ends
     ("restructuring", []),
     ("early-warning", []),  # offers hardship deferral to those it reaches
+    ("hardship-deferral", ["policies.hardship_deferral.interest=capitalised"]),
+    ("early-warning", ["policies.early_warning.offer=restructuring", "policies.restructuring.enabled=true"]),
+    ("products", ["policies.hardship_deferral.application_prob=0.5", "policies.restructuring.enabled=true",
+                  "policies.late_fee.penalty_monthly_rate=0.01"]),  # several loans each, with deferrals and modifications
     ("clearer-terms", ["policies.underwriting.applications_per_month=300"]),  # contracts for the loans lent too
 ])
 def test_spans_give_the_results_of_stepping_day_by_day(name: str, overrides: list[str]) -> None:

@@ -65,6 +65,11 @@ class Draws(Protocol):
         """Due dates not forgotten thanks to each source of reminders so far."""
         ...
 
+    @property
+    def misreading(self) -> bool:
+        """Whether any borrower misreads a contract (late notices only correct misreadings)."""
+        ...
+
     def remind(self, source: str, ids: np.ndarray, month: int, keeps_forgetting: float) -> None:
         """Lower the chance that borrowers `ids` forget their due date in `month` (see its docstring)."""
         ...

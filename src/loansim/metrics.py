@@ -26,7 +26,6 @@ from loansim.loans import ACTIVE, CHARGED_OFF, DAYS_PER_MONTH, NOT_LENT, REPAID,
 from loansim.policies import AddsPortfolioMetrics, on_time_days
 
 if TYPE_CHECKING:
-    from loansim.context import Context
     from loansim.engine import Simulation
 
 BUCKETS = ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_plus")
@@ -81,7 +80,7 @@ class Recorder:
         lent is current; applications are in no state."""
         loans.month_end_state, self.past_due = month_end_states(loans, 0, 0)
 
-    def record_month(self, sim: Context, month: int, day: int) -> None:
+    def record_month(self, sim: Simulation, month: int, day: int) -> None:
         """Snapshot the book at the end of `day`, the last day of `month`, and count the loans
         moving between states since the month end before (``Loans.month_end_state``); the
         loans past due then are ``past_due``.
@@ -187,7 +186,7 @@ def principal_lent(loans: Loans, mask: np.ndarray | slice = slice(None)) -> int:
 SAVINGS_SAMPLE = 50_000  # most borrowers the monthly median of savings is taken over
 
 
-def median_savings_months(sim: Context) -> float:
+def median_savings_months(sim: Simulation) -> float:
     """Median liquid savings of the borrowers with an active loan, in months of their current
     base income (month-end savings; nan when nobody has an active loan).
 
@@ -292,7 +291,7 @@ def roll_rate_metrics(transitions: np.ndarray) -> dict[str, float]:
     return {name: float(rates[FROM_STATES.index(a), STATES.index(b)]) for name, (a, b) in HEADLINE_ROLLS.items()}
 
 
-def _by_group(sim: Context) -> dict[str, float]:
+def _by_group(sim: Simulation) -> dict[str, float]:
     """Default, loss and missed-payment rates by segment and by product (when there are several)."""
     L, book = sim.loans, sim.book
     groups = {}

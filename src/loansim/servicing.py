@@ -111,7 +111,8 @@ def assess(sim: Context, day: int, cohort: Cohort, scheduled: np.ndarray, reason
     if local.size:
         for name, count in zip(MISSED_SERIES, np.bincount(cause, minlength=len(MISS_CAUSES))[1:].tolist()):
             sim.recorder.add(now, name, count)
-    payment.read_late_notice(sim.borrowers, sim.book.holders(ids))
+    if sim.population.misreading:
+        payment.read_late_notice(sim.borrowers, sim.book.holders(ids))
     sim.hooks.run("missed", sim, now, ids)
 
 

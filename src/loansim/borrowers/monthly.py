@@ -27,7 +27,7 @@ from loansim.borrowers import Borrowers, income, loan_use, score, shocks, spendi
 from loansim.loans import ACTIVE, DAYS_PER_MONTH
 
 if TYPE_CHECKING:
-    from loansim.context import Context
+    from loansim.engine import Simulation
 
 
 class IncomeSide:
@@ -97,7 +97,7 @@ class PopulationMonth:
     (months, 0 = none): the borrowers' state that outlives a month (``IncomeSide.spells``);
     read-only during a month."""
 
-    def __init__(self, sim: Context) -> None:
+    def __init__(self, sim: Simulation) -> None:
         self.sim = sim
         s, people = sim.scenario, sim.borrowers
         e = s.economy

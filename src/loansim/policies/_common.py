@@ -78,7 +78,7 @@ class ReDefaults:
     month (the last day of month ``m // 30 + k``: for a modification at a month's start,
     ``30 k + 29`` days on), for each ``k`` of ``REDEFAULT_MONTHS``, if that day falls within
     the run, at the day's end (hook ``month_end``: after that day's payments, default and
-    charge-off):
+    charge-off, and after any ``month_end`` hook registered before it):
     it has re-defaulted at ``d`` days (each ``d`` of ``REDEFAULT_DPD``) if it is ``d`` or
     more days past due, or has been charged off since ``m``; a repaid loan has not. A loan
     modified again before day ``m + 30 k`` is still observed for its first modification, at
