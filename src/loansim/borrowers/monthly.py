@@ -41,19 +41,16 @@ class IncomeSide:
     recorder.
     """
 
-    # The month's values of the ``Borrowers`` fields of the same names (their dtype, unit and
-    # meaning are declared there), swapped into ``Borrowers`` at the month's start.
+    # The month's values of the ``Borrowers`` fields of the same names, and of
+    # ``PopulationMonth.spells`` and ``shocked`` (their dtype, unit and meaning are declared
+    # there), swapped in at the month's start.
     employed: npt.NDArray[np.bool_]
     base_income: npt.NDArray[np.float64]
     essentials: npt.NDArray[np.float64]
     income: npt.NDArray[np.float64]
     invested: npt.NDArray[np.float64]
     spells: dict[str, npt.NDArray[np.int16]]
-    """Per shock kind that takes income (``income_loss_share`` > 0), per borrower: months of
-    the income loss left (months, 0 = none); agent state that outlives the month, kept in
-    ``PopulationMonth.spells`` between months."""
     shocked: npt.NDArray[np.bool_]
-    """Per borrower: lost a job, took a pay cut or was hit by a shock this month (flag)."""
 
     def __init__(self, people: Borrowers, spells: dict[str, np.ndarray], loan_use: bool) -> None:
         self.n, self.region, self.job_loss_sensitivity = people.n, people.region, people.job_loss_sensitivity
@@ -93,9 +90,9 @@ class PopulationMonth:
     shocked: npt.NDArray[np.bool_]
     """Per borrower: lost a job, took a pay cut or was hit by a shock this month (read-only)."""
     spells: dict[str, npt.NDArray[np.int16]]
-    """Per shock kind that takes income, per borrower: months of the income loss left
-    (months, 0 = none): the borrowers' state that outlives a month (``IncomeSide.spells``);
-    read-only during a month."""
+    """Per shock kind that takes income (``income_loss_share`` > 0), per borrower: months of
+    the income loss left (months, 0 = none): the borrowers' state that outlives a month,
+    carried from one month's ``IncomeSide`` to the next; read-only during a month."""
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim

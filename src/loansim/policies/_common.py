@@ -28,11 +28,6 @@ def month_in_run(key: str, month: int, scenario: Scenario) -> list[tuple[str, in
     return []
 
 
-def dpd(loans: Loans, ids: np.ndarray | slice, today: int) -> np.ndarray:
-    """Days past due of loans `ids` on day `today` (0 when current)."""
-    return days_past_due(loans.oldest_unpaid_day[ids], today)
-
-
 def cooled_off(last_day: np.ndarray, now: int, months: int) -> np.ndarray:
     """Mask: a cooldown of `months` since `last_day` (``NEVER`` if none yet) is over by `now`."""
     return last_day <= now - months * DAYS_PER_MONTH

@@ -24,9 +24,9 @@ import numpy as np
 from pydantic import Field
 
 from loansim.limits import MAX_MONTHS, MAX_PRICE
-from loansim.loans import ACTIVE, DAYS_PER_MONTH
+from loansim.loans import ACTIVE, DAYS_PER_MONTH, days_past_due
 from loansim.policies import Policy, PolicyParams, register
-from loansim.policies._common import NEVER, ReDefaults, active_loans_of, cooled_off, dpd, next_due_day, with_instalments_left
+from loansim.policies._common import NEVER, ReDefaults, active_loans_of, cooled_off, next_due_day, with_instalments_left
 from loansim.portfolio import borrower_starts
 from loansim.state import Array, StateArrays, field
 
@@ -90,7 +90,7 @@ class HardshipDeferral(Policy[HardshipDeferralParams]):
         L, p = sim.loans, self.params
         ids = with_instalments_left(L, ids[L.status[ids] == ACTIVE])
         cooled = cooled_off(self.per_loan.deferred_from[ids], sim.today, p.cooldown_months)
-        return ids[(dpd(L, ids, sim.today) < p.max_dpd) & cooled & ~self.per_loan.in_deferral[ids]]
+        return ids[(days_past_due(L.oldest_unpaid_day[ids], sim.today) < p.max_dpd) & cooled & ~self.per_loan.in_deferral[ids]]
 
     def applicants(self, sim: Context, month: int) -> np.ndarray:
         """Active loans of the borrowers who apply this month (customers hit by a hardship)
